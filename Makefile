@@ -1,0 +1,101 @@
+# labsup: build, test, bench.  `make start` and `make test` first install
+# what is missing (scripts/deps.sh), so a fresh Debian machine needs nothing
+# else.  `make SANITIZE=1 ...` builds with ASan+UBSan into build-san/.
+
+PKGS     := libpq libcurl libbsd-overlay inih jansson zlib
+CC       ?= cc
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	    -Wno-missing-field-initializers
+OPT      ?= -O2 -g
+CFLAGS   ?= $(OPT)
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDLIBS   = $(PKG_LIBS) -lrt -lm -lpthread
+CRIT_LIBS = $(shell pkg-config --libs criterion 2>/dev/null)
+
+SRCS     := $(wildcard shm/*.c supervisor/*.c workers/*.c docker/*.c)
+LIB_SRCS := $(filter-out supervisor/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+LABSUP   := $(BUILD)/labsup
+
+.PHONY: all deps start stop test unit integration bench fuzz format clean images faults
+
+all: $(LABSUP) labsup
+
+# ./labsup is a link to the normal build so the README's commands work.
+labsup: $(BUILD)/labsup
+	@if [ "$(BUILD)" = build ]; then ln -sf build/labsup labsup; fi
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/liblabsup.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LABSUP): $(BUILD)/supervisor/main.o $(BUILD)/liblabsup.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/liblabsup.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(CRIT_LIBS) $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/liblabsup.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+start: deps
+	@$(MAKE) --no-print-directory all
+	./labsup start $(if $(CONFIG),-c $(CONFIG)) $(if $(BACKEND),--backend $(BACKEND))
+
+stop:
+	./labsup stop $(if $(CONFIG),-c $(CONFIG))
+
+# Everything a change must pass: unit tests, then integration tests against
+# real servers that the run starts itself.
+test: deps
+	@$(MAKE) --no-print-directory WERROR=1 all $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(BUILD)/unit_tests
+	$(BUILD)/unit_tests --jobs 2
+
+integration: $(LABSUP)
+	LABSUP=$(abspath $(LABSUP)) tests/run-integration.sh $(T)
+
+faults: $(LABSUP)
+	LABSUP=$(abspath $(LABSUP)) tests/run-integration.sh --faults $(T)
+
+bench: deps all $(BENCH_BINS)
+	@BUILD=$(BUILD) LABSUP=$(abspath $(LABSUP)) bench/run.sh $(BENCH)
+
+images: all
+	./labsup image build
+
+format:
+	clang-format -i $(SRCS) $(wildcard shm/*.h supervisor/*.h workers/*.h docker/*.h) $(UNIT_SRCS) $(BENCH_SRCS)
+
+clean:
+	rm -rf build build-san labsup
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,182 @@
+/*
+ * status.h: the status table in the shared segment.  Each block has exactly
+ * one writing process and is read by anyone (labsup status, top, start's
+ * progress) under a seqlock: the writer makes the sequence odd, writes,
+ * makes it even; a reader retries while it is odd or changed under it.
+ */
+#ifndef LABSUP_STATUS_H
+#define LABSUP_STATUS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct seqlock {
+	_Atomic uint32_t seq;
+};
+
+void seq_write_begin(struct seqlock *s);
+void seq_write_end(struct seqlock *s);
+/*
+ * Copy len bytes at src (guarded by s) into dst, consistently.  Returns 0,
+ * or -1 when no consistent copy could be had (a writer died mid-write).
+ */
+int seq_read(const struct seqlock *s, void *dst, const void *src, size_t len);
+
+enum worker_kind {
+	WK_NONE = 0,
+	WK_CONTAINER,
+	WK_REPLICATION,
+	WK_HUM,
+	WK_SAMPLER,
+	WK_WRITER,
+	WK_SUPERVISOR,
+	WK_MAX
+};
+
+enum worker_state {
+	WS_EMPTY = 0, /* slot unused */
+	WS_STARTING,  /* forked, or waiting for something (see detail) */
+	WS_RUNNING,
+	WS_BACKOFF,   /* crashed; restart scheduled */
+	WS_FAILED,    /* gave up (exit code 78 or start failure) */
+	WS_STOPPED,
+	WS_MAX
+};
+
+/* Worker counters: 16 int64 per slot, meaning set by the worker's kind. */
+#define NCOUNTERS 16
+enum writer_counter {
+	WC_POINTS = 0,	 /* points acknowledged by InfluxDB */
+	WC_BATCHES,	 /* batches acknowledged */
+	WC_BYTES,	 /* bytes posted (after gzip) */
+	WC_LAST_FLUSH,	 /* ns, CLOCK_REALTIME, of the last good flush */
+	WC_SPOOL_BYTES,	 /* current spool size */
+	WC_SPOOLED,	 /* points ever written to the spool */
+	WC_RETRIES,
+	WC_ERRORS,
+	WC_REJECTED,	 /* points set aside after a 4xx */
+	WC_SPOOL_DROPPED,/* points dropped because the spool was full */
+	WC_REPLAYED,	 /* points replayed from the spool */
+	WC_INFLUX_UP,	 /* 1 when the last post succeeded */
+	WC_TORN,	 /* torn spool blocks skipped */
+};
+enum sampler_counter {
+	SC_TICKS = 0,
+	SC_DEADLINE_MISSES,
+	SC_ERRORS,
+	SC_RECONNECTS,
+	SC_UNREACHABLE,	 /* 1 while the node cannot be reached */
+	SC_LAST_TICK,	 /* ns, CLOCK_REALTIME */
+	SC_WAITING,	 /* latest figures, for labsup top */
+	SC_GRANTED,
+	SC_PAIRS,
+	SC_ACTIVE,
+	SC_IDLE_IN_TX,
+	SC_APPLY_LAG_US,
+};
+enum hum_counter {
+	HC_TX = 0,
+	HC_ERRORS,
+	HC_RECONNECTS,
+	HC_TPS_X100,	 /* last interval's rate, x100 */
+	HC_P50_US,
+	HC_P99_US,
+	HC_RATE_X100,	 /* target rate now (chaos varies it), x100 */
+};
+enum container_counter {
+	CC_SERVICES_READY = 0,
+	CC_SERVICE_RESTARTS,
+};
+enum replication_counter {
+	RC_SUBS_READY = 0,
+	RC_HEARTBEATS,
+	RC_REPAIRS,
+};
+
+#define STATUS_NAME 32
+#define STATUS_TEXT 120
+
+/* Written by the supervisor only. */
+struct slot_sup {
+	char name[STATUS_NAME];	/* "sampler pub", "hum 2", "writer" */
+	char arg[STATUS_NAME];	/* node or client the worker is for */
+	uint8_t kind;		/* enum worker_kind */
+	uint8_t state;		/* EMPTY, STARTING, BACKOFF, FAILED, STOPPED */
+	uint8_t pad[2];
+	int32_t pid;		/* 0 when not running */
+	uint32_t restarts;
+	int32_t last_status;	/* wait status of the last exit */
+	int64_t started_ns;	/* CLOCK_REALTIME */
+	int64_t next_start_ns;	/* when in BACKOFF */
+};
+
+/* Written by the worker process that owns the slot. */
+struct slot_own {
+	int32_t pid;		/* the writer of this block */
+	uint8_t state;		/* STARTING (detail says on what), RUNNING, FAILED */
+	uint8_t pad[3];
+	int64_t heartbeat_ns;	/* CLOCK_REALTIME */
+	char detail[STATUS_TEXT];
+	int64_t counters[NCOUNTERS];
+};
+
+struct slot {
+	struct seqlock sup_lock;
+	struct slot_sup sup;
+	struct seqlock own_lock;
+	struct slot_own own;
+};
+
+enum svc_role { ROLE_PUBLISHER = 1, ROLE_SUBSCRIBER, ROLE_INFLUXDB, ROLE_GRAFANA };
+enum svc_state {
+	SS_EMPTY = 0,
+	SS_STARTING,
+	SS_READY,
+	SS_FAILED,
+	SS_UNAVAILABLE,
+	SS_STOPPED,
+	SS_MAX
+};
+
+/* One per service, written by the container worker only. */
+struct svc_info {
+	char name[16];
+	uint8_t role;		/* enum svc_role */
+	uint8_t state;		/* enum svc_state */
+	uint8_t pad[2];
+	int32_t port;		/* on 127.0.0.1 */
+	int32_t pid;		/* server pid (local backend), 0 otherwise */
+	char id[72];		/* container id (docker backend) */
+	char detail[STATUS_TEXT];
+	double cpu_pct;
+	int64_t mem_bytes;
+	int64_t restarts;
+	int64_t since_ns;	/* state entered at, CLOCK_REALTIME */
+};
+
+struct svc_status {
+	struct seqlock lock;
+	struct svc_info info;
+};
+
+const char *worker_kind_name(int kind);
+const char *worker_state_name(int state);
+const char *svc_role_name(int role);
+const char *svc_state_name(int state);
+
+/* Convenience for a worker updating its own block. */
+void status_set(struct slot *s, int state, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void status_counter_set(struct slot *s, int idx, int64_t v);
+void status_counter_add(struct slot *s, int idx, int64_t v);
+void status_heartbeat(struct slot *s);
+
+/* Reads (consistent copies). */
+int status_read_sup(const struct slot *s, struct slot_sup *out);
+int status_read_own(const struct slot *s, struct slot_own *out);
+int status_read_svc(const struct svc_status *s, struct svc_info *out);
+void status_write_svc(struct svc_status *s, const struct svc_info *in);
+
+#endif

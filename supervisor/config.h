@@ -1,0 +1,142 @@
+/*
+ * config.h: the lab's configuration.  Built-in defaults make a file
+ * optional; config_load() parses an INI file over them (libinih) and
+ * validates, reporting the first problem as "file:line: reason".
+ * labsup.conf.example documents every key.
+ */
+#ifndef LABSUP_CONFIG_H
+#define LABSUP_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CFG_MAX_NODES 8
+#define CFG_NAME 16	/* node names: [a-z0-9_], at most 15 */
+#define CFG_STR 128
+#define CFG_PATH 256
+
+enum backend_kind { BACKEND_AUTO = 0, BACKEND_DOCKER, BACKEND_LOCAL };
+enum node_role { NODE_PUBLISHER = 1, NODE_SUBSCRIBER };
+enum workload {
+	WL_TPCB = 0,
+	WL_SELECT,
+	WL_CONTENTION,
+	WL_SCRIPT,
+};
+enum tristate { TRI_AUTO = 0, TRI_YES, TRI_NO };
+
+struct node_cfg {
+	char name[CFG_NAME];
+	int role;		/* enum node_role */
+	int port;		/* on 127.0.0.1 */
+	/*
+	 * Subscriber only: the tables this subscriber takes ("" = all the lab
+	 * tables, through the lab's publication) and an optional row filter
+	 * per table, "table: condition; table: condition".  A subscriber with
+	 * either gets its own publication, pub_<node>.
+	 */
+	char tables[CFG_STR];
+	char row_filter[CFG_STR * 2];
+	int line;		/* where the section starts, for messages */
+};
+
+struct config {
+	char path[CFG_PATH];	/* "" when built-in defaults only */
+
+	struct {
+		char name[32];		/* [a-z0-9_-], names shm, containers */
+		int backend;		/* enum backend_kind */
+		char state_dir[CFG_PATH];
+		char run_as[32];	/* server user when labsup runs as root */
+		char bind[64];		/* address servers listen on */
+		char pg_bin[CFG_PATH];	/* PostgreSQL binaries (local backend) */
+		char database[64];	/* the lab's database on every node */
+		char user[64];		/* the lab's PostgreSQL role */
+	} lab;
+
+	struct node_cfg nodes[CFG_MAX_NODES];
+	int nnodes;
+
+	struct {
+		int version;		/* 1 or 2 */
+		int port;
+		char database[64];	/* 1.x */
+		char retention_policy[64];
+		char user[64];		/* 1.x, optional */
+		char password_file[CFG_PATH];
+		char org[64];		/* 2.x */
+		char bucket[64];
+		char token_file[CFG_PATH];
+		char token_env[64];
+		char url[CFG_STR];	/* derived: http://bind:port */
+	} influx;
+
+	struct {
+		int enabled;		/* enum tristate: auto = if installed */
+		int port;
+		char admin_password_file[CFG_PATH];
+	} grafana;
+
+	struct {
+		char host[CFG_STR];	/* "" = $DOCKER_HOST or the unix socket */
+		char image_postgres[CFG_STR];
+		char image_influxdb[CFG_STR];
+		char image_grafana[CFG_STR];
+	} docker;
+
+	struct {
+		int scale;		/* pgbench scale of the lab tables */
+		int heartbeat_ms;
+		char publication[64];
+	} replication;
+
+	struct {
+		int clients;
+		double rate;		/* total tx/s over all clients, 0 = max */
+		int workload;		/* enum workload */
+		char script[CFG_PATH];
+		char node[CFG_NAME];	/* target node, default the publisher */
+		bool chaos;
+		double chaos_min;	/* chaos bounds, as factors of rate */
+		double chaos_max;
+	} hum;
+
+	struct {
+		bool enabled;
+		int interval_ms;	/* activity and blocking, 10..60000 */
+		int locks_interval_ms;	/* pg_locks scan */
+	} sampler;
+
+	struct {
+		int batch_points;
+		int flush_ms;
+		int spool_max_mb;
+		int lane_records;	/* power of two; fixed at start */
+		int timeout_ms;		/* one HTTP request */
+	} writer;
+};
+
+/* Fill *cfg with the built-in defaults. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Load path (NULL or "" = defaults only) into *cfg.  On error returns -1
+ * with "file:line: reason" in err and *cfg unspecified.
+ */
+int config_load(struct config *cfg, const char *path, char *err,
+    size_t errlen);
+
+/* Apply a --backend override; -1 if the name is unknown. */
+int config_set_backend(struct config *cfg, const char *name);
+
+/* Print the effective config as an INI file. */
+void config_print(const struct config *cfg, FILE *fp);
+
+const char *backend_name(int backend);
+const char *workload_name(int wl);
+const struct node_cfg *config_node(const struct config *cfg,
+    const char *name);
+const struct node_cfg *config_publisher(const struct config *cfg);
+
+#endif

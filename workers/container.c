@@ -1,0 +1,24 @@
+/*
+ * container.c: the container worker.  PLACEHOLDER until its issue lands: it reports
+ * itself running and idles, so the supervisor can be exercised.
+ */
+#include "../supervisor/labsup.h"
+
+int
+container_main(struct worker_ctx *ctx)
+{
+	status_set(ctx->slot, WS_RUNNING, "placeholder");
+	while (!worker_stop) {
+		status_heartbeat(ctx->slot);
+		worker_sleep_ms(100);
+	}
+	return 0;
+}
+
+int
+container_stop_services(const struct config *cfg, bool purge)
+{
+	(void)cfg;
+	(void)purge;
+	return 0;
+}

@@ -1,0 +1,16 @@
+/*
+ * sampler.c: the sampler worker.  PLACEHOLDER until its issue lands: it reports
+ * itself running and idles, so the supervisor can be exercised.
+ */
+#include "../supervisor/labsup.h"
+
+int
+sampler_main(struct worker_ctx *ctx)
+{
+	status_set(ctx->slot, WS_RUNNING, "placeholder");
+	while (!worker_stop) {
+		status_heartbeat(ctx->slot);
+		worker_sleep_ms(100);
+	}
+	return 0;
+}
