@@ -33,10 +33,3 @@ cmd_top(const struct config *cfg, int argc, char **argv)
 	(void)cfg, (void)argc, (void)argv;
 	return not_yet("top");
 }
-
-int
-cmd_image(const struct config *cfg, int argc, char **argv)
-{
-	(void)cfg, (void)argc, (void)argv;
-	return not_yet("image");
-}
