@@ -1,0 +1,310 @@
+/*
+ * lineproto.c: records to InfluxDB line protocol.  Hot path of the writer
+ * (target well under 1 us a point), so numbers are formatted by hand and
+ * each line is written into room reserved once, without bounds checks
+ * per byte: LP_LINE_MAX covers the worst case of a 128-byte record.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lineproto.h"
+
+int
+lp_reserve(struct lp_buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= more)
+		return 0;
+	cap = b->cap ? b->cap : 65536;
+	while (cap - b->len < more)
+		cap *= 2;
+	p = realloc(b->data, cap);
+	if (p == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void
+lp_free(struct lp_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+static bool
+lp_special(unsigned char c, int ctx)
+{
+	switch (ctx) {
+	case LP_MEASUREMENT:
+		return c == ',' || c == ' ';
+	case LP_NAME:
+		return c == ',' || c == '=' || c == ' ';
+	default:
+		return c == '"' || c == '\\';
+	}
+}
+
+/* Line protocol has no escape for control characters: make them spaces. */
+static unsigned char
+lp_map(unsigned char c)
+{
+	return (c < 0x20 || c == 0x7f) ? ' ' : c;
+}
+
+size_t
+lp_escape(char *dst, const char *src, size_t n, int ctx)
+{
+	char *p = dst;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = lp_map((unsigned char)src[i]);
+
+		if (c == '\\' && ctx != LP_STRING) {
+			/*
+			 * 1.x reads "\x" as x escaped whenever x is special,
+			 * and a trailing backslash would escape the separator
+			 * after the name; neither can be written, so use '/'.
+			 */
+			if (i + 1 == n ||
+			    lp_special(lp_map((unsigned char)src[i + 1]), ctx))
+				c = '/';
+			*p++ = (char)c;
+			continue;
+		}
+		if (lp_special(c, ctx))
+			*p++ = '\\';
+		*p++ = (char)c;
+	}
+	return (size_t)(p - dst);
+}
+
+/* Writes the decimal digits of v at p; returns the end. */
+static char *
+lp_itoa(char *p, int64_t v)
+{
+	char tmp[24];
+	char *t = tmp + sizeof(tmp);
+	uint64_t u;
+
+	if (v < 0) {
+		*p++ = '-';
+		u = (uint64_t)0 - (uint64_t)v;
+	} else
+		u = (uint64_t)v;
+	do {
+		*--t = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	memcpy(p, t, (size_t)(tmp + sizeof(tmp) - t));
+	return p + (tmp + sizeof(tmp) - t);
+}
+
+/* One line being written: p moves forward, sep is ' ' before field one. */
+struct lp_line {
+	char *p;
+	char sep;
+};
+
+static void
+lp_lit(struct lp_line *w, const char *s, size_t n)
+{
+	memcpy(w->p, s, n);
+	w->p += n;
+}
+
+#define LP_LIT(w, s) lp_lit((w), (s), sizeof(s) - 1)
+
+/* ",key=value" for a non-empty value; key is a literal needing no escape. */
+static void
+lp_tag(struct lp_line *w, const char *key, const char *val, size_t size)
+{
+	size_t n = strnlen(val, size);
+
+	if (n == 0)
+		return;
+	*w->p++ = ',';
+	lp_lit(w, key, strlen(key));
+	*w->p++ = '=';
+	w->p += lp_escape(w->p, val, n, LP_NAME);
+}
+
+#define LP_TAG(w, key, arr) lp_tag((w), (key), (arr), sizeof(arr))
+
+static void
+lp_fkey(struct lp_line *w, const char *key)
+{
+	*w->p++ = w->sep;
+	w->sep = ',';
+	lp_lit(w, key, strlen(key));
+	*w->p++ = '=';
+}
+
+static void
+lp_int(struct lp_line *w, const char *key, int64_t v)
+{
+	if (v == LP_ABSENT)
+		return;
+	lp_fkey(w, key);
+	w->p = lp_itoa(w->p, v);
+	*w->p++ = 'i';
+}
+
+static void
+lp_float(struct lp_line *w, const char *key, double d)
+{
+	if (!isfinite(d))
+		return;
+	lp_fkey(w, key);
+	/* whole numbers are common (counts, 0.0): skip printf for them */
+	if (d > -1e15 && d < 1e15 && d == (double)(int64_t)d) {
+		w->p = lp_itoa(w->p, (int64_t)d);
+		return;
+	}
+	w->p += snprintf(w->p, 32, "%.15g", d);
+}
+
+static void
+lp_string(struct lp_line *w, const char *key, const char *s, size_t size)
+{
+	lp_fkey(w, key);
+	*w->p++ = '"';
+	w->p += lp_escape(w->p, s, strnlen(s, size), LP_STRING);
+	*w->p++ = '"';
+}
+
+static void
+lp_fields(struct lp_line *w, const struct record *r)
+{
+	switch (r->kind) {
+	case REC_LOCKS:
+		lp_int(w, "count", r->u.locks.count);
+		break;
+	case REC_ACTIVITY:
+		lp_int(w, "count", r->u.activity.count);
+		break;
+	case REC_BLOCKING:
+		lp_int(w, "waiting", r->u.blocking.waiting);
+		lp_int(w, "pairs", r->u.blocking.pairs);
+		lp_float(w, "longest_wait_ms", r->u.blocking.longest_wait_ms);
+		lp_int(w, "deadlocks", r->u.blocking.deadlocks);
+		break;
+	case REC_REPLICATION:
+		lp_int(w, "lag_bytes", r->u.replication.lag_bytes);
+		lp_float(w, "apply_lag_ms", r->u.replication.apply_lag_ms);
+		break;
+	case REC_HUM:
+		lp_int(w, "tx", r->u.hum.tx);
+		lp_int(w, "err_serialization", r->u.hum.err_serialization);
+		lp_int(w, "err_deadlock", r->u.hum.err_deadlock);
+		lp_int(w, "err_other", r->u.hum.err_other);
+		lp_float(w, "latency_p50_ms", r->u.hum.latency_p50_ms);
+		lp_float(w, "latency_p99_ms", r->u.hum.latency_p99_ms);
+		lp_float(w, "latency_max_ms", r->u.hum.latency_max_ms);
+		lp_float(w, "schedule_lag_ms", r->u.hum.schedule_lag_ms);
+		lp_int(w, "reconnects", r->u.hum.reconnects);
+		break;
+	case REC_SERVICE:
+		lp_float(w, "cpu_pct", r->u.service.cpu_pct);
+		lp_int(w, "mem_bytes", r->u.service.mem_bytes);
+		lp_int(w, "net_rx_bytes", r->u.service.net_rx_bytes);
+		lp_int(w, "net_tx_bytes", r->u.service.net_tx_bytes);
+		lp_int(w, "up", r->u.service.up);
+		break;
+	case REC_LABSUP:
+		lp_int(w, "ring_drops", r->u.labsup.ring_drops);
+		lp_int(w, "spool_bytes", r->u.labsup.spool_bytes);
+		lp_int(w, "deadline_misses", r->u.labsup.deadline_misses);
+		lp_int(w, "restarts", r->u.labsup.restarts);
+		lp_int(w, "points_written", r->u.labsup.points_written);
+		lp_int(w, "errors", r->u.labsup.errors);
+		lp_int(w, "value", r->u.labsup.value);
+		break;
+	case REC_EVENT:
+		lp_string(w, "text", r->u.event.text, sizeof(r->u.event.text));
+		break;
+	case REC_TEST:
+		lp_int(w, "n", r->u.test.n);
+		break;
+	}
+}
+
+/* Tags in key order, which is the order InfluxDB keeps them in. */
+static void
+lp_tags(struct lp_line *w, const struct record *r)
+{
+	switch (r->kind) {
+	case REC_LOCKS:
+		lp_tag(w, "granted", r->u.locks.granted ? "true" : "false", 6);
+		LP_TAG(w, "locktype", r->u.locks.locktype);
+		LP_TAG(w, "mode", r->u.locks.mode);
+		LP_TAG(w, "node", r->u.locks.node);
+		break;
+	case REC_ACTIVITY:
+		LP_TAG(w, "node", r->u.activity.node);
+		LP_TAG(w, "state", r->u.activity.state);
+		LP_TAG(w, "wait_event", r->u.activity.wait_event);
+		LP_TAG(w, "wait_event_type", r->u.activity.wait_event_type);
+		break;
+	case REC_BLOCKING:
+		LP_TAG(w, "node", r->u.blocking.node);
+		break;
+	case REC_REPLICATION:
+		LP_TAG(w, "node", r->u.replication.node);
+		LP_TAG(w, "state", r->u.replication.state);
+		LP_TAG(w, "subscription", r->u.replication.subscription);
+		break;
+	case REC_HUM:
+		LP_TAG(w, "client", r->u.hum.client);
+		LP_TAG(w, "node", r->u.hum.node);
+		break;
+	case REC_SERVICE:
+		LP_TAG(w, "service", r->u.service.service);
+		break;
+	case REC_LABSUP:
+		LP_TAG(w, "worker", r->u.labsup.worker);
+		break;
+	case REC_EVENT:
+		LP_TAG(w, "kind", r->u.event.kind);
+		break;
+	case REC_TEST:
+		LP_TAG(w, "stream", r->u.test.stream);
+		break;
+	}
+}
+
+int
+lp_format(struct lp_buf *b, const struct record *r)
+{
+	const char *m = rec_measurement(r->kind);
+	struct lp_line w;
+
+	if (m == NULL)
+		return 1;
+	if (lp_reserve(b, LP_LINE_MAX) == -1)
+		return -1;
+	w.p = b->data + b->len;
+	w.sep = ' ';
+	/* measurement names are fixed identifiers: nothing to escape */
+	lp_lit(&w, m, strlen(m));
+	lp_tags(&w, r);
+	lp_fields(&w, r);
+	lp_int(&w, "seq", (int64_t)r->seq);
+	if (r->ts > 0) {
+		*w.p++ = ' ';
+		w.p = lp_itoa(w.p, r->ts);
+	}
+	*w.p++ = '\n';
+	b->len = (size_t)(w.p - b->data);
+	return 0;
+}
