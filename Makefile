@@ -14,7 +14,7 @@ SANFLAGS :=
 endif
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	    -Wno-missing-field-initializers
+	    -Wno-missing-field-initializers -Wno-format-truncation
 OPT      ?= -O2 -g
 CFLAGS   ?= $(OPT)
 ifeq ($(WERROR),1)

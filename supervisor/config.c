@@ -25,7 +25,9 @@ struct parse {
 	char err[512];		/* first error */
 	int err_line;
 	char seen[64][80];	/* section.key already set: duplicates */
+	int seen_line[64];	/* where each was set */
 	int nseen;
+	int section_line;	/* line of the current [section] header */
 	bool node_seen[CFG_MAX_NODES];
 };
 
@@ -306,7 +308,7 @@ new_node(struct parse *p, const char *name)
 	memset(n, 0, sizeof(*n));
 	if (!parse_name(p, "node name", name, n->name, sizeof(n->name), false))
 		return 0;
-	n->line = p->line;
+	n->line = p->section_line;
 	p->node_seen[c->nnodes] = true;
 	c->nnodes++;
 	return 1;
@@ -515,8 +517,10 @@ handler(void *user, const char *section, const char *name, const char *value)
 	for (int i = 0; i < p->nseen; i++)
 		if (!strcmp(p->seen[i], key))
 			return perr(p, "%s: set twice in [%s]", name, section);
-	if (p->nseen < 64)
+	if (p->nseen < 64) {
+		p->seen_line[p->nseen] = p->line;
 		snprintf(p->seen[p->nseen++], sizeof(p->seen[0]), "%s", key);
+	}
 
 	if (!strcmp(section, "lab"))
 		return handle_lab(p, name, value);
@@ -573,6 +577,37 @@ utf8_valid(const unsigned char *s)
 	return true;
 }
 
+/*
+ * inih only reports a section once it holds a key: check section headers
+ * here so an unknown or empty-named section is an error even when empty.
+ */
+static bool
+section_line_ok(struct parse *p, const char *line)
+{
+	static const char *const known[] = { "lab", "influxdb", "grafana",
+		"docker", "replication", "hum", "sampler", "writer" };
+	const char *s = line, *e;
+	char name[80];
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '[')
+		return true;
+	p->section_line = p->line;
+	e = strchr(s, ']');
+	if (e == NULL)
+		return true; /* inih reports the syntax error */
+	snprintf(name, sizeof(name), "%.*s", (int)(e - s - 1), s + 1);
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(name, known[i]))
+			return true;
+	if (!strncmp(name, "node ", 5) && name[5] != '\0')
+		return true;
+	perr(p, "unknown section [%s] (expected lab, node NAME, influxdb, "
+	    "grafana, docker, replication, hum, sampler or writer)", name);
+	return false;
+}
+
 /* inih reader: counts lines and refuses non-UTF-8 and over-long lines. */
 static char *
 reader(char *str, int num, void *stream)
@@ -592,7 +627,19 @@ reader(char *str, int num, void *stream)
 		perr(p, "not valid UTF-8 text");
 		return NULL;
 	}
+	if (!section_line_ok(p, str))
+		return NULL;
 	return str;
+}
+
+/* Point p->line at where section.key was set (or the first line). */
+static void
+at_key(struct parse *p, const char *key)
+{
+	p->line = 1;
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], key))
+			p->line = p->seen_line[i];
 }
 
 static int
@@ -627,27 +674,37 @@ validate(struct parse *p)
 			return perr(p, "[node %s]: port %d is Grafana's port",
 			    n->name, n->port);
 	}
-	p->line = p->line > 0 ? p->line : 0;
+	p->line = c->nnodes > 0 ? c->nodes[0].line : 1;
 	if (npub == 0)
 		return perr(p, "no publisher: add a [node NAME] section with "
 		    "role = publisher");
-	if (npub > 1)
+	if (npub > 1) {
+		for (int i = 0, seen = 0; i < c->nnodes; i++)
+			if (c->nodes[i].role == NODE_PUBLISHER && seen++)
+				p->line = c->nodes[i].line;
 		return perr(p, "more than one publisher: labsup labs have "
 		    "exactly one");
+	}
+	at_key(p, "grafana.port");
 	if (c->influx.port == c->grafana.port)
 		return perr(p, "InfluxDB and Grafana both on port %d",
 		    c->influx.port);
+	at_key(p, "hum.node");
 	if (c->hum.node[0] && config_node(c, c->hum.node) == NULL)
 		return perr(p, "[hum] node = %s: no such node", c->hum.node);
+	at_key(p, "hum.workload");
 	if (c->hum.workload == WL_SCRIPT && c->hum.script[0] == '\0')
 		return perr(p, "[hum] workload = script needs script = FILE");
+	at_key(p, "hum.chaos_max");
 	if (c->hum.chaos_min > c->hum.chaos_max)
 		return perr(p, "[hum] chaos_min %g is above chaos_max %g",
 		    c->hum.chaos_min, c->hum.chaos_max);
+	at_key(p, "sampler.locks_interval_ms");
 	if (c->sampler.locks_interval_ms < c->sampler.interval_ms)
 		return perr(p, "[sampler] locks_interval_ms %d is shorter than "
 		    "interval_ms %d", c->sampler.locks_interval_ms,
 		    c->sampler.interval_ms);
+	at_key(p, "influxdb.version");
 	if (c->influx.version == 2 && (!c->influx.org[0] || !c->influx.bucket[0]))
 		return perr(p, "[influxdb] version = 2 needs org and bucket");
 	return 1;

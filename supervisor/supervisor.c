@@ -1,0 +1,830 @@
+/*
+ * supervisor.c: the supervisor's main loop.  Signals arrive on a signalfd
+ * (blocked otherwise) and only set pending_* flags; the loop reaps with
+ * WNOHANG, restarts crashed workers with backoff, reconciles on reload and
+ * runs the stop sequence.  Like the postmaster, it never touches the data
+ * plane: its only lane carries events (restarts, reloads).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "supervisor.h"
+
+extern pid_t worker_parent_pid;
+
+/* Supervisor-private view of a slot. */
+struct wslot {
+	bool used;
+	int kind;
+	char arg[STATUS_NAME];
+	char name[STATUS_NAME];
+	uint64_t slice;
+	pid_t pid;
+	int64_t started_mono;
+	int64_t next_start_mono;	/* 0: start now */
+	int backoff_ms;
+	uint32_t restarts;
+	bool failed;			/* no respawn */
+	bool removing;			/* gone from the config: free on exit */
+	bool restarting;		/* config changed: start again on exit */
+	int64_t kill_at_mono;		/* SIGKILL deadline after SIGTERM */
+};
+
+static struct sup {
+	struct config *cfg;
+	struct seg *seg;
+	struct pidfh *pfh;
+	struct wslot slots[SUP_MAX_SLOTS];
+	uint32_t nslots;
+	int sigfd;
+	bool pending_reload, pending_stop, pending_chld;
+	struct worker_ctx evctx;	/* for our own lane (slot 0) */
+} sup;
+
+static worker_entry entries[WK_MAX] = {
+	[WK_CONTAINER] = container_main,
+	[WK_REPLICATION] = replication_main,
+	[WK_HUM] = hum_main,
+	[WK_SAMPLER] = sampler_main,
+	[WK_WRITER] = writer_main,
+};
+static bool entries_overridden;
+
+void
+sup_set_entry(int kind, worker_entry fn)
+{
+	if (kind > WK_NONE && kind < WK_MAX) {
+		entries[kind] = fn;
+		entries_overridden = true;
+	}
+}
+
+/* FNV-1a over the bytes of a config part (structs are memset first). */
+static uint64_t
+hash_add(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+#define HASH(h, x) hash_add((h), &(x), sizeof(x))
+
+static uint64_t
+slice_of(const struct config *c, int kind, const char *arg)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = HASH(h, c->lab);
+	switch (kind) {
+	case WK_CONTAINER:
+		h = HASH(h, c->nodes);
+		h = HASH(h, c->nnodes);
+		h = HASH(h, c->influx);
+		h = HASH(h, c->grafana);
+		h = HASH(h, c->docker);
+		break;
+	case WK_REPLICATION:
+		h = HASH(h, c->nodes);
+		h = HASH(h, c->nnodes);
+		h = HASH(h, c->replication);
+		break;
+	case WK_WRITER:
+		h = HASH(h, c->influx);
+		h = HASH(h, c->writer);
+		break;
+	case WK_HUM: {
+		const struct node_cfg *n = c->hum.node[0] ?
+		    config_node(c, c->hum.node) : config_publisher(c);
+		h = HASH(h, c->hum);
+		if (n != NULL)
+			h = HASH(h, *n);
+		break;
+	}
+	case WK_SAMPLER: {
+		const struct node_cfg *n = config_node(c, arg);
+		h = HASH(h, c->sampler);
+		h = HASH(h, c->replication.heartbeat_ms);
+		if (n != NULL)
+			h = HASH(h, *n);
+		break;
+	}
+	}
+	return h;
+}
+
+static int
+want_add(struct want *out, int n, int max, const struct config *cfg,
+    int kind, const char *arg)
+{
+	if (n >= max)
+		return n;
+	memset(&out[n], 0, sizeof(out[n]));
+	out[n].kind = kind;
+	snprintf(out[n].arg, sizeof(out[n].arg), "%s", arg);
+	if (arg[0])
+		snprintf(out[n].name, sizeof(out[n].name), "%s %s",
+		    worker_kind_name(kind), arg);
+	else
+		snprintf(out[n].name, sizeof(out[n].name), "%s",
+		    worker_kind_name(kind));
+	out[n].slice = slice_of(cfg, kind, arg);
+	return n + 1;
+}
+
+int
+sup_wanted(const struct config *cfg, struct want *out, int max)
+{
+	char arg[16];
+	int n = 0;
+
+	n = want_add(out, n, max, cfg, WK_WRITER, "");
+	n = want_add(out, n, max, cfg, WK_CONTAINER, "");
+	n = want_add(out, n, max, cfg, WK_REPLICATION, "");
+	if (cfg->sampler.enabled)
+		for (int i = 0; i < cfg->nnodes; i++)
+			n = want_add(out, n, max, cfg, WK_SAMPLER,
+			    cfg->nodes[i].name);
+	for (int i = 0; i < cfg->hum.clients; i++) {
+		snprintf(arg, sizeof(arg), "%d", i + 1);
+		n = want_add(out, n, max, cfg, WK_HUM, arg);
+	}
+	return n;
+}
+
+uint32_t
+sup_nslots(const struct config *cfg)
+{
+	struct want w[SUP_MAX_SLOTS];
+	uint32_t n = 1 + (uint32_t)sup_wanted(cfg, w, SUP_MAX_SLOTS) +
+	    SUP_SPARE_SLOTS;
+
+	return n > SUP_MAX_SLOTS ? SUP_MAX_SLOTS : n;
+}
+
+static void
+sup_event(const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sup_event(const char *kind, const char *fmt, ...)
+{
+	char text[sizeof(((struct rec_event *)0)->text)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	worker_event(&sup.evctx, kind, "%s", text);
+}
+
+/* Publish the supervisor's view of slot i. */
+static void
+publish_slot(uint32_t i, int state)
+{
+	struct wslot *w = &sup.slots[i];
+	struct slot *s = seg_slot(sup.seg, i);
+
+	seq_write_begin(&s->sup_lock);
+	if (!w->used) {
+		memset(&s->sup, 0, sizeof(s->sup));
+	} else {
+		snprintf(s->sup.name, sizeof(s->sup.name), "%s", w->name);
+		snprintf(s->sup.arg, sizeof(s->sup.arg), "%s", w->arg);
+		s->sup.kind = (uint8_t)w->kind;
+		s->sup.state = (uint8_t)state;
+		s->sup.pid = w->pid;
+		s->sup.restarts = w->restarts;
+		s->sup.started_ns = w->pid ? now_ns() -
+		    (mono_ns() - w->started_mono) : 0;
+		s->sup.next_start_ns = w->next_start_mono ?
+		    now_ns() + (w->next_start_mono - mono_ns()) : 0;
+	}
+	seq_write_end(&s->sup_lock);
+}
+
+static void
+worker_sigterm(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+/* In the child: become the worker and never return. */
+static void __attribute__((noreturn))
+become_worker(uint32_t i, pid_t parent)
+{
+	struct wslot *w = &sup.slots[i];
+	struct worker_ctx ctx;
+	struct sigaction sa;
+	sigset_t all;
+	int rc;
+
+	/* die with the supervisor; a race with its death is caught below */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	worker_parent_pid = parent;
+	if (getppid() != parent)
+		_exit(0);
+	close(sup.sigfd);
+	if (sup.pfh != NULL)
+		pidfile_close(sup.pfh);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_sigterm;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	setproctitle("%s", w->name);
+	char ident[64];
+	snprintf(ident, sizeof(ident), "labsup/%s", w->name);
+	log_setident(ident);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.seg = sup.seg;
+	ctx.slot = seg_slot(sup.seg, i);
+	ctx.lane = seg_lane(sup.seg, i);
+	ctx.cfg = sup.cfg;
+	ctx.slot_index = (int)i;
+	ctx.kind = w->kind;
+	ctx.arg = w->arg;
+
+	/* a fresh own block: the previous owner may have died mid-write */
+	seq_write_begin(&ctx.slot->own_lock);
+	memset(&ctx.slot->own, 0, sizeof(ctx.slot->own));
+	ctx.slot->own.pid = getpid();
+	ctx.slot->own.state = WS_STARTING;
+	ctx.slot->own.heartbeat_ns = now_ns();
+	seq_write_end(&ctx.slot->own_lock);
+
+	rc = entries[w->kind] != NULL ? entries[w->kind](&ctx) : 1;
+	fflush(NULL);
+	_exit(rc);
+}
+
+static int
+start_worker(uint32_t i)
+{
+	struct wslot *w = &sup.slots[i];
+	pid_t parent = getpid();
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == -1) {
+		log_warn("cannot fork %s (retrying with backoff)", w->name);
+		w->next_start_mono = mono_ns() + 1000000000LL;
+		publish_slot(i, WS_BACKOFF);
+		return -1;
+	}
+	if (pid == 0)
+		become_worker(i, parent);
+	w->pid = pid;
+	w->started_mono = mono_ns();
+	w->next_start_mono = 0;
+	w->kill_at_mono = 0;
+	log_debug("started %s, pid %d, slot %u", w->name, (int)pid, i);
+	publish_slot(i, WS_STARTING);
+	return 0;
+}
+
+static void
+signal_worker(struct wslot *w, int sig, int grace_ms)
+{
+	if (w->pid <= 0)
+		return;
+	kill(w->pid, sig);
+	if (sig == SIGTERM && w->kill_at_mono == 0)
+		w->kill_at_mono = mono_ns() + (int64_t)grace_ms * 1000000;
+}
+
+static const char *
+describe_exit(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %s", strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "status 0x%x", status);
+	return buf;
+}
+
+static struct wslot *
+slot_of_pid(pid_t pid, uint32_t *idx)
+{
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (sup.slots[i].used && sup.slots[i].pid == pid) {
+			*idx = i;
+			return &sup.slots[i];
+		}
+	return NULL;
+}
+
+/* A worker exited: decide what comes next for its slot. */
+static void
+worker_exited(uint32_t i, int status, bool stopping)
+{
+	struct wslot *w = &sup.slots[i];
+	struct slot *s = seg_slot(sup.seg, i);
+	int64_t up_ms = (mono_ns() - w->started_mono) / 1000000;
+	char how[64];
+
+	w->pid = 0;
+	w->kill_at_mono = 0;
+	seq_write_begin(&s->sup_lock);
+	s->sup.last_status = status;
+	seq_write_end(&s->sup_lock);
+	describe_exit(status, how, sizeof(how));
+
+	if (stopping) {
+		publish_slot(i, WS_STOPPED);
+		return;
+	}
+	if (w->removing) {
+		log_info("%s stopped (%s): removed by reload", w->name, how);
+		w->used = false;
+		publish_slot(i, WS_EMPTY);
+		return;
+	}
+	if (w->restarting) {
+		w->restarting = false;
+		log_info("%s stopped (%s): restarting with the new config",
+		    w->name, how);
+		start_worker(i);
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_NORESPAWN) {
+		w->failed = true;
+		log_warnx("%s gave up (exit %d): it will not be restarted; fix "
+		    "the config and run `labsup reload`", w->name,
+		    EXIT_NORESPAWN);
+		sup_event("failed", "%s gave up: fix the config", w->name);
+		publish_slot(i, WS_FAILED);
+		return;
+	}
+	/* a crash: restart with backoff, forgiven after a long uptime */
+	if (up_ms >= SUP_BACKOFF_RESET_MS || w->backoff_ms == 0)
+		w->backoff_ms = SUP_BACKOFF_MIN_MS;
+	else if ((w->backoff_ms *= 2) > SUP_BACKOFF_MAX_MS)
+		w->backoff_ms = SUP_BACKOFF_MAX_MS;
+	w->restarts++;
+	w->next_start_mono = mono_ns() + (int64_t)w->backoff_ms * 1000000;
+	log_warnx("%s died (%s) after %lld ms; restart %u in %d ms", w->name,
+	    how, (long long)up_ms, w->restarts, w->backoff_ms);
+	sup_event("restart", "%s died (%s); restart %u in %d ms", w->name, how,
+	    w->restarts, w->backoff_ms);
+	publish_slot(i, WS_BACKOFF);
+}
+
+static void
+reap(bool stopping)
+{
+	uint32_t i;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (slot_of_pid(pid, &i) != NULL)
+			worker_exited(i, status, stopping);
+	}
+}
+
+static void
+start_due(void)
+{
+	int64_t now = mono_ns();
+
+	for (uint32_t i = 1; i < sup.nslots; i++) {
+		struct wslot *w = &sup.slots[i];
+		if (!w->used || w->pid > 0 || w->failed || w->removing)
+			continue;
+		if (w->next_start_mono <= now)
+			start_worker(i);
+	}
+}
+
+/* SIGKILL whoever outlived its SIGTERM grace. */
+static void
+enforce_kills(void)
+{
+	int64_t now = mono_ns();
+
+	for (uint32_t i = 1; i < sup.nslots; i++) {
+		struct wslot *w = &sup.slots[i];
+		if (w->pid > 0 && w->kill_at_mono && now >= w->kill_at_mono) {
+			log_warnx("%s did not stop in time: SIGKILL", w->name);
+			kill(w->pid, SIGKILL);
+			w->kill_at_mono = 0;
+		}
+	}
+}
+
+static int
+next_timeout_ms(void)
+{
+	int64_t now = mono_ns(), next = now + 1000000000LL;
+
+	for (uint32_t i = 1; i < sup.nslots; i++) {
+		struct wslot *w = &sup.slots[i];
+		if (w->used && w->pid == 0 && !w->failed &&
+		    w->next_start_mono && w->next_start_mono < next)
+			next = w->next_start_mono;
+		if (w->pid > 0 && w->kill_at_mono && w->kill_at_mono < next)
+			next = w->kill_at_mono;
+	}
+	int64_t ms = (next - now) / 1000000 + 1;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+static int
+find_slot(int kind, const char *arg)
+{
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (sup.slots[i].used && !sup.slots[i].removing &&
+		    sup.slots[i].kind == kind &&
+		    !strcmp(sup.slots[i].arg, arg))
+			return (int)i;
+	return -1;
+}
+
+static int
+free_slot(void)
+{
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (!sup.slots[i].used)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Make the running set match cfg: keep unaffected workers (same pid),
+ * restart those whose slice changed, stop removed ones, start new ones.
+ * Returns -1 (changing nothing) when the new set needs more slots than the
+ * segment has.
+ */
+static int
+reconcile(const struct config *cfg, char *err, size_t errlen)
+{
+	struct want want[SUP_MAX_SLOTS];
+	int n = sup_wanted(cfg, want, SUP_MAX_SLOTS);
+	bool keep[SUP_MAX_SLOTS] = { false };
+	int need = 0, freeable = 0;
+
+	for (int k = 0; k < n; k++)
+		if (find_slot(want[k].kind, want[k].arg) == -1)
+			need++;
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (!sup.slots[i].used)
+			freeable++;
+	if (need > freeable) {
+		snprintf(err, errlen, "the new config needs %d more worker "
+		    "slots and the lab has %d free: stop and start the lab to "
+		    "grow it", need, freeable);
+		return -1;
+	}
+	for (int k = 0; k < n; k++) {
+		int i = find_slot(want[k].kind, want[k].arg);
+		if (i != -1) {
+			keep[i] = true;
+			struct wslot *w = &sup.slots[i];
+			if (w->slice != want[k].slice) {
+				w->slice = want[k].slice;
+				w->failed = false;
+				w->backoff_ms = 0;
+				if (w->pid > 0) {
+					w->restarting = true;
+					signal_worker(w, SIGTERM, SUP_GRACE_MS);
+				} else
+					w->next_start_mono = 0;
+			}
+		}
+	}
+	for (uint32_t i = 1; i < sup.nslots; i++) {
+		struct wslot *w = &sup.slots[i];
+		if (!w->used || keep[i] || w->removing)
+			continue;
+		if (w->pid > 0) {
+			w->removing = true;
+			w->restarting = false;
+			signal_worker(w, SIGTERM, SUP_GRACE_MS);
+		} else {
+			w->used = false;
+			publish_slot(i, WS_EMPTY);
+		}
+	}
+	for (int k = 0; k < n; k++) {
+		if (find_slot(want[k].kind, want[k].arg) != -1)
+			continue;
+		int i = free_slot();
+		struct wslot *w = &sup.slots[i];
+		memset(w, 0, sizeof(*w));
+		w->used = true;
+		w->kind = want[k].kind;
+		w->slice = want[k].slice;
+		memcpy(w->arg, want[k].arg, sizeof(w->arg));
+		memcpy(w->name, want[k].name, sizeof(w->name));
+		publish_slot((uint32_t)i, WS_STARTING);
+	}
+	return 0;
+}
+
+static void
+publish_info(const char *reload_error)
+{
+	struct lab_info info;
+
+	seg_read_info(sup.seg, &info);
+	snprintf(info.lab, sizeof(info.lab), "%s", sup.cfg->lab.name);
+	snprintf(info.config_path, sizeof(info.config_path), "%s",
+	    sup.cfg->path);
+	snprintf(info.state_dir, sizeof(info.state_dir), "%s",
+	    sup.cfg->lab.state_dir);
+	snprintf(info.influx_url, sizeof(info.influx_url), "%s",
+	    sup.cfg->influx.url);
+	snprintf(info.influx_db, sizeof(info.influx_db), "%s",
+	    sup.cfg->influx.version == 2 ? sup.cfg->influx.bucket :
+	    sup.cfg->influx.database);
+	if (reload_error != NULL) {
+		info.reload_failures++;
+		snprintf(info.last_reload_error,
+		    sizeof(info.last_reload_error), "%s", reload_error);
+	}
+	seg_write_info(sup.seg, &info);
+}
+
+/* What a reload may not change: the lab's identity and the segment. */
+static int
+reload_allowed(const struct config *old, const struct config *new,
+    char *err, size_t errlen)
+{
+	if (strcmp(old->lab.name, new->lab.name) ||
+	    strcmp(old->lab.state_dir, new->lab.state_dir)) {
+		snprintf(err, errlen, "%s: lab name and state_dir cannot change "
+		    "on reload: stop the lab, then start it", new->path);
+		return -1;
+	}
+	if (old->writer.lane_records != new->writer.lane_records) {
+		snprintf(err, errlen, "%s: writer.lane_records cannot change on "
+		    "reload: stop the lab, then start it", new->path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+do_reload(void)
+{
+	struct config *next = calloc(1, sizeof(*next));
+	char err[512];
+
+	if (next == NULL) {
+		log_warn("reload: cannot allocate");
+		return;
+	}
+	log_info("reloading %s", sup.cfg->path[0] ? sup.cfg->path :
+	    "(built-in defaults)");
+	if (config_load(next, sup.cfg->path, err, sizeof(err)) == -1 ||
+	    reload_allowed(sup.cfg, next, err, sizeof(err)) == -1) {
+		/* keep the backend override given at start */
+		log_warnx("reload refused, keeping the running config: %s", err);
+		sup_event("reload", "refused: %s", err);
+		publish_info(err);
+		free(next);
+		return;
+	}
+	next->lab.backend = sup.cfg->lab.backend;
+	if (reconcile(next, err, sizeof(err)) == -1) {
+		log_warnx("reload refused, keeping the running config: %s", err);
+		sup_event("reload", "refused: %s", err);
+		publish_info(err);
+		free(next);
+		return;
+	}
+	/* running children keep their own copy; new ones get next */
+	free(sup.cfg);
+	sup.cfg = next;
+	struct lab_info info;
+	seg_read_info(sup.seg, &info);
+	info.generation++;
+	info.reloads++;
+	info.last_reload_error[0] = '\0';
+	seg_write_info(sup.seg, &info);
+	publish_info(NULL);
+	log_info("reloaded: config generation %llu",
+	    (unsigned long long)info.generation);
+	sup_event("reload", "config generation %llu in force",
+	    (unsigned long long)info.generation);
+}
+
+static void
+read_signals(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sup.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			sup.pending_reload = true;
+			break;
+		case SIGTERM:
+		case SIGINT:
+			sup.pending_stop = true;
+			break;
+		case SIGCHLD:
+			sup.pending_chld = true;
+			break;
+		}
+	}
+}
+
+static bool
+any_alive(int kind_only, bool except_writer)
+{
+	for (uint32_t i = 1; i < sup.nslots; i++) {
+		struct wslot *w = &sup.slots[i];
+		if (w->pid <= 0)
+			continue;
+		if (kind_only && w->kind != kind_only)
+			continue;
+		if (except_writer && w->kind == WK_WRITER)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Wait (reaping) until no matching worker is alive, escalating to KILL. */
+static void
+wait_workers(int kind_only, bool except_writer)
+{
+	while (any_alive(kind_only, except_writer)) {
+		struct pollfd pfd = { .fd = sup.sigfd, .events = POLLIN };
+		poll(&pfd, 1, 100);
+		read_signals();
+		reap(true);
+		enforce_kills();
+	}
+}
+
+static void
+stop_services(uint32_t flags)
+{
+	pid_t pid;
+	int status;
+
+	if (flags & SHUT_KEEP_RUNNING) {
+		log_info("leaving the services running (--keep-running)");
+		return;
+	}
+	if (entries_overridden)
+		return; /* tests run without services */
+	pid = fork();
+	if (pid == -1) {
+		log_warn("cannot fork to stop the services");
+		return;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(sup.sigfd);
+		if (sup.pfh != NULL)
+			pidfile_close(sup.pfh);
+		setproctitle("stopping services");
+		_exit(container_stop_services(sup.cfg,
+		    (flags & SHUT_PURGE) != 0));
+	}
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("some services did not stop cleanly; see above");
+}
+
+static int
+shutdown_all(void)
+{
+	uint32_t flags = atomic_load(&sup.seg->hdr->shutdown_flags);
+	uint64_t produced, committed, dropped;
+
+	log_info("stopping: workers first, then the writer, then services");
+	sup_event("stop", "lab %s stopping", sup.cfg->lab.name);
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (sup.slots[i].kind != WK_WRITER)
+			signal_worker(&sup.slots[i], SIGTERM, SUP_GRACE_MS);
+	wait_workers(0, true);
+	/* producers are gone: the writer drains what is left, then exits */
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (sup.slots[i].kind == WK_WRITER)
+			signal_worker(&sup.slots[i], SIGTERM,
+			    SUP_WRITER_GRACE_MS);
+	wait_workers(WK_WRITER, false);
+	stop_services(flags);
+
+	seg_ring_totals(sup.seg, &produced, &committed, &dropped);
+	if (produced != committed) {
+		/* keep them: the next start's writer delivers them */
+		log_warnx("%llu samples were not yet written; keeping %s so the "
+		    "next `labsup start` delivers them",
+		    (unsigned long long)(produced - committed), sup.seg->name);
+	} else if (!entries_overridden || sup.pfh != NULL) {
+		seg_unlink(sup.seg->name);
+	}
+	if (sup.pfh != NULL)
+		pidfile_remove(sup.pfh);
+	log_info("stopped");
+	return 0;
+}
+
+int
+sup_run(struct config *cfg, struct seg *seg, struct pidfh *pfh)
+{
+	sigset_t mask;
+	char err[512];
+
+	memset(&sup, 0, sizeof(sup));
+	sup.cfg = cfg;
+	sup.seg = seg;
+	sup.pfh = pfh;
+	sup.nslots = seg->hdr->nslots;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sup.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sup.sigfd == -1) {
+		log_warn("signalfd");
+		return 1;
+	}
+
+	atomic_store(&seg->hdr->supervisor_pid, (int32_t)getpid());
+	atomic_store(&seg->hdr->shutdown_flags, 0);
+	/* slot 0 is ours: supervisor status and the events lane */
+	sup.slots[0].used = true;
+	sup.slots[0].kind = WK_SUPERVISOR;
+	sup.slots[0].pid = getpid();
+	sup.slots[0].started_mono = mono_ns();
+	snprintf(sup.slots[0].name, sizeof(sup.slots[0].name), "supervisor");
+	publish_slot(0, WS_RUNNING);
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		publish_slot(i, WS_EMPTY);
+	sup.evctx.seg = seg;
+	sup.evctx.slot = seg_slot(seg, 0);
+	sup.evctx.lane = seg_lane(seg, 0);
+	sup.evctx.cfg = cfg;
+	sup.evctx.kind = WK_SUPERVISOR;
+	sup.evctx.arg = "";
+	status_set(sup.evctx.slot, WS_RUNNING, "pid %d", (int)getpid());
+	publish_info(NULL);
+
+	if (reconcile(cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	sup_event("start", "lab %s started (pid %d)", cfg->lab.name,
+	    (int)getpid());
+	log_info("supervisor of lab %s running, pid %d, %u slots",
+	    cfg->lab.name, (int)getpid(), sup.nslots);
+
+	while (!sup.pending_stop) {
+		start_due();
+		struct pollfd pfd = { .fd = sup.sigfd, .events = POLLIN };
+		int rc = poll(&pfd, 1, next_timeout_ms());
+		if (rc == -1 && errno != EINTR) {
+			log_warn("poll");
+			break;
+		}
+		read_signals();
+		reap(false);
+		enforce_kills();
+		sup.pending_chld = false;
+		if (sup.pending_reload) {
+			sup.pending_reload = false;
+			sup.evctx.cfg = sup.cfg;
+			do_reload();
+			sup.evctx.cfg = sup.cfg;
+		}
+		status_heartbeat(sup.evctx.slot);
+	}
+	return shutdown_all();
+}

@@ -1,0 +1,275 @@
+/*
+ * test_config.c: defaults, a full file, and every error path, each with
+ * its file:line.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../supervisor/config.h"
+
+static char path[64];
+static char err[600];
+static struct config cfg;
+
+static int
+load(const char *text)
+{
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/tmp/labsup-cfgtest.%d.conf",
+	    (int)getpid());
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	err[0] = '\0';
+	int rc = config_load(&cfg, path, err, sizeof(err));
+	unlink(path);
+	return rc;
+}
+
+/* The error names the file and line and contains the reason. */
+static void
+expect_error(const char *text, int line, const char *reason)
+{
+	char want[128];
+
+	cr_assert_eq(load(text), -1, "accepted: %s", text);
+	snprintf(want, sizeof(want), "%s:%d: ", path, line);
+	cr_assert(strncmp(err, want, strlen(want)) == 0,
+	    "error \"%s\" does not start with \"%s\"", err, want);
+	cr_assert(strstr(err, reason) != NULL, "error \"%s\" lacks \"%s\"",
+	    err, reason);
+}
+
+Test(config, defaults_without_a_file)
+{
+	cr_assert_eq(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	cr_assert_str_eq(cfg.lab.name, "default");
+	cr_assert_eq(cfg.nnodes, 3);
+	cr_assert_eq(config_publisher(&cfg)->port, 15432);
+	cr_assert_str_eq(cfg.lab.bind, "127.0.0.1");
+	cr_assert_str_eq(cfg.influx.url, "http://127.0.0.1:18086");
+	cr_assert_eq(cfg.writer.batch_points, 5000);
+	cr_assert_eq(cfg.writer.flush_ms, 200);
+	cr_assert_eq(cfg.hum.workload, WL_TPCB);
+}
+
+Test(config, a_full_file)
+{
+	cr_assert_eq(load(
+	    "; comment\n"
+	    "[lab]\nname = demo\nbackend = local\nstate_dir = /tmp/x\n"
+	    "[node main]\nrole = publisher\nport = 6000\n"
+	    "[node replica]\nrole = subscriber\nport = 6001\n"
+	    "tables = accounts\nrow_filter = accounts: aid % 2 = 0\n"
+	    "[influxdb]\nport = 7000\ndatabase = metrics\n"
+	    "[hum]\nclients = 4\nrate = 250.5\nworkload = contention\n"
+	    "chaos = yes\n"
+	    "[sampler]\ninterval_ms = 10\nlocks_interval_ms = 50\n"
+	    "[writer]\nbatch_points = 100\nlane_records = 1024\n"), 0, "%s",
+	    err);
+	cr_assert_str_eq(cfg.lab.name, "demo");
+	cr_assert_eq(cfg.lab.backend, BACKEND_LOCAL);
+	cr_assert_eq(cfg.nnodes, 2);
+	cr_assert_str_eq(config_publisher(&cfg)->name, "main");
+	cr_assert_str_eq(config_node(&cfg, "replica")->row_filter,
+	    "accounts: aid % 2 = 0");
+	cr_assert_eq(cfg.influx.port, 7000);
+	cr_assert_str_eq(cfg.influx.database, "metrics");
+	cr_assert_eq(cfg.hum.clients, 4);
+	cr_assert_float_eq(cfg.hum.rate, 250.5, 1e-9);
+	cr_assert_eq(cfg.hum.workload, WL_CONTENTION);
+	cr_assert(cfg.hum.chaos);
+	cr_assert_eq(cfg.sampler.interval_ms, 10);
+	cr_assert_eq(cfg.writer.lane_records, 1024);
+	cr_assert_str_eq(cfg.influx.url, "http://127.0.0.1:7000");
+}
+
+Test(config, missing_file)
+{
+	cr_assert_eq(config_load(&cfg, "/nonexistent/labsup.conf", err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "/nonexistent/labsup.conf: cannot read") != NULL,
+	    "%s", err);
+}
+
+Test(config, syntax_error)
+{
+	expect_error("[lab]\nname = x\nthis line is wrong\n", 3, "syntax");
+}
+
+Test(config, unknown_section)
+{
+	expect_error("[lab]\nname = x\n[labs]\n", 3, "unknown section [labs]");
+}
+
+Test(config, unknown_key)
+{
+	expect_error("[lab]\nname = x\ncolour = blue\n", 3,
+	    "unknown key \"colour\"");
+}
+
+Test(config, key_outside_section)
+{
+	expect_error("name = x\n", 1, "outside any section");
+}
+
+Test(config, duplicate_key)
+{
+	expect_error("[hum]\nclients = 1\nclients = 2\n", 3, "set twice");
+}
+
+Test(config, bad_backend)
+{
+	expect_error("[lab]\nbackend = podman\n", 2, "not auto, docker or local");
+}
+
+Test(config, bad_port)
+{
+	expect_error("[node pub]\nrole = publisher\nport = 99999\n", 3,
+	    "out of range");
+	expect_error("[node pub]\nrole = publisher\nport = http\n", 3,
+	    "not a whole number");
+}
+
+Test(config, two_nodes_one_port)
+{
+	expect_error("[node a]\nrole = publisher\nport = 6000\n"
+	    "[node b]\nrole = subscriber\nport = 6000\n", 4,
+	    "port 6000 is already used by node a");
+}
+
+Test(config, node_on_influx_port)
+{
+	expect_error("[node a]\nrole = publisher\nport = 18086\n", 1,
+	    "InfluxDB's port");
+}
+
+Test(config, missing_publisher)
+{
+	expect_error("[node a]\nrole = subscriber\nport = 6000\n", 1,
+	    "no publisher");
+}
+
+Test(config, two_publishers)
+{
+	expect_error("[node a]\nrole = publisher\nport = 6000\n"
+	    "[node b]\nrole = publisher\nport = 6001\n", 4,
+	    "more than one publisher");
+}
+
+Test(config, missing_role_and_port)
+{
+	expect_error("[node a]\nport = 6000\n", 1, "role is missing");
+	expect_error("[node a]\nrole = publisher\n", 1, "port is missing");
+}
+
+Test(config, bad_node_name)
+{
+	expect_error("[node Pub]\nrole = publisher\nport = 6000\n", 2,
+	    "may only contain");
+}
+
+Test(config, too_many_nodes)
+{
+	char buf[4096] = "";
+	for (int i = 0; i <= CFG_MAX_NODES; i++) {
+		char sec[80];
+		snprintf(sec, sizeof(sec), "[node n%d]\nrole = %s\nport = %d\n",
+		    i, i ? "subscriber" : "publisher", 6000 + i);
+		strcat(buf, sec);
+	}
+	expect_error(buf, CFG_MAX_NODES * 3 + 2, "at most");
+}
+
+Test(config, huge_values)
+{
+	expect_error("[hum]\nclients = 100000\n", 2, "out of range");
+	expect_error("[hum]\nrate = 1e300\n", 2, "out of range");
+	expect_error("[writer]\nbatch_points = 99999999999999999999\n", 2,
+	    "not a whole number");
+	expect_error("[hum]\nrate = nan\n", 2, "not a number");
+}
+
+Test(config, long_value)
+{
+	char buf[600];
+	memset(buf, 0, sizeof(buf));
+	strcpy(buf, "[lab]\nuser = ");
+	memset(buf + strlen(buf), 'a', 100);
+	strcat(buf, "\n");
+	expect_error(buf, 2, "longer than");
+}
+
+Test(config, not_utf8)
+{
+	expect_error("[lab]\nname = x\n[hum]\nworkload = \xff\xfe\n", 4,
+	    "UTF-8");
+}
+
+Test(config, lane_records_power_of_two)
+{
+	expect_error("[writer]\nlane_records = 1000\n", 2, "power of two");
+}
+
+Test(config, secrets_not_in_file)
+{
+	expect_error("[influxdb]\ntoken = abc\n", 2, "token_file");
+}
+
+Test(config, relative_path)
+{
+	expect_error("[lab]\nstate_dir = state\n", 2, "absolute path");
+}
+
+Test(config, script_needs_file)
+{
+	expect_error("[hum]\nworkload = script\n", 2, "script = FILE");
+}
+
+Test(config, locks_interval_shorter)
+{
+	expect_error("[sampler]\ninterval_ms = 100\nlocks_interval_ms = 50\n", 3,
+	    "shorter than");
+}
+
+Test(config, hum_node_unknown)
+{
+	expect_error("[hum]\nnode = nope\n", 2, "no such node");
+}
+
+Test(config, influx2_needs_org)
+{
+	expect_error("[influxdb]\nversion = 2\n", 2, "org and bucket");
+}
+
+Test(config, backend_override)
+{
+	cr_assert_eq(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	cr_assert_eq(config_set_backend(&cfg, "docker"), 0);
+	cr_assert_eq(cfg.lab.backend, BACKEND_DOCKER);
+	cr_assert_eq(config_set_backend(&cfg, "vm"), -1);
+}
+
+Test(config, print_round_trips)
+{
+	char out[] = "/tmp/labsup-cfgprint.XXXXXX";
+	int fd = mkstemp(out);
+	FILE *fp = fdopen(fd, "w");
+	struct config again;
+
+	cr_assert_eq(load("[lab]\nname = rt\nstate_dir = /tmp/rt\n"
+	    "[hum]\nclients = 3\nrate = 12.5\n"), 0, "%s", err);
+	config_print(&cfg, fp);
+	fclose(fp);
+	cr_assert_eq(config_load(&again, out, err, sizeof(err)), 0, "%s", err);
+	unlink(out);
+	cr_assert_str_eq(again.lab.name, "rt");
+	cr_assert_eq(again.hum.clients, 3);
+	cr_assert_float_eq(again.hum.rate, 12.5, 1e-9);
+	cr_assert_eq(again.nnodes, cfg.nnodes);
+}
