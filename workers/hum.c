@@ -1,16 +1,1121 @@
 /*
- * hum.c: the hum worker.  PLACEHOLDER until its issue lands: it reports
- * itself running and idles, so the supervisor can be exercised.
+ * hum.c: the hum worker, one process per client.  It keeps one connection
+ * to the target node (the publisher unless [hum] node says otherwise) and
+ * runs transactions on a Poisson schedule at its share of the lab's rate,
+ * each transaction one pipelined round trip of prepared statements.  Every
+ * 100 ms it puts a `hum` record in its lane; it touches only its own slot
+ * and lane.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
 #include "../supervisor/labsup.h"
+#include "hum.h"
+#include "hum_pgc.h"
+
+#define HUM_REPORT_NS 100000000LL	/* one record per 100 ms */
+#define HUM_SECOND_NS 1000000000LL
+#define HUM_MAX_LAG_NS (2 * HUM_SECOND_NS) /* then skip, do not catch up */
+#define HUM_CHAOS_SLOT_NS (5 * HUM_SECOND_NS)
+#define HUM_HOT_ROWS 4		/* contention: the hot accounts */
+#define HUM_MAX_STEPS (HUM_SCRIPT_MAX + 1)
+#define HUM_VAL 24
+
+/* ---- random numbers, schedule, percentiles (pure, unit-tested) ---- */
+
+static uint64_t
+hum_splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void
+hum_rng_seed(struct hum_rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = hum_splitmix(&seed);
+}
+
+static uint64_t
+hum_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+uint64_t
+hum_rng_next(struct hum_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t out = hum_rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = hum_rotl(s[3], 45);
+	return out;
+}
+
+double
+hum_rng_double(struct hum_rng *r)
+{
+	return (double)(hum_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+int64_t
+hum_rng_range(struct hum_rng *r, int64_t lo, int64_t hi)
+{
+	uint64_t span = (uint64_t)(hi - lo) + 1;
+
+	if (hi <= lo)
+		return lo;
+	/* modulo bias is below 2^-40 for our spans; not worth a loop */
+	return lo + (int64_t)(hum_rng_next(r) % span);
+}
+
+void
+hum_sched_init(struct hum_sched *s, struct hum_rng *rng)
+{
+	s->rng = rng;
+	s->pos = HUM_STRATA;
+}
+
+double
+hum_sched_gap(struct hum_sched *s, double rate)
+{
+	double u;
+
+	if (s->pos == HUM_STRATA) {
+		for (int i = 0; i < HUM_STRATA; i++)
+			s->u[i] = (i + hum_rng_double(s->rng)) / HUM_STRATA;
+		/* Fisher-Yates: the strata come in random order */
+		for (int i = HUM_STRATA - 1; i > 0; i--) {
+			int j = (int)hum_rng_range(s->rng, 0, i);
+			double t = s->u[i];
+			s->u[i] = s->u[j];
+			s->u[j] = t;
+		}
+		s->pos = 0;
+	}
+	u = s->u[s->pos++];
+	/* 1 - u is in (0, 1]: log never sees 0 */
+	return -log(1.0 - u) / rate;
+}
+
+static int
+hum_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double
+hum_percentile(double *v, size_t n, double p)
+{
+	size_t rank;
+
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(*v), hum_cmp_double);
+	rank = (size_t)ceil(p / 100.0 * (double)n);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return v[rank - 1];
+}
+
+void
+hum_lat_reset(struct hum_lat *l)
+{
+	l->n = 0;
+	l->seen = 0;
+	l->max = 0;
+}
+
+void
+hum_lat_add(struct hum_lat *l, double ms, struct hum_rng *rng)
+{
+	l->seen++;
+	if (ms > l->max)
+		l->max = ms;
+	if (l->n < HUM_LAT_MAX) {
+		l->v[l->n++] = ms;
+		return;
+	}
+	/* reservoir sampling (Algorithm R) */
+	uint64_t j = hum_rng_next(rng) % l->seen;
+	if (j < HUM_LAT_MAX)
+		l->v[j] = ms;
+}
+
+/* ---- script parsing (pure, unit-tested) ---- */
+
+static const char *const hum_var_names[HV_MAX] = {
+	[HV_AID] = "aid",
+	[HV_BID] = "bid",
+	[HV_TID] = "tid",
+	[HV_DELTA] = "delta",
+	[HV_SCALE] = "scale",
+	[HV_CLIENT] = "client",
+};
+
+const char *
+hum_var_name(int var)
+{
+	return var >= 0 && var < HV_MAX ? hum_var_names[var] : "?";
+}
+
+static int
+hum_var_lookup(const char *name, size_t len)
+{
+	for (int i = 0; i < HV_MAX; i++)
+		if (strlen(hum_var_names[i]) == len &&
+		    !strncmp(hum_var_names[i], name, len))
+			return i;
+	return -1;
+}
+
+/* A growing string for the rewritten statement. */
+struct hum_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+hum_buf_add(struct hum_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static bool
+hum_ident_start(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool
+hum_ident_char(int c)
+{
+	return hum_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Length of a dollar-quote tag ("$$", "$tag$") at s, or 0. */
+static size_t
+hum_dollar_tag(const char *s)
+{
+	size_t n = 1;
+
+	if (s[0] != '$')
+		return 0;
+	if (s[1] == '$')
+		return 2;
+	if (!hum_ident_start((unsigned char)s[1]))
+		return 0;
+	while (hum_ident_char((unsigned char)s[n]))
+		n++;
+	return s[n] == '$' ? n + 1 : 0;
+}
+
+/* Close the statement in b: trim, store if it has content. */
+static int
+hum_script_end(struct hum_script *s, struct hum_buf *b, struct hum_stmt *cur,
+    bool content, char *err, size_t errlen)
+{
+	size_t start = 0;
+
+	if (!content) {
+		free(b->p);
+		*b = (struct hum_buf){ 0 };
+		cur->nparams = 0;
+		return 0;
+	}
+	if (s->nstmt == HUM_SCRIPT_MAX) {
+		snprintf(err, errlen, "more than %d statements (split the "
+		    "script)", HUM_SCRIPT_MAX);
+		return -1;
+	}
+	while (start < b->len && strchr(" \t\r\n", b->p[start]) != NULL)
+		start++;
+	while (b->len > start && strchr(" \t\r\n", b->p[b->len - 1]) != NULL)
+		b->p[--b->len] = '\0';
+	if (start > 0)
+		memmove(b->p, b->p + start, b->len - start + 1);
+	cur->sql = b->p;
+	s->stmt[s->nstmt++] = *cur;
+	*b = (struct hum_buf){ 0 };
+	memset(cur, 0, sizeof(*cur));
+	return 0;
+}
+
+/* Add parameter var to cur, returning its $n (same name, same $n). */
+static int
+hum_script_param(struct hum_stmt *cur, int var)
+{
+	for (int i = 0; i < cur->nparams; i++)
+		if (cur->var[i] == var)
+			return i + 1;
+	if (cur->nparams == HUM_PARAM_MAX)
+		return -1;
+	cur->var[cur->nparams++] = var;
+	return cur->nparams;
+}
+
+int
+hum_script_parse(const char *text, struct hum_script *s, char *err,
+    size_t errlen)
+{
+	struct hum_buf b = { 0 };
+	struct hum_stmt cur = { 0 };
+	bool content = false;
+	const char *p = text;
+
+	memset(s, 0, sizeof(*s));
+	while (*p != '\0') {
+		const char *q = p;
+		size_t tag;
+
+		if (*p == ';') {
+			if (hum_script_end(s, &b, &cur, content, err,
+			    errlen) == -1)
+				goto fail;
+			content = false;
+			p++;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-') {
+			/* comments are dropped: they carry no ';' or ':' */
+			while (*p != '\0' && *p != '\n')
+				p++;
+			continue;
+		}
+		if (p[0] == '/' && p[1] == '*') {
+			const char *e = strstr(p + 2, "*/");
+			if (e == NULL) {
+				snprintf(err, errlen, "statement %d: "
+				    "unterminated /* comment", s->nstmt + 1);
+				goto fail;
+			}
+			p = e + 2;
+			if (hum_buf_add(&b, " ", 1) == -1)
+				goto nomem;
+			continue;
+		}
+		if (*p == '\'' || *p == '"') {
+			/* '' and "" inside simply close and reopen */
+			const char *e = strchr(p + 1, *p);
+			if (e == NULL) {
+				snprintf(err, errlen, "statement %d: "
+				    "unterminated %c quote", s->nstmt + 1, *p);
+				goto fail;
+			}
+			q = e + 1;
+		} else if ((tag = hum_dollar_tag(p)) > 0) {
+			const char *e = p + tag;
+			for (;;) {
+				e = strstr(e, "$");
+				if (e == NULL) {
+					snprintf(err, errlen, "statement %d: "
+					    "unterminated dollar quote",
+					    s->nstmt + 1);
+					goto fail;
+				}
+				if (!strncmp(e, p, tag))
+					break;
+				e++;
+			}
+			q = e + tag;
+		} else if (p[0] == ':' && p[1] == ':') {
+			q = p + 2;	/* a cast, not a parameter */
+		} else if (p[0] == ':' && hum_ident_start((unsigned char)p[1])) {
+			size_t n = 1;
+			char ref[16];
+			int var, num;
+
+			while (hum_ident_char((unsigned char)p[n]))
+				n++;
+			var = hum_var_lookup(p + 1, n - 1);
+			if (var == -1) {
+				snprintf(err, errlen, "statement %d: unknown "
+				    "parameter :%.*s (use :aid, :bid, :tid, "
+				    ":delta, :scale or :client)", s->nstmt + 1,
+				    (int)(n - 1 > 32 ? 32 : n - 1), p + 1);
+				goto fail;
+			}
+			num = hum_script_param(&cur, var);
+			if (num == -1) {
+				snprintf(err, errlen, "statement %d: more "
+				    "than %d parameters", s->nstmt + 1,
+				    HUM_PARAM_MAX);
+				goto fail;
+			}
+			snprintf(ref, sizeof(ref), "$%d", num);
+			if (hum_buf_add(&b, ref, strlen(ref)) == -1)
+				goto nomem;
+			content = true;
+			p += n;
+			continue;
+		} else {
+			q = p + 1;
+		}
+		if (strchr(" \t\r\n", *p) == NULL)
+			content = true;
+		if (hum_buf_add(&b, p, (size_t)(q - p)) == -1)
+			goto nomem;
+		p = q;
+	}
+	if (hum_script_end(s, &b, &cur, content, err, errlen) == -1)
+		goto fail;
+	if (s->nstmt == 0) {
+		snprintf(err, errlen, "no SQL statements in the script");
+		goto fail;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	free(b.p);
+	hum_script_free(s);
+	return -1;
+}
+
+void
+hum_script_free(struct hum_script *s)
+{
+	for (int i = 0; i < s->nstmt; i++)
+		free(s->stmt[i].sql);
+	s->nstmt = 0;
+}
+
+/* ---- the worker ---- */
+
+/* The fixed workloads' statements, prepared once per connection. */
+enum hum_fixed {
+	HF_UPD_ACC = 0,
+	HF_SEL_ACC,
+	HF_UPD_TEL,
+	HF_UPD_BR,
+	HF_INS_HIST,
+	HF_SLEEP,
+	HF_MAX
+};
+
+#define INT4OID 23
+#define FLOAT8OID 701
+
+static const struct {
+	const char *sql;
+	int nparams;
+	unsigned int types[5];
+} hum_fixed_sql[HF_MAX] = {
+	[HF_UPD_ACC] = { "UPDATE accounts SET abalance = abalance + $1 "
+	    "WHERE aid = $2", 2, { INT4OID, INT4OID } },
+	[HF_SEL_ACC] = { "SELECT abalance FROM accounts WHERE aid = $1", 1,
+	    { INT4OID } },
+	[HF_UPD_TEL] = { "UPDATE tellers SET tbalance = tbalance + $1 "
+	    "WHERE tid = $2", 2, { INT4OID, INT4OID } },
+	[HF_UPD_BR] = { "UPDATE branches SET bbalance = bbalance + $1 "
+	    "WHERE bid = $2", 2, { INT4OID, INT4OID } },
+	[HF_INS_HIST] = { "INSERT INTO history (tid, bid, aid, delta, mtime) "
+	    "VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)", 4,
+	    { INT4OID, INT4OID, INT4OID, INT4OID } },
+	[HF_SLEEP] = { "SELECT pg_sleep($1)", 1, { FLOAT8OID } },
+};
+
+/* One statement of a transaction, with its parameter values as text. */
+struct hum_step {
+	int stmt;	/* HF_* or, for scripts, the script's index */
+	int nparams;
+	char val[HUM_PARAM_MAX][HUM_VAL];
+};
+
+/* What one 100 ms interval (and the life of the worker) counted. */
+struct hum_stats {
+	int64_t tx, err_ser, err_dl, err_other, reconnects, lag_n;
+	double lag_sum_ms;
+	struct hum_lat lat;
+};
+
+struct hum {
+	struct worker_ctx *ctx;
+	const struct config *cfg;
+	const struct node_cfg *node;
+	char client[REC_NAME];
+	char name[24];		/* "hum 0" */
+	int index;
+	int workload;
+	double rate;		/* this client's base rate, 0 = max */
+	double factor;		/* chaos factor now */
+	int64_t scale;
+	PGconn *conn;
+	struct hum_rng rng;
+	struct hum_sched sched;
+	struct hum_script script;
+	struct hum_step steps[HUM_MAX_STEPS];
+	int nsteps;
+	int64_t next_tx;	/* mono ns, the schedule */
+	int64_t next_report;
+	int64_t next_second;
+	int64_t cur_sched;	/* schedule time of the running tx */
+	int64_t last_chaos_slot;
+	struct hum_stats iv;	/* this interval */
+	int64_t tx_total, err_total, reconnect_total, skipped_total;
+};
+
+static const char *
+hum_stmt_name(int i, char *buf, size_t len)
+{
+	snprintf(buf, len, "h%d", i);
+	return buf;
+}
+
+static double
+hum_rate_now(const struct hum *h)
+{
+	return h->rate * h->factor;
+}
+
+static void
+hum_emit_labsup(struct hum *h)
+{
+	struct slot_sup sup;
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_LABSUP;
+	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "%s", h->name);
+	r.u.labsup.ring_drops = (int64_t)lane_dropped(h->ctx->lane);
+	/* transactions dropped from the schedule because we fell behind */
+	r.u.labsup.deadline_misses = h->skipped_total;
+	if (status_read_sup(h->ctx->slot, &sup) == 0)
+		r.u.labsup.restarts = sup.restarts;
+	r.u.labsup.errors = h->err_total;
+	r.u.labsup.value = h->tx_total;
+	worker_emit(h->ctx, &r);
+}
+
+/*
+ * Chaos: every HUM_CHAOS_SLOT_NS of wall-clock time a new factor, drawn
+ * log-uniformly in [chaos_min, chaos_max] from a hash of the lab name and
+ * the slot number.  Every client computes the same factor without talking
+ * to the others, so bursts and lulls are lab-wide; client 0 reports them.
+ */
+static double
+hum_chaos_factor(const struct config *cfg, int64_t slot)
+{
+	uint64_t x = (uint64_t)slot * 0x9e3779b97f4a7c15ULL;
+	double lo = cfg->hum.chaos_min, hi = cfg->hum.chaos_max, u;
+
+	for (const char *p = cfg->lab.name; *p != '\0'; p++)
+		x = (x ^ (unsigned char)*p) * 0x100000001b3ULL;
+	u = (double)(hum_splitmix(&x) >> 11) * 0x1.0p-53;
+	if (lo <= 0)
+		lo = 0.01;
+	if (hi < lo)
+		hi = lo;
+	return exp(log(lo) + u * (log(hi) - log(lo)));
+}
+
+static void
+hum_chaos(struct hum *h)
+{
+	int64_t slot;
+	double f;
+
+	if (!h->cfg->hum.chaos || h->rate <= 0)
+		return;
+	slot = now_ns() / HUM_CHAOS_SLOT_NS;
+	if (slot == h->last_chaos_slot)
+		return;
+	h->last_chaos_slot = slot;
+	f = hum_chaos_factor(h->cfg, slot);
+	if (f == h->factor)
+		return;
+	h->factor = f;
+	status_counter_set(h->ctx->slot, HC_RATE_X100,
+	    (int64_t)(hum_rate_now(h) * 100));
+	if (h->index == 0)
+		worker_event(h->ctx, "chaos", "hum rate x%.2f: %.1f tx/s on %s",
+		    f, f * h->cfg->hum.rate, h->node->name);
+}
+
+/* Emit the 100 ms record (and the once-a-second one) when due. */
+static int64_t
+hum_report(void *arg)
+{
+	struct hum *h = arg;
+	struct hum_stats *s = &h->iv;
+	int64_t now = mono_ns();
+	struct record r;
+	double p50, p99;
+
+	if (now < h->next_report)
+		return h->next_report;
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_HUM;
+	snprintf(r.u.hum.node, sizeof(r.u.hum.node), "%s", h->node->name);
+	snprintf(r.u.hum.client, sizeof(r.u.hum.client), "%s", h->client);
+	r.u.hum.tx = s->tx;
+	r.u.hum.err_serialization = s->err_ser;
+	r.u.hum.err_deadlock = s->err_dl;
+	r.u.hum.err_other = s->err_other;
+	/* p99 before p50: hum_percentile sorts, both read the sorted array */
+	p99 = hum_percentile(s->lat.v, s->lat.n, 99);
+	p50 = hum_percentile(s->lat.v, s->lat.n, 50);
+	r.u.hum.latency_p50_ms = p50;
+	r.u.hum.latency_p99_ms = p99;
+	r.u.hum.latency_max_ms = s->lat.max;
+	r.u.hum.schedule_lag_ms = s->lag_n > 0 ? s->lag_sum_ms / s->lag_n : 0;
+	if (s->lag_n == 0 && h->rate > 0 && h->cur_sched != 0 &&
+	    now > h->cur_sched)
+		/* a transaction is stuck (lock wait): that is lag too */
+		r.u.hum.schedule_lag_ms = (now - h->cur_sched) / 1e6;
+	r.u.hum.reconnects = s->reconnects;
+	worker_emit(h->ctx, &r);
+
+	h->tx_total += s->tx;
+	h->err_total += s->err_ser + s->err_dl + s->err_other;
+	status_counter_set(h->ctx->slot, HC_TX, h->tx_total);
+	status_counter_set(h->ctx->slot, HC_ERRORS, h->err_total);
+	status_counter_set(h->ctx->slot, HC_RECONNECTS, h->reconnect_total);
+	status_counter_set(h->ctx->slot, HC_TPS_X100,
+	    s->tx * 100 * HUM_SECOND_NS / HUM_REPORT_NS);
+	status_counter_set(h->ctx->slot, HC_P50_US, (int64_t)(p50 * 1000));
+	status_counter_set(h->ctx->slot, HC_P99_US, (int64_t)(p99 * 1000));
+	status_heartbeat(h->ctx->slot);
+
+	hum_lat_reset(&s->lat);
+	s->tx = s->err_ser = s->err_dl = s->err_other = 0;
+	s->reconnects = s->lag_n = 0;
+	s->lag_sum_ms = 0;
+	/* absolute: the cadence does not drift with how long this took */
+	h->next_report += HUM_REPORT_NS;
+	if (h->next_report <= now)
+		h->next_report = now + HUM_REPORT_NS;
+	if (now >= h->next_second) {
+		hum_emit_labsup(h);
+		h->next_second += HUM_SECOND_NS;
+		if (h->next_second <= now)
+			h->next_second = now + HUM_SECOND_NS;
+		if (worker_orphaned())
+			worker_stop = 1;
+	}
+	hum_chaos(h);
+	return h->next_report;
+}
+
+/* Sleep until mono ns `until`, reporting on time and waking for stop. */
+static void
+hum_sleep_until(struct hum *h, int64_t until)
+{
+	while (!worker_stop) {
+		int64_t now = mono_ns(), t = until;
+
+		hum_report(h);
+		if (now >= until)
+			return;
+		if (h->next_report < t)
+			t = h->next_report;
+		if (now + HUM_REPORT_NS < t)
+			t = now + HUM_REPORT_NS;
+		struct timespec ts = { t / HUM_SECOND_NS, t % HUM_SECOND_NS };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+}
+
+static void
+hum_disconnect(struct hum *h)
+{
+	PQfinish(h->conn);
+	h->conn = NULL;
+}
+
+/*
+ * Read every result up to the pipeline's sync.  Returns 0 with the first
+ * error's SQLSTATE in state ("" when none), or a PGC_* failure.
+ */
+static int
+hum_drain(struct hum *h, char *state, size_t len)
+{
+	state[0] = '\0';
+	for (;;) {
+		int rc = pgc_wait(h->conn, 0, hum_report, h);
+		PGresult *res;
+
+		if (rc != PGC_READY)
+			return rc;
+		res = PQgetResult(h->conn);
+		if (res == NULL) {
+			if (PQstatus(h->conn) == CONNECTION_BAD)
+				return PGC_BROKEN;
+			continue;	/* end of one query's results */
+		}
+		switch (PQresultStatus(res)) {
+		case PGRES_PIPELINE_SYNC:
+			PQclear(res);
+			return 0;
+		case PGRES_FATAL_ERROR:
+		case PGRES_NONFATAL_ERROR:
+			if (state[0] == '\0') {
+				snprintf(state, len, "%s", pgc_sqlstate(res));
+				if (state[0] == '\0')
+					snprintf(state, len, "XX000");
+			}
+			if (PQstatus(h->conn) == CONNECTION_BAD) {
+				PQclear(res);
+				return PGC_BROKEN;
+			}
+			break;
+		default:
+			break;
+		}
+		PQclear(res);
+	}
+}
+
+/* Send a one-statement pipeline of plain SQL and drain it. */
+static int
+hum_simple(struct hum *h, const char *sql, char *state, size_t len)
+{
+	if (!PQsendQueryParams(h->conn, sql, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQpipelineSync(h->conn))
+		return PGC_BROKEN;
+	return hum_drain(h, state, len);
+}
+
+/*
+ * Prepare the workload's statements and learn the scale, all in one round
+ * trip.  Returns 0, 1 when the lab schema is not there yet, or -1.
+ */
+static int
+hum_prepare(struct hum *h, char *err, size_t errlen)
+{
+	char name[16], state[8];
+	PGresult *res;
+	int n = h->workload == WL_SCRIPT ? h->script.nstmt : HF_MAX;
+	int rc;
+
+	if (!PQenterPipelineMode(h->conn)) {
+		pgc_error(h->conn, err, errlen);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int ok;
+		if (h->workload == WL_SCRIPT)
+			ok = PQsendPrepare(h->conn, hum_stmt_name(i, name,
+			    sizeof(name)), h->script.stmt[i].sql, 0, NULL);
+		else
+			ok = PQsendPrepare(h->conn, hum_stmt_name(i, name,
+			    sizeof(name)), hum_fixed_sql[i].sql,
+			    hum_fixed_sql[i].nparams, hum_fixed_sql[i].types);
+		if (!ok) {
+			pgc_error(h->conn, err, errlen);
+			return -1;
+		}
+	}
+	if (!PQpipelineSync(h->conn)) {
+		pgc_error(h->conn, err, errlen);
+		return -1;
+	}
+	rc = hum_drain(h, state, sizeof(state));
+	if (rc != 0) {
+		pgc_error(h->conn, err, errlen);
+		return -1;
+	}
+	if (state[0] != '\0') {
+		snprintf(err, errlen, "cannot prepare the %s statements on "
+		    "%s: SQLSTATE %s", workload_name(h->workload),
+		    h->node->name, state);
+		/* 42P01 undefined_table: the replication worker is not done */
+		return !strcmp(state, "42P01") ? 1 : -1;
+	}
+	/* the scale, as pgbench learns it: one branch per unit */
+	if (!PQsendQueryParams(h->conn, "SELECT count(*) FROM branches", 0,
+	    NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(h->conn) ||
+	    pgc_wait(h->conn, 0, hum_report, h) != PGC_READY) {
+		pgc_error(h->conn, err, errlen);
+		return -1;
+	}
+	h->scale = 0;
+	while ((res = PQgetResult(h->conn)) != NULL) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res))
+			h->scale = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+	}
+	if (hum_drain(h, state, sizeof(state)) != 0) {
+		pgc_error(h->conn, err, errlen);
+		return -1;
+	}
+	if (h->scale <= 0) {
+		snprintf(err, errlen, "table branches on %s is empty",
+		    h->node->name);
+		return 1;
+	}
+	return 0;
+}
+
+/* Connect and prepare, with backoff, until it works or we must stop. */
+static void
+hum_connect(struct hum *h, bool again)
+{
+	char conninfo[1024], err[256];
+	int backoff_ms = 100;
+	bool said = false;
+
+	if (lab_conninfo(h->cfg, h->node, "labsup-hum", conninfo,
+	    sizeof(conninfo)) == -1) {
+		log_warnx("%s: connection string too long", h->name);
+		worker_stop = 1;
+		return;
+	}
+	while (!worker_stop) {
+		int rc;
+
+		h->conn = pgc_connect(conninfo, 5000, err, sizeof(err));
+		if (h->conn != NULL) {
+			rc = hum_prepare(h, err, sizeof(err));
+			if (rc == 0)
+				break;
+			hum_disconnect(h);
+		}
+		if (worker_stop)
+			return;
+		status_set(h->ctx->slot, again ? WS_RUNNING : WS_STARTING,
+		    "waiting for %s: %s", h->node->name, err);
+		if (!said)
+			log_warnx("%s: %s: %s (retrying)", h->name,
+			    h->node->name, err);
+		said = true;
+		hum_sleep_until(h, mono_ns() + (int64_t)backoff_ms * 1000000);
+		/* never spin on a node that is down: back off to 5 s */
+		backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+	}
+	if (worker_stop)
+		return;
+	if (again) {
+		h->iv.reconnects++;
+		h->reconnect_total++;
+	}
+	if (said)
+		log_info("%s: connected to %s", h->name, h->node->name);
+	status_set(h->ctx->slot, WS_RUNNING, "%s on %s, %s",
+	    workload_name(h->workload), h->node->name,
+	    h->rate > 0 ? "Poisson schedule" : "as fast as possible");
+	/* what was missed while away is not made up in a burst */
+	h->next_tx = mono_ns();
+}
+
+static void
+hum_step_set(struct hum_step *s, int stmt, int nparams, ...)
+{
+	va_list ap;
+
+	s->stmt = stmt;
+	s->nparams = nparams;
+	va_start(ap, nparams);
+	for (int i = 0; i < nparams; i++)
+		snprintf(s->val[i], HUM_VAL, "%" PRId64, va_arg(ap, int64_t));
+	va_end(ap);
+}
+
+/* Build the next transaction of the fixed workloads into h->steps. */
+static void
+hum_build_fixed(struct hum *h)
+{
+	struct hum_step *st = h->steps;
+	struct hum_rng *r = &h->rng;
+	int64_t naccounts = 100000 * h->scale;
+	int64_t aid = hum_rng_range(r, 1, naccounts);
+	int64_t bid = hum_rng_range(r, 1, h->scale);
+	int64_t tid = hum_rng_range(r, 1, 10 * h->scale);
+	int64_t delta = hum_rng_range(r, -5000, 5000);
+	double u = hum_rng_double(r);
+	int n = 0;
+
+	switch (h->workload) {
+	case WL_SELECT:
+		hum_step_set(&st[n++], HF_SEL_ACC, 1, aid);
+		break;
+	case WL_CONTENTION:
+		/* hot rows, skewed toward the first (u^2) */
+		aid = 1 + (int64_t)(HUM_HOT_ROWS * pow(hum_rng_double(r), 2));
+		if (u < 0.6) {
+			/* short: one hot account, one hot teller */
+			hum_step_set(&st[n++], HF_UPD_ACC, 2, delta, aid);
+			hum_step_set(&st[n++], HF_UPD_TEL, 2, delta,
+			    (int64_t)1 + (aid - 1) % (10 * h->scale));
+		} else {
+			/*
+			 * long: the two hottest accounts with a pause in
+			 * between, holding the first row lock; one in four
+			 * takes them in the other order: deadlocks
+			 */
+			int64_t a = 1, b = 2;
+			char ms[HUM_VAL];
+			if (u > 0.9) {
+				a = 2;
+				b = 1;
+			}
+			hum_step_set(&st[n++], HF_UPD_ACC, 2, delta, a);
+			st[n].stmt = HF_SLEEP;
+			st[n].nparams = 1;
+			snprintf(ms, sizeof(ms), "%.3f",
+			    0.02 + 0.06 * hum_rng_double(r));
+			memcpy(st[n].val[0], ms, sizeof(ms));
+			n++;
+			hum_step_set(&st[n++], HF_UPD_ACC, 2, -delta, b);
+		}
+		break;
+	default: /* WL_TPCB: pgbench's built-in "tpcb-like" */
+		hum_step_set(&st[n++], HF_UPD_ACC, 2, delta, aid);
+		hum_step_set(&st[n++], HF_SEL_ACC, 1, aid);
+		hum_step_set(&st[n++], HF_UPD_TEL, 2, delta, tid);
+		hum_step_set(&st[n++], HF_UPD_BR, 2, delta, bid);
+		hum_step_set(&st[n++], HF_INS_HIST, 4, tid, bid, aid, delta);
+		break;
+	}
+	h->nsteps = n;
+}
+
+/* Scripts: one value per variable per transaction, as pgbench's \set. */
+static void
+hum_build_script(struct hum *h)
+{
+	int64_t v[HV_MAX];
+
+	v[HV_AID] = hum_rng_range(&h->rng, 1, 100000 * h->scale);
+	v[HV_BID] = hum_rng_range(&h->rng, 1, h->scale);
+	v[HV_TID] = hum_rng_range(&h->rng, 1, 10 * h->scale);
+	v[HV_DELTA] = hum_rng_range(&h->rng, -5000, 5000);
+	v[HV_SCALE] = h->scale;
+	v[HV_CLIENT] = h->index;
+	for (int i = 0; i < h->script.nstmt; i++) {
+		const struct hum_stmt *s = &h->script.stmt[i];
+		h->steps[i].stmt = i;
+		h->steps[i].nparams = s->nparams;
+		for (int j = 0; j < s->nparams; j++)
+			snprintf(h->steps[i].val[j], HUM_VAL, "%" PRId64,
+			    v[s->var[j]]);
+	}
+	h->nsteps = h->script.nstmt;
+}
+
+static void
+hum_count_error(struct hum *h, const char *state)
+{
+	if (!strcmp(state, "40001"))
+		h->iv.err_ser++;
+	else if (!strcmp(state, "40P01"))
+		h->iv.err_dl++;
+	else
+		h->iv.err_other++;
+}
+
+/*
+ * One transaction: every statement pipelined, one sync, so it is one round
+ * trip and one implicit transaction (an error rolls all of it back).
+ * Returns 0, or -1 when the connection is gone.
+ */
+static int
+hum_run_tx(struct hum *h)
+{
+	const char *vals[HUM_PARAM_MAX];
+	char name[16], state[8];
+	int64_t t0;
+	int rc;
+
+	if (h->workload == WL_SCRIPT)
+		hum_build_script(h);
+	else
+		hum_build_fixed(h);
+	t0 = mono_ns();
+	for (int i = 0; i < h->nsteps; i++) {
+		for (int j = 0; j < h->steps[i].nparams; j++)
+			vals[j] = h->steps[i].val[j];
+		if (!PQsendQueryPrepared(h->conn, hum_stmt_name(
+		    h->steps[i].stmt, name, sizeof(name)),
+		    h->steps[i].nparams, vals, NULL, NULL, 0))
+			return -1;
+	}
+	if (!PQpipelineSync(h->conn))
+		return -1;
+	rc = hum_drain(h, state, sizeof(state));
+	if (rc == PGC_STOPPED)
+		return 0;
+	if (rc != 0)
+		return -1;
+	if (PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
+		/* a script left a transaction open or failed inside BEGIN */
+		char st2[8];
+		if (hum_simple(h, "ROLLBACK", st2, sizeof(st2)) != 0)
+			return -1;
+		if (state[0] == '\0')
+			snprintf(state, sizeof(state), "25000");
+	}
+	if (state[0] != '\0') {
+		hum_count_error(h, state);
+		return 0;
+	}
+	h->iv.tx++;
+	hum_lat_add(&h->iv.lat, (mono_ns() - t0) / 1e6, &h->rng);
+	return 0;
+}
+
+/* Read and parse the script file; -1 with a message in err. */
+static int
+hum_load_script(struct hum *h, char *err, size_t errlen)
+{
+	const char *path = h->cfg->hum.script;
+	char perr[200], *text;
+	FILE *fp;
+	long len;
+	int rc;
+
+	if (path[0] == '\0') {
+		snprintf(err, errlen, "workload = script needs [hum] script = "
+		    "FILE");
+		return -1;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s (fix [hum] script)", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fseek(fp, 0, SEEK_END) == -1 || (len = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1 || len > 1 << 20 ||
+	    (text = malloc((size_t)len + 1)) == NULL) {
+		snprintf(err, errlen, "%s: cannot read (a file under 1 MB?)",
+		    path);
+		fclose(fp);
+		return -1;
+	}
+	text[fread(text, 1, (size_t)len, fp)] = '\0';
+	fclose(fp);
+	rc = hum_script_parse(text, &h->script, perr, sizeof(perr));
+	free(text);
+	if (rc == -1)
+		snprintf(err, errlen, "%s: %s", path, perr);
+	return rc;
+}
+
+static int
+hum_setup(struct hum *h, struct worker_ctx *ctx, char *err, size_t errlen)
+{
+	const struct config *cfg = ctx->cfg;
+	const char *e = NULL;
+
+	memset(h, 0, sizeof(*h));
+	h->ctx = ctx;
+	h->cfg = cfg;
+	h->index = (int)strtonum(ctx->arg != NULL ? ctx->arg : "0", 0, 1000,
+	    &e);
+	if (e != NULL) {
+		snprintf(err, errlen, "hum: client index \"%s\" is %s",
+		    ctx->arg, e);
+		return -1;
+	}
+	snprintf(h->client, sizeof(h->client), "%d", h->index);
+	snprintf(h->name, sizeof(h->name), "hum %d", h->index);
+	h->node = cfg->hum.node[0] != '\0' ? config_node(cfg, cfg->hum.node) :
+	    config_publisher(cfg);
+	if (h->node == NULL) {
+		snprintf(err, errlen, "hum: node \"%s\" is not in the config "
+		    "(fix [hum] node)", cfg->hum.node);
+		return -1;
+	}
+	h->workload = cfg->hum.workload;
+	if (h->workload == WL_SCRIPT && hum_load_script(h, err, errlen) == -1)
+		return -1;
+	h->rate = cfg->hum.clients > 0 ? cfg->hum.rate / cfg->hum.clients : 0;
+	h->factor = 1;
+	h->last_chaos_slot = -1;
+	hum_rng_seed(&h->rng, (uint64_t)getpid() ^ (uint64_t)now_ns());
+	hum_sched_init(&h->sched, &h->rng);
+	h->next_report = mono_ns() + HUM_REPORT_NS;
+	h->next_second = mono_ns() + HUM_SECOND_NS;
+	return 0;
+}
 
 int
 hum_main(struct worker_ctx *ctx)
 {
-	status_set(ctx->slot, WS_RUNNING, "placeholder");
-	while (!worker_stop) {
-		status_heartbeat(ctx->slot);
-		worker_sleep_ms(100);
+	static struct hum h;	/* 40 kB of latency samples: not the stack */
+	char err[300];
+
+	if (hum_setup(&h, ctx, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		status_set(ctx->slot, WS_FAILED, "%s", err);
+		return EXIT_NORESPAWN;
 	}
+	status_counter_set(ctx->slot, HC_RATE_X100, (int64_t)(h.rate * 100));
+	status_set(ctx->slot, WS_STARTING, "connecting to %s", h.node->name);
+	hum_connect(&h, false);
+	while (!worker_stop) {
+		int64_t now;
+
+		hum_report(&h);
+		if (h.rate > 0) {
+			now = mono_ns();
+			if (now < h.next_tx) {
+				hum_sleep_until(&h, h.next_tx);
+				continue;
+			}
+			if (now - h.next_tx > HUM_MAX_LAG_NS) {
+				/* hopelessly behind: skip, like --latency-limit */
+				h.skipped_total++;
+				h.next_tx = now;
+			}
+			h.cur_sched = h.next_tx;
+			h.iv.lag_sum_ms += (now - h.next_tx) / 1e6;
+			h.iv.lag_n++;
+			h.next_tx += (int64_t)(hum_sched_gap(&h.sched,
+			    hum_rate_now(&h)) * 1e9);
+		}
+		if (hum_run_tx(&h) == -1) {
+			char why[160];
+			log_warnx("%s: lost %s: %s (reconnecting)", h.name,
+			    h.node->name, pgc_error(h.conn, why, sizeof(why)));
+			hum_disconnect(&h);
+			hum_connect(&h, true);
+		}
+		h.cur_sched = 0;
+	}
+	/* the last partial interval still counts, if it counted anything */
+	if (h.iv.tx + h.iv.err_ser + h.iv.err_dl + h.iv.err_other > 0) {
+		h.next_report = 0;
+		hum_report(&h);
+	}
+	hum_disconnect(&h);
+	hum_script_free(&h.script);
 	return 0;
 }
