@@ -309,8 +309,10 @@ spool_append(struct spool *sp, const void *data, size_t len,
 		sp->dropped_points += npoints;
 		return 0;
 	}
-	while (sp->nsegs > 0 && spool_bytes(sp) + need > sp->max_bytes)
+	while (sp->nsegs > 0 && spool_bytes(sp) + need > sp->max_bytes) {
+		sp->dropped_points += sp->segs[0].points;
 		spool_pop_oldest(sp);
+	}
 	if (sp->wfd == -1 || sp->segs[sp->nsegs - 1].bytes + need >
 	    sp->seg_max) {
 		if (spool_new_seg(sp, err, errlen) == -1)
