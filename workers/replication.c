@@ -1,16 +1,895 @@
 /*
- * replication.c: the replication worker.  PLACEHOLDER until its issue lands: it reports
- * itself running and idles, so the supervisor can be exercised.
+ * replication.c: the replication worker.  Makes the lab schema and its data
+ * on the publisher, the publications, and on every subscriber the schema
+ * and a subscription; then keeps the heartbeat row ticking and reports slot
+ * lag.  Every pass is idempotent: it repairs what is missing (a dropped
+ * subscription, a wiped node) and leaves alone what is right.  It touches
+ * only the lab database on each node, through libpq.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../docker/backend.h"
 #include "../supervisor/labsup.h"
+#include "replication.h"
+
+#define RP_CHECK_MS 2000	/* reconcile pass once everything is ready */
+#define RP_CHECK_FAST_MS 300	/* while something is not */
+#define RP_LAG_MS 1000
+#define RP_COPY_CHUNK 65536
+
+const char *const repl_tables[REPL_NTABLES] = {
+	"branches", "tellers", "accounts", "history", "heartbeat",
+};
+
+/* The schema of docs/CONTRIBUTING.md, made idempotent. */
+static const char *const rp_ddl[REPL_NTABLES] = {
+	"CREATE TABLE IF NOT EXISTS branches (bid int PRIMARY KEY, "
+	"bbalance int NOT NULL DEFAULT 0, filler char(88))",
+	"CREATE TABLE IF NOT EXISTS tellers (tid int PRIMARY KEY, "
+	"bid int NOT NULL, tbalance int NOT NULL DEFAULT 0, filler char(84))",
+	"CREATE TABLE IF NOT EXISTS accounts (aid int PRIMARY KEY, "
+	"bid int NOT NULL, abalance int NOT NULL DEFAULT 0, filler char(84))",
+	"CREATE TABLE IF NOT EXISTS history (hid bigserial PRIMARY KEY, "
+	"tid int, bid int, aid int, delta int, mtime timestamptz, "
+	"filler char(22))",
+	"CREATE TABLE IF NOT EXISTS heartbeat (id int PRIMARY KEY, "
+	"ts timestamptz NOT NULL, seq bigint NOT NULL)",
+};
+
+struct rp_node {
+	const struct node_cfg *node;
+	PGconn *conn;
+	char subname[64];
+	char pubname[64];
+	bool ready;		/* every table of the subscription in 'r' */
+	bool seen;		/* its subscription existed in this process */
+	int64_t next_connect;	/* mono ns: reconnect throttle */
+	char detail[STATUS_TEXT];
+};
+
+struct rp {
+	struct worker_ctx *ctx;
+	const struct config *cfg;
+	const struct backend_ops *be;
+	struct rp_node pub;
+	struct rp_node subs[CFG_MAX_NODES];
+	int nsubs;
+	bool pub_ready;
+	char pub_detail[STATUS_TEXT];
+	int64_t heartbeats;
+};
+
+/* ---- shared with labsup check --------------------------------------- */
+
+PGconn *
+repl_connect(const struct config *cfg, const struct node_cfg *node,
+    const char *appname, char *err, size_t errlen)
+{
+	char ci[1024];
+	PGconn *c;
+	PGresult *r;
+
+	if (lab_conninfo(cfg, node, appname, ci, sizeof(ci)) == -1) {
+		snprintf(err, errlen, "connection string too long");
+		return NULL;
+	}
+	c = PQconnectdb(ci);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		err[strcspn(err, "\n")] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	/* IF NOT EXISTS notices are expected; keep the log quiet */
+	r = PQexec(c, "SET client_min_messages = warning");
+	PQclear(r);
+	return c;
+}
+
+int
+repl_schema(PGconn *c, char *err, size_t errlen)
+{
+	for (int i = 0; i < REPL_NTABLES; i++) {
+		PGresult *r = PQexec(c, rp_ddl[i]);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "cannot create %s: %s",
+			    repl_tables[i], PQresultErrorMessage(r));
+			err[strcspn(err, "\n")] = '\0';
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	return 0;
+}
+
+void
+repl_subname(const struct node_cfg *node, char *buf, size_t len)
+{
+	snprintf(buf, len, "sub_%s", node->name);
+}
+
+void
+repl_pubname(const struct config *cfg, const struct node_cfg *node,
+    char *buf, size_t len)
+{
+	if (node->tables[0] != '\0' || node->row_filter[0] != '\0')
+		snprintf(buf, len, "pub_%s", node->name);
+	else
+		snprintf(buf, len, "%s", cfg->replication.publication);
+}
+
+/* Is word in a list separated by commas and/or blanks? */
+static bool
+rp_in_list(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+	const char *p = list;
+
+	while (*p != '\0') {
+		p += strspn(p, ", \t");
+		size_t n = strcspn(p, ", \t");
+		if (n == wl && strncmp(p, word, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+bool
+repl_node_table(const struct node_cfg *node, const char *table, char *filter,
+    size_t len)
+{
+	const char *p = node->row_filter;
+	size_t tl = strlen(table);
+
+	filter[0] = '\0';
+	if (!strcmp(table, "heartbeat"))
+		return true;
+	if (node->tables[0] != '\0' && !rp_in_list(node->tables, table))
+		return false;
+	/* "table: condition; table: condition": a table name has no ':' */
+	while (*p != '\0') {
+		p += strspn(p, "; \t");
+		size_t seg = strcspn(p, ";");
+		const char *colon = memchr(p, ':', seg);
+		if (colon != NULL) {
+			const char *end = colon;
+			while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			if ((size_t)(end - p) == tl &&
+			    strncmp(p, table, tl) == 0) {
+				const char *c = colon + 1;
+				size_t cl = seg - (size_t)(c - p);
+				while (cl > 0 && (*c == ' ' || *c == '\t'))
+					c++, cl--;
+				snprintf(filter, len, "%.*s", (int)cl, c);
+				return true;
+			}
+		}
+		p += seg;
+	}
+	return true;
+}
+
+/* ---- small libpq helpers -------------------------------------------- */
+
+/* Run sql with text params; 0 and *out (if asked) or -1 and err. */
+static int
+rp_exec(PGconn *c, const char *sql, int n, const char *const *params,
+    PGresult **out, char *err, size_t errlen)
+{
+	PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	int st = PQresultStatus(r);
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = '\0';
+		PQclear(r);
+		return -1;
+	}
+	if (out != NULL)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
+/* Statement with one identifier: fmt has one %s. */
+static int
+rp_exec_ident(PGconn *c, const char *fmt, const char *ident, char *err,
+    size_t errlen)
+{
+	char *q = PQescapeIdentifier(c, ident, strlen(ident));
+	char sql[512];
+
+	if (q == NULL) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), fmt, q);
+	PQfreemem(q);
+	return rp_exec(c, sql, 0, NULL, NULL, err, errlen);
+}
+
+/* One-value query: the first column of the first row, or "" if none. */
+static int
+rp_value(PGconn *c, const char *sql, const char *param, char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	PGresult *r;
+	const char *params[1] = { param };
+
+	if (rp_exec(c, sql, param != NULL, params, &r, err, errlen) == -1)
+		return -1;
+	snprintf(buf, len, "%s", PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ?
+	    PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	return 0;
+}
+
+static bool
+rp_connected(struct rp *rp, struct rp_node *n)
+{
+	char err[256];
+
+	if (n->conn != NULL && PQstatus(n->conn) == CONNECTION_OK)
+		return true;
+	if (n->conn != NULL) {
+		PQfinish(n->conn);
+		n->conn = NULL;
+	}
+	if (mono_ns() < n->next_connect)
+		return false;
+	n->next_connect = mono_ns() + 1000000000LL;
+	n->conn = repl_connect(rp->cfg, n->node, "labsup replication", err,
+	    sizeof(err));
+	if (n->conn == NULL) {
+		snprintf(n->detail, sizeof(n->detail), "waiting for %s: %s",
+		    n->node->name, err);
+		return false;
+	}
+	return true;
+}
+
+/* A failed statement on a dead connection: drop it so we reconnect. */
+static void
+rp_check_conn(struct rp_node *n)
+{
+	if (n->conn != NULL && PQstatus(n->conn) != CONNECTION_OK) {
+		PQfinish(n->conn);
+		n->conn = NULL;
+	}
+}
+
+/* ---- publisher ------------------------------------------------------ */
+
+static bool
+rp_schema_present(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT count(*) FROM unnest(ARRAY['branches',"
+	    "'tellers','accounts','history','heartbeat']) t "
+	    "WHERE to_regclass('public.' || t) IS NOT NULL");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    atoi(PQgetvalue(r, 0, 0)) == REPL_NTABLES;
+
+	PQclear(r);
+	return ok;
+}
+
+/* COPY rows produced by row(i, buf) for i in [1, n]. */
+static int
+rp_copy(PGconn *c, const char *sql, int n, int scale_div,
+    int (*row)(char *, size_t, int, int), char *err, size_t errlen)
+{
+	char *buf = malloc(RP_COPY_CHUNK + 256);
+	size_t used = 0;
+	PGresult *r = PQexec(c, sql);
+	int rc = -1;
+
+	if (buf == NULL || PQresultStatus(r) != PGRES_COPY_IN) {
+		snprintf(err, errlen, "%s", buf == NULL ? strerror(errno) :
+		    PQresultErrorMessage(r));
+		PQclear(r);
+		free(buf);
+		return -1;
+	}
+	PQclear(r);
+	for (int i = 1; i <= n; i++) {
+		used += (size_t)row(buf + used, 256, i, scale_div);
+		if (used >= RP_COPY_CHUNK || i == n) {
+			if (PQputCopyData(c, buf, (int)used) != 1)
+				break;
+			used = 0;
+		}
+	}
+	if (PQputCopyEnd(c, NULL) == 1) {
+		r = PQgetResult(c);
+		if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+		while ((r = PQgetResult(c)) != NULL)
+			PQclear(r);
+	} else {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+	}
+	free(buf);
+	err[strcspn(err, "\n")] = '\0';
+	return rc;
+}
+
+/* pgbench's initial data: filler NULL for branches/tellers, '' accounts. */
+static int
+rp_row_branch(char *p, size_t len, int i, int div)
+{
+	(void)div;
+	return snprintf(p, len, "%d\t0\t\\N\n", i);
+}
+
+static int
+rp_row_teller(char *p, size_t len, int i, int div)
+{
+	return snprintf(p, len, "%d\t%d\t0\t\\N\n", i, (i - 1) / div + 1);
+}
+
+static int
+rp_row_account(char *p, size_t len, int i, int div)
+{
+	return snprintf(p, len, "%d\t%d\t0\t\n", i, (i - 1) / div + 1);
+}
+
+/* Load the tables at cfg scale in one transaction, once: all or nothing. */
+static int
+rp_load(struct rp *rp, PGconn *c, char *err, size_t errlen)
+{
+	int s = rp->cfg->replication.scale;
+	char have[16];
+
+	if (rp_exec(c, "BEGIN", 0, NULL, NULL, err, errlen) == -1)
+		return -1;
+	if (rp_exec(c, "LOCK TABLE branches IN EXCLUSIVE MODE", 0, NULL, NULL,
+	    err, errlen) == -1 ||
+	    rp_value(c, "SELECT EXISTS (SELECT 1 FROM branches)", NULL, have,
+	    sizeof(have), err, errlen) == -1)
+		goto fail;
+	if (!strcmp(have, "t"))
+		return rp_exec(c, "COMMIT", 0, NULL, NULL, err, errlen);
+	status_set(rp->ctx->slot, WS_STARTING, "loading the lab tables (scale "
+	    "%d)", s);
+	log_info("loading the lab tables at scale %d", s);
+	if (rp_copy(c, "COPY branches (bid, bbalance, filler) FROM STDIN", s,
+	    1, rp_row_branch, err, errlen) == -1 ||
+	    rp_copy(c, "COPY tellers (tid, bid, tbalance, filler) FROM STDIN",
+	    10 * s, 10, rp_row_teller, err, errlen) == -1 ||
+	    rp_copy(c, "COPY accounts (aid, bid, abalance, filler) FROM STDIN",
+	    100000 * s, 100000, rp_row_account, err, errlen) == -1)
+		goto fail;
+	if (rp_exec(c, "COMMIT", 0, NULL, NULL, err, errlen) == -1)
+		return -1;
+	/* planner statistics for the hum's queries; a sample, so it is quick */
+	return rp_exec(c, "ANALYZE branches, tellers, accounts", 0, NULL, NULL,
+	    err, errlen);
+fail:
+	PQclear(PQexec(c, "ROLLBACK"));
+	return -1;
+}
+
+/* Make publication name cover what node takes (node NULL: every table). */
+static int
+rp_publication(struct rp *rp, PGconn *c, const char *name,
+    const struct node_cfg *node, char *err, size_t errlen)
+{
+	char sql[2048], filter[CFG_STR * 2], *q, *tq;
+	const char *params[1] = { name };
+	PGresult *r;
+	bool exists, have[REPL_NTABLES] = { false };
+	size_t off;
+
+	(void)rp;
+	if (rp_exec(c, "SELECT tablename FROM pg_publication_tables WHERE "
+	    "pubname = $1 AND schemaname = 'public'", 1, params, &r, err,
+	    errlen) == -1)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++)
+		for (int t = 0; t < REPL_NTABLES; t++)
+			if (!strcmp(PQgetvalue(r, i, 0), repl_tables[t]))
+				have[t] = true;
+	PQclear(r);
+	if (rp_exec(c, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1,
+	    params, &r, err, errlen) == -1)
+		return -1;
+	exists = PQntuples(r) > 0;
+	PQclear(r);
+
+	q = PQescapeIdentifier(c, name, strlen(name));
+	if (q == NULL) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		return -1;
+	}
+	off = (size_t)snprintf(sql, sizeof(sql), "%s PUBLICATION %s %s TABLE ",
+	    exists ? "ALTER" : "CREATE", q, exists ? "ADD" : "FOR");
+	PQfreemem(q);
+	int added = 0;
+	for (int t = 0; t < REPL_NTABLES; t++) {
+		if (have[t])
+			continue;
+		if (node != NULL && !repl_node_table(node, repl_tables[t],
+		    filter, sizeof(filter)))
+			continue;
+		if (node == NULL)
+			filter[0] = '\0';
+		tq = PQescapeIdentifier(c, repl_tables[t],
+		    strlen(repl_tables[t]));
+		if (tq == NULL)
+			return -1;
+		/* a row filter is SQL from the config file, by design */
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+		    "%s%s%s%s%s", added++ ? ", " : "", tq,
+		    filter[0] ? " WHERE (" : "", filter, filter[0] ? ")" : "");
+		PQfreemem(tq);
+		if (off >= sizeof(sql)) {
+			snprintf(err, errlen, "publication %s: row filters too "
+			    "long", name);
+			return -1;
+		}
+	}
+	if (added == 0)
+		return 0;
+	log_info("%s publication %s", exists ? "extending" : "creating", name);
+	return rp_exec(c, sql, 0, NULL, NULL, err, errlen);
+}
+
+static void
+rp_publisher(struct rp *rp)
+{
+	struct rp_node *n = &rp->pub;
+	char err[512];
+
+	rp->pub_ready = false;
+	if (!rp_connected(rp, n)) {
+		snprintf(rp->pub_detail, sizeof(rp->pub_detail), "%s", n->detail);
+		return;
+	}
+	if (!rp_schema_present(n->conn) &&
+	    repl_schema(n->conn, err, sizeof(err)) == -1)
+		goto fail;
+	if (rp_load(rp, n->conn, err, sizeof(err)) == -1 ||
+	    rp_exec(n->conn, "INSERT INTO heartbeat (id, ts, seq) VALUES "
+	    "(1, now(), 0) ON CONFLICT (id) DO NOTHING", 0, NULL, NULL, err,
+	    sizeof(err)) == -1 ||
+	    rp_publication(rp, n->conn, rp->cfg->replication.publication,
+	    NULL, err, sizeof(err)) == -1)
+		goto fail;
+	for (int i = 0; i < rp->nsubs; i++) {
+		const struct node_cfg *sn = rp->subs[i].node;
+		if (strcmp(rp->subs[i].pubname,
+		    rp->cfg->replication.publication) != 0 &&
+		    rp_publication(rp, n->conn, rp->subs[i].pubname, sn, err,
+		    sizeof(err)) == -1)
+			goto fail;
+	}
+	rp->pub_ready = true;
+	return;
+fail:
+	snprintf(rp->pub_detail, sizeof(rp->pub_detail), "publisher %s: %s",
+	    n->node->name, err);
+	log_warnx("%s", rp->pub_detail);
+	rp_check_conn(n);
+}
+
+/* ---- subscribers ---------------------------------------------------- */
+
+/* A conninfo value in single quotes, \ and ' escaped. */
+static size_t
+rp_ci_value(char *p, size_t len, const char *key, const char *v)
+{
+	size_t o = (size_t)snprintf(p, len, "%s='", key);
+
+	for (; *v != '\0' && o + 3 < len; v++) {
+		if (*v == '\\' || *v == '\'')
+			p[o++] = '\\';
+		p[o++] = *v;
+	}
+	if (o + 2 < len) {
+		p[o++] = '\'';
+		p[o++] = ' ';
+	}
+	p[o] = '\0';
+	return o;
+}
+
+/*
+ * How a subscriber's server reaches the publisher.  Locally the server
+ * reads the server user's 0600 passfile, so pg_subscription holds no
+ * password.  A backend whose servers cannot see that file gets the
+ * password in the conninfo: PostgreSQL stores it in pg_subscription
+ * (readable by superusers only), which is unavoidable there.
+ */
+static int
+rp_sub_conninfo(struct rp *rp, const struct rp_node *s, char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	const struct config *cfg = rp->cfg;
+	char host[128], sport[16], path[CFG_PATH + 32], pw[128];
+	int port, fd;
+	ssize_t n;
+	size_t o = 0;
+
+	if (rp->be->peer_addr(cfg, rp->pub.node, host, sizeof(host), &port) ==
+	    -1) {
+		snprintf(err, errlen, "no address for the publisher");
+		return -1;
+	}
+	snprintf(sport, sizeof(sport), "%d", port);
+	o += rp_ci_value(buf + o, len - o, "host", host);
+	o += rp_ci_value(buf + o, len - o, "port", sport);
+	o += rp_ci_value(buf + o, len - o, "dbname", cfg->lab.database);
+	o += rp_ci_value(buf + o, len - o, "user", cfg->lab.user);
+	o += rp_ci_value(buf + o, len - o, "application_name", s->subname);
+	if (!strcmp(rp->be->name, "local")) {
+		snprintf(path, sizeof(path), "%s/pg/.pgpass", cfg->lab.state_dir);
+		rp_ci_value(buf + o, len - o, "passfile", path);
+		return 0;
+	}
+	if (lab_path(cfg, LAB_PASSWORD, path, sizeof(path)) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	n = read(fd, pw, sizeof(pw) - 1);
+	close(fd);
+	pw[n > 0 ? n : 0] = '\0';
+	pw[strcspn(pw, "\r\n")] = '\0';
+	rp_ci_value(buf + o, len - o, "password", pw);
+	explicit_bzero(pw, sizeof(pw));
+	return 0;
+}
+
+/* A subscription is missing: clear what is in its way, then create it. */
+static int
+rp_create_sub(struct rp *rp, struct rp_node *s, char *err, size_t errlen)
+{
+	const char *params[1] = { s->subname };
+	char ci[1024], sql[1400], active[8], *ciq, *sq, *pq;
+	PGresult *r;
+	bool repair = s->seen;
+	int rc;
+
+	/* a slot left by a subscriber that was wiped or dropped its sub */
+	if (rp_value(rp->pub.conn, "SELECT active FROM pg_replication_slots "
+	    "WHERE slot_name = $1", s->subname, active, sizeof(active), err,
+	    errlen) == -1)
+		return -1;
+	if (!strcmp(active, "t")) {
+		snprintf(err, errlen, "waiting for the old slot %s to be "
+		    "released", s->subname);
+		return -1;
+	}
+	if (!strcmp(active, "f")) {
+		repair = true;
+		log_info("%s: dropping the stale slot %s on %s", s->node->name,
+		    s->subname, rp->pub.node->name);
+		if (rp_exec(rp->pub.conn, "SELECT pg_drop_replication_slot($1)",
+		    1, params, NULL, err, errlen) == -1)
+			return -1;
+	}
+	/* the initial copy brings everything: old rows would collide */
+	if (rp_exec(s->conn, "SELECT EXISTS (SELECT 1 FROM accounts) OR "
+	    "EXISTS (SELECT 1 FROM history) OR EXISTS (SELECT 1 FROM branches)",
+	    0, NULL, &r, err, errlen) == -1)
+		return -1;
+	if (!strcmp(PQgetvalue(r, 0, 0), "t"))
+		repair = true;
+	PQclear(r);
+	if (rp_exec(s->conn, "TRUNCATE branches, tellers, accounts, history, "
+	    "heartbeat", 0, NULL, NULL, err, errlen) == -1)
+		return -1;
+	if (rp_sub_conninfo(rp, s, ci, sizeof(ci), err, errlen) == -1)
+		return -1;
+	ciq = PQescapeLiteral(s->conn, ci, strlen(ci));
+	sq = PQescapeIdentifier(s->conn, s->subname, strlen(s->subname));
+	pq = PQescapeIdentifier(s->conn, s->pubname, strlen(s->pubname));
+	explicit_bzero(ci, sizeof(ci));
+	if (ciq == NULL || sq == NULL || pq == NULL) {
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+		rc = -1;
+	} else {
+		snprintf(sql, sizeof(sql), "CREATE SUBSCRIPTION %s CONNECTION %s "
+		    "PUBLICATION %s", sq, ciq, pq);
+		log_info("%s: %s subscription %s to %s", s->node->name,
+		    repair ? "repairing:" : "creating", s->subname, s->pubname);
+		rc = rp_exec(s->conn, sql, 0, NULL, NULL, err, errlen);
+		explicit_bzero(sql, sizeof(sql));
+	}
+	PQfreemem(ciq);
+	PQfreemem(sq);
+	PQfreemem(pq);
+	if (rc == 0 && repair) {
+		status_counter_add(rp->ctx->slot, RC_REPAIRS, 1);
+		worker_event(rp->ctx, "repair", "%s: subscription %s recreated",
+		    s->node->name, s->subname);
+	}
+	return rc;
+}
+
+/* The publisher lost the slot (it was wiped): drop the orphan sub. */
+static int
+rp_drop_sub(struct rp_node *s, char *err, size_t errlen)
+{
+	log_warnx("%s: slot %s is gone from the publisher; recreating the "
+	    "subscription", s->node->name, s->subname);
+	if (rp_exec_ident(s->conn, "ALTER SUBSCRIPTION %s DISABLE", s->subname,
+	    err, errlen) == -1 ||
+	    rp_exec_ident(s->conn, "ALTER SUBSCRIPTION %s SET (slot_name = "
+	    "NONE)", s->subname, err, errlen) == -1)
+		return -1;
+	return rp_exec_ident(s->conn, "DROP SUBSCRIPTION %s", s->subname, err,
+	    errlen);
+}
+
+static void
+rp_subscriber(struct rp *rp, struct rp_node *s)
+{
+	const char *params[1] = { s->subname };
+	char err[512], slot[8];
+	PGresult *r;
+	int total, waiting;
+
+	s->ready = false;
+	if (!rp_connected(rp, s))
+		return;
+	if (!rp_schema_present(s->conn) &&
+	    repl_schema(s->conn, err, sizeof(err)) == -1)
+		goto fail;
+	if (rp_exec(s->conn, "SELECT s.subenabled, (SELECT count(*) FROM "
+	    "pg_subscription_rel r WHERE r.srsubid = s.oid), (SELECT count(*) "
+	    "FROM pg_subscription_rel r WHERE r.srsubid = s.oid AND "
+	    "r.srsubstate <> 'r') FROM pg_subscription s WHERE s.subname = $1 "
+	    "AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = "
+	    "current_database())", 1, params, &r, err, sizeof(err)) == -1)
+		goto fail;
+	if (PQntuples(r) == 0) {
+		PQclear(r);
+		snprintf(s->detail, sizeof(s->detail), "creating subscription "
+		    "on %s", s->node->name);
+		status_set(rp->ctx->slot, WS_STARTING, "%s", s->detail);
+		if (rp_create_sub(rp, s, err, sizeof(err)) == -1)
+			goto fail;
+		s->seen = true;
+		snprintf(s->detail, sizeof(s->detail), "%s: initial sync",
+		    s->node->name);
+		return;
+	}
+	bool enabled = !strcmp(PQgetvalue(r, 0, 0), "t");
+	total = atoi(PQgetvalue(r, 0, 1));
+	waiting = atoi(PQgetvalue(r, 0, 2));
+	PQclear(r);
+	s->seen = true;
+	if (rp_value(rp->pub.conn, "SELECT 1 FROM pg_replication_slots WHERE "
+	    "slot_name = $1", s->subname, slot, sizeof(slot), err,
+	    sizeof(err)) == -1) {
+		rp_check_conn(&rp->pub);
+		goto fail;
+	}
+	if (slot[0] == '\0') {
+		if (rp_drop_sub(s, err, sizeof(err)) == -1)
+			goto fail;
+		snprintf(s->detail, sizeof(s->detail), "%s: recreating "
+		    "subscription", s->node->name);
+		return;
+	}
+	if (!enabled) {
+		log_info("%s: enabling subscription %s", s->node->name,
+		    s->subname);
+		if (rp_exec_ident(s->conn, "ALTER SUBSCRIPTION %s ENABLE",
+		    s->subname, err, sizeof(err)) == -1)
+			goto fail;
+		status_counter_add(rp->ctx->slot, RC_REPAIRS, 1);
+	}
+	if (total == 0 || waiting > 0) {
+		snprintf(s->detail, sizeof(s->detail), "%s: initial sync, %d of "
+		    "%d tables ready", s->node->name, total - waiting, total);
+		return;
+	}
+	s->ready = true;
+	s->detail[0] = '\0';
+	return;
+fail:
+	snprintf(s->detail, sizeof(s->detail), "%s: %s", s->node->name, err);
+	log_warnx("%s", s->detail);
+	rp_check_conn(s);
+}
+
+/* ---- heartbeat and lag ---------------------------------------------- */
+
+static void
+rp_heartbeat(struct rp *rp)
+{
+	PGresult *r;
+
+	if (rp->pub.conn == NULL || PQstatus(rp->pub.conn) != CONNECTION_OK)
+		return;
+	r = PQexec(rp->pub.conn, "UPDATE heartbeat SET ts = now(), "
+	    "seq = seq + 1 WHERE id = 1");
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		rp->heartbeats++;
+		status_counter_set(rp->ctx->slot, RC_HEARTBEATS, rp->heartbeats);
+	}
+	PQclear(r);
+	rp_check_conn(&rp->pub);
+}
+
+static void
+rp_lag(struct rp *rp)
+{
+	struct record rec;
+	PGresult *r;
+	char err[256];
+
+	if (rp->pub.conn == NULL || PQstatus(rp->pub.conn) != CONNECTION_OK)
+		return;
+	if (rp_exec(rp->pub.conn, "SELECT slot_name, pg_wal_lsn_diff("
+	    "pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM "
+	    "pg_replication_slots WHERE slot_type = 'logical' AND "
+	    "confirmed_flush_lsn IS NOT NULL", 0, NULL, &r, err,
+	    sizeof(err)) == -1) {
+		rp_check_conn(&rp->pub);
+		return;
+	}
+	for (int i = 0; i < PQntuples(r); i++) {
+		for (int j = 0; j < rp->nsubs; j++) {
+			struct rp_node *s = &rp->subs[j];
+			if (strcmp(PQgetvalue(r, i, 0), s->subname) != 0)
+				continue;
+			memset(&rec, 0, sizeof(rec));
+			rec.kind = REC_REPLICATION;
+			snprintf(rec.u.replication.node,
+			    sizeof(rec.u.replication.node), "%s",
+			    s->node->name);
+			snprintf(rec.u.replication.subscription,
+			    sizeof(rec.u.replication.subscription), "%s",
+			    s->subname);
+			rec.u.replication.lag_bytes =
+			    strtoll(PQgetvalue(r, i, 1), NULL, 10);
+			/* the sampler measures apply lag on the subscriber */
+			rec.u.replication.apply_lag_ms = NAN;
+			worker_emit(rp->ctx, &rec);
+		}
+	}
+	PQclear(r);
+}
+
+static void
+rp_emit_self(struct rp *rp, int ready)
+{
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_LABSUP;
+	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "replication");
+	r.u.labsup.ring_drops = (int64_t)lane_dropped(rp->ctx->lane);
+	r.u.labsup.value = ready;
+	worker_emit(rp->ctx, &r);
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+static const struct backend_ops *
+rp_backend(struct seg *seg)
+{
+	struct lab_info info;
+
+	seg_read_info(seg, &info);
+	if (!strcmp(info.backend, backend_local.name))
+		return &backend_local;
+	if (!strcmp(info.backend, backend_docker.name))
+		return &backend_docker;
+	return NULL;
+}
+
+/* One reconcile pass; returns how many subscriptions are ready. */
+static int
+rp_pass(struct rp *rp)
+{
+	int ready = 0;
+	struct rp_node *wait = NULL;
+
+	rp_publisher(rp);
+	if (!rp->pub_ready) {
+		status_set(rp->ctx->slot, WS_STARTING, "%s", rp->pub_detail);
+		return 0;
+	}
+	for (int i = 0; i < rp->nsubs && !worker_stop; i++) {
+		rp_subscriber(rp, &rp->subs[i]);
+		if (rp->subs[i].ready)
+			ready++;
+		else if (wait == NULL)
+			wait = &rp->subs[i];
+	}
+	status_counter_set(rp->ctx->slot, RC_SUBS_READY, ready);
+	if (wait != NULL)
+		status_set(rp->ctx->slot, WS_STARTING, "%s", wait->detail);
+	else
+		status_set(rp->ctx->slot, WS_RUNNING, "%d subscriptions ready",
+		    ready);
+	return ready;
+}
 
 int
 replication_main(struct worker_ctx *ctx)
 {
-	status_set(ctx->slot, WS_RUNNING, "placeholder");
-	while (!worker_stop) {
+	const struct config *cfg = ctx->cfg;
+	const struct node_cfg *pub = config_publisher(cfg);
+	struct rp rp;
+	int64_t next_pass = 0, next_hb = 0, next_lag = 0, now;
+	int ready = 0;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.ctx = ctx;
+	rp.cfg = cfg;
+	if (pub == NULL) {
+		status_set(ctx->slot, WS_FAILED, "no publisher node in the "
+		    "config (add a [node NAME] with role = publisher)");
+		return EXIT_NORESPAWN;
+	}
+	rp.pub.node = pub;
+	for (int i = 0; i < cfg->nnodes; i++) {
+		if (cfg->nodes[i].role != NODE_SUBSCRIBER)
+			continue;
+		struct rp_node *s = &rp.subs[rp.nsubs++];
+		s->node = &cfg->nodes[i];
+		repl_subname(s->node, s->subname, sizeof(s->subname));
+		repl_pubname(cfg, s->node, s->pubname, sizeof(s->pubname));
+	}
+	status_set(ctx->slot, WS_STARTING, "waiting for the container worker");
+	while (!worker_stop && (rp.be = rp_backend(ctx->seg)) == NULL) {
 		status_heartbeat(ctx->slot);
 		worker_sleep_ms(100);
 	}
+	if (rp.be != NULL && rp.be->peer_addr == NULL) {
+		status_set(ctx->slot, WS_FAILED, "backend %s cannot give the "
+		    "publisher's address in this build", rp.be->name);
+		return EXIT_NORESPAWN;
+	}
+
+	while (!worker_stop) {
+		now = mono_ns();
+		status_heartbeat(ctx->slot);
+		if (now >= next_pass) {
+			ready = rp_pass(&rp);
+			next_pass = mono_ns() + (int64_t)(ready == rp.nsubs &&
+			    rp.pub_ready ? RP_CHECK_MS : RP_CHECK_FAST_MS) *
+			    1000000;
+		}
+		if (rp.pub_ready && now >= next_hb) {
+			rp_heartbeat(&rp);
+			next_hb = now + (int64_t)cfg->replication.heartbeat_ms *
+			    1000000;
+		}
+		if (now >= next_lag) {
+			rp_lag(&rp);
+			rp_emit_self(&rp, ready);
+			next_lag = now + (int64_t)RP_LAG_MS * 1000000;
+		}
+		int64_t wake = next_pass;
+		if (rp.pub_ready && next_hb < wake)
+			wake = next_hb;
+		if (next_lag < wake)
+			wake = next_lag;
+		int ms = (int)((wake - mono_ns()) / 1000000);
+		worker_sleep_ms(ms < 1 ? 1 : ms > 100 ? 100 : ms);
+	}
+	PQfinish(rp.pub.conn);
+	for (int i = 0; i < rp.nsubs; i++)
+		PQfinish(rp.subs[i].conn);
 	return 0;
 }
