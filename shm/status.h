@@ -75,6 +75,7 @@ enum sampler_counter {
 	SC_ACTIVE,
 	SC_IDLE_IN_TX,
 	SC_APPLY_LAG_US,
+	SC_TICK_COST_US, /* mean sample round trip, last second */
 };
 enum hum_counter {
 	HC_TX = 0,

@@ -1,16 +1,491 @@
 /*
- * sampler.c: the sampler worker.  PLACEHOLDER until its issue lands: it reports
- * itself running and idles, so the supervisor can be exercised.
+ * sampler.c: the sampler worker, one process per node.  On an absolute
+ * schedule (clock_nanosleep, TIMER_ABSTIME) it takes one snapshot per tick
+ * in ONE round trip: a single prepared statement whose rows are tagged by
+ * kind (locks, activity, blocking, replication).  It writes only its own
+ * slot and lane; it never counts its own backend.
  */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
 #include "../supervisor/labsup.h"
+#include "hum_pgc.h"
+
+#define SAMPLER_SECOND_NS 1000000000LL
+#define SAMPLER_SLICE_NS 100000000LL	/* wake for worker_stop */
+#define SAMPLER_QUERY_TIMEOUT_NS (5 * SAMPLER_SECOND_NS)
+#define SAMPLER_BACKOFF_MAX_MS 2000	/* a restarted node is seen soon */
+
+/*
+ * Every part yields (k, a, b, c, n1, n2, n3, x) so they can be UNION ALL'd
+ * into one statement, hence one round trip per tick.
+ */
+static const char sampler_sql_locks[] =
+    "SELECT 'L'::text, locktype, mode, granted::text, count(*)::int8, "
+    "0::int8, 0::int8, 0::float8 FROM pg_locks "
+    "WHERE pid IS DISTINCT FROM pg_backend_pid() GROUP BY 2, 3, 4";
+
+static const char sampler_sql_activity[] =
+    "SELECT 'A'::text, coalesce(state, ''), coalesce(wait_event_type, ''), "
+    "coalesce(wait_event, ''), count(*)::int8, 0::int8, 0::int8, "
+    "0::float8 FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+    "GROUP BY 2, 3, 4";
+
+/*
+ * pg_blocking_pids() takes the lock manager's partition locks: call it only
+ * for backends that wait on a lock.  The longest wait is measured from
+ * query_start: pg_locks.waitstart would need the lock-table scan that we
+ * only make every locks_interval_ms.
+ */
+static const char sampler_sql_blocking[] =
+    "SELECT 'B'::text, NULL::text, NULL::text, NULL::text, count(*)::int8, "
+    "coalesce(sum(cardinality(pg_blocking_pids(pid))), 0)::int8, "
+    "(SELECT deadlocks FROM pg_stat_database "
+    "WHERE datname = current_database())::int8, "
+    "coalesce(max(extract(epoch FROM clock_timestamp() - query_start)) "
+    "* 1000, 0)::float8 FROM pg_stat_activity "
+    "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()";
+
+/* Subscribers: state of each subscription, apply lag from the heartbeat. */
+static const char sampler_sql_replication[] =
+    "SELECT 'R'::text, s.subname::text, CASE "
+    "WHEN NOT s.subenabled THEN 'disabled' "
+    "WHEN st.pid IS NULL THEN 'down' "
+    "WHEN EXISTS (SELECT 1 FROM pg_subscription_rel r "
+    "WHERE r.srsubid = s.oid AND r.srsubstate <> 'r') THEN 'syncing' "
+    "ELSE 'streaming' END, NULL::text, 0::int8, 0::int8, 0::int8, "
+    "(SELECT extract(epoch FROM clock_timestamp() - h.ts) * 1000 "
+    "FROM heartbeat h WHERE h.id = 1)::float8 "
+    "FROM pg_subscription s LEFT JOIN pg_stat_subscription st "
+    "ON st.subid = s.oid AND st.relid IS NULL "
+    "WHERE s.subdbid = (SELECT oid FROM pg_database "
+    "WHERE datname = current_database())";
+
+enum sampler_stmt {
+	SS_TICK = 0,	/* activity + blocking (+ replication) */
+	SS_TICK_LOCKS,	/* the same + pg_locks */
+	SS_NSTMT
+};
+
+struct sampler {
+	struct worker_ctx *ctx;
+	const struct config *cfg;
+	const struct node_cfg *node;
+	char name[24];		/* "sampler pub" */
+	bool subscriber;
+	bool with_repl;		/* the heartbeat table exists here */
+	PGconn *conn;
+	int64_t interval_ns, locks_every; /* locks every n-th tick */
+	int64_t start;		/* mono ns: tick k is due at start + k * iv */
+	int64_t k;
+	int64_t next_second;
+	int64_t next_repl_check;
+	int64_t ticks, misses, errors, reconnects;
+	int64_t cost_sum_ns, cost_n;	/* this second's round trips */
+	bool lost;		/* reachable once, now gone */
+};
+
+static void
+sampler_sql(char *buf, size_t len, bool locks, bool repl)
+{
+	snprintf(buf, len, "%s%s%s UNION ALL %s%s%s",
+	    locks ? sampler_sql_locks : "", locks ? " UNION ALL " : "",
+	    sampler_sql_activity, sampler_sql_blocking,
+	    repl ? " UNION ALL " : "", repl ? sampler_sql_replication : "");
+}
+
+static void
+sampler_disconnect(struct sampler *s)
+{
+	PQfinish(s->conn);
+	s->conn = NULL;
+}
+
+/*
+ * Prepare the two tick statements.  On a subscriber without the heartbeat
+ * table yet (the replication worker has not made the schema), prepare them
+ * without replication and look again later.  Returns 0 or -1.
+ */
+static int
+sampler_prepare(struct sampler *s, char *err, size_t errlen)
+{
+	static char sql[8192];
+	PGresult *res;
+
+	s->with_repl = false;
+	if (s->subscriber) {
+		res = PQexec(s->conn, "SELECT to_regclass('heartbeat') "
+		    "IS NOT NULL");
+		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pgc_error(s->conn, err, errlen);
+			PQclear(res);
+			return -1;
+		}
+		s->with_repl = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+		s->next_repl_check = mono_ns() + SAMPLER_SECOND_NS;
+	}
+	for (int i = 0; i < SS_NSTMT; i++) {
+		sampler_sql(sql, sizeof(sql), i == SS_TICK_LOCKS, s->with_repl);
+		res = PQprepare(s->conn, i == SS_TICK ? "tick" : "tick_locks",
+		    sql, 0, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			snprintf(err, errlen, "cannot prepare the sample query "
+			    "on %s: %s", s->node->name,
+			    PQresultErrorMessage(res));
+			err[strcspn(err, "\n")] = '\0';
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+static void
+sampler_sleep_until(int64_t until)
+{
+	while (!worker_stop) {
+		int64_t now = mono_ns(), t = until;
+
+		if (now >= until)
+			return;
+		if (t > now + SAMPLER_SLICE_NS)
+			t = now + SAMPLER_SLICE_NS;
+		struct timespec ts = { t / SAMPLER_SECOND_NS,
+		    t % SAMPLER_SECOND_NS };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (worker_orphaned())
+			worker_stop = 1;
+	}
+}
+
+static void
+sampler_emit_labsup(struct sampler *s)
+{
+	struct slot_sup sup;
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_LABSUP;
+	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "%s", s->name);
+	r.u.labsup.ring_drops = (int64_t)lane_dropped(s->ctx->lane);
+	r.u.labsup.deadline_misses = s->misses;
+	if (status_read_sup(s->ctx->slot, &sup) == 0)
+		r.u.labsup.restarts = sup.restarts;
+	r.u.labsup.errors = s->errors;
+	/* mean round trip of a sample this second, us */
+	r.u.labsup.value = s->cost_n > 0 ? s->cost_sum_ns / s->cost_n / 1000 :
+	    0;
+	worker_emit(s->ctx, &r);
+	status_counter_set(s->ctx->slot, SC_TICK_COST_US, r.u.labsup.value);
+	s->cost_sum_ns = s->cost_n = 0;
+}
+
+static void
+sampler_second(struct sampler *s)
+{
+	int64_t now = mono_ns();
+
+	if (now < s->next_second)
+		return;
+	sampler_emit_labsup(s);
+	s->next_second += SAMPLER_SECOND_NS;
+	if (s->next_second <= now)
+		s->next_second = now + SAMPLER_SECOND_NS;
+	status_heartbeat(s->ctx->slot);
+}
+
+/* Connect (with backoff) until it works or we must stop. */
+static void
+sampler_connect(struct sampler *s)
+{
+	char conninfo[1024], err[256];
+	int backoff_ms = 100;
+
+	if (lab_conninfo(s->cfg, s->node, "labsup-sampler", conninfo,
+	    sizeof(conninfo)) == -1) {
+		log_warnx("%s: connection string too long", s->name);
+		worker_stop = 1;
+		return;
+	}
+	while (!worker_stop) {
+		s->conn = pgc_connect(conninfo, 5000, err, sizeof(err));
+		if (s->conn != NULL) {
+			if (sampler_prepare(s, err, sizeof(err)) == 0)
+				break;
+			sampler_disconnect(s);
+		}
+		if (worker_stop)
+			return;
+		if (s->lost) {
+			status_set(s->ctx->slot, WS_RUNNING,
+			    "%s unreachable: %s", s->node->name, err);
+		} else {
+			status_set(s->ctx->slot, WS_STARTING,
+			    "waiting for %s: %s", s->node->name, err);
+		}
+		sampler_second(s);
+		sampler_sleep_until(mono_ns() + (int64_t)backoff_ms * 1000000);
+		backoff_ms *= 2;
+		if (backoff_ms > SAMPLER_BACKOFF_MAX_MS)
+			backoff_ms = SAMPLER_BACKOFF_MAX_MS;
+	}
+	if (worker_stop)
+		return;
+	if (s->lost) {
+		s->reconnects++;
+		status_counter_set(s->ctx->slot, SC_RECONNECTS, s->reconnects);
+		worker_event(s->ctx, "node_back", "%s is reachable again",
+		    s->node->name);
+		log_info("%s: %s is back", s->name, s->node->name);
+	}
+	s->lost = false;
+	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 0);
+	status_set(s->ctx->slot, WS_RUNNING, "every %" PRId64 " ms, locks "
+	    "every %" PRId64 " ms%s", s->interval_ns / 1000000,
+	    s->interval_ns * s->locks_every / 1000000,
+	    s->with_repl ? ", apply lag" : "");
+}
+
+static void
+sampler_node_lost(struct sampler *s, const char *why)
+{
+	log_warnx("%s: lost %s: %s (reconnecting)", s->name, s->node->name,
+	    why);
+	sampler_disconnect(s);
+	s->lost = true;
+	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 1);
+	status_set(s->ctx->slot, WS_RUNNING, "%s unreachable", s->node->name);
+	worker_event(s->ctx, "node_lost", "%s unreachable: %s", s->node->name,
+	    why);
+}
+
+/* Turn the tick's rows into records; update the figures for `top`. */
+static void
+sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
+{
+	int64_t granted = 0, active = 0, idle_tx = 0;
+	int n = PQntuples(res);
+	struct record r;
+
+	for (int i = 0; i < n; i++) {
+		const char *k = PQgetvalue(res, i, 0);
+		const char *a = PQgetvalue(res, i, 1);
+		const char *b = PQgetvalue(res, i, 2);
+		const char *c = PQgetvalue(res, i, 3);
+		int64_t n1 = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		int64_t n2 = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+		int64_t n3 = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+		double x = strtod(PQgetvalue(res, i, 7), NULL);
+
+		memset(&r, 0, sizeof(r));
+		r.ts = ts;
+		switch (k[0]) {
+		case 'L':
+			r.kind = REC_LOCKS;
+			strlcpy(r.u.locks.node, s->node->name, REC_NAME);
+			strlcpy(r.u.locks.locktype, a,
+			    sizeof(r.u.locks.locktype));
+			strlcpy(r.u.locks.mode, b, sizeof(r.u.locks.mode));
+			r.u.locks.granted = c[0] == 't';
+			r.u.locks.count = n1;
+			if (c[0] == 't')
+				granted += n1;
+			break;
+		case 'A':
+			r.kind = REC_ACTIVITY;
+			strlcpy(r.u.activity.node, s->node->name, REC_NAME);
+			strlcpy(r.u.activity.state, a,
+			    sizeof(r.u.activity.state));
+			strlcpy(r.u.activity.wait_event_type, b,
+			    sizeof(r.u.activity.wait_event_type));
+			strlcpy(r.u.activity.wait_event, c,
+			    sizeof(r.u.activity.wait_event));
+			r.u.activity.count = (int32_t)n1;
+			if (!strcmp(a, "active"))
+				active += n1;
+			else if (!strncmp(a, "idle in transaction", 19))
+				idle_tx += n1;
+			break;
+		case 'B':
+			r.kind = REC_BLOCKING;
+			strlcpy(r.u.blocking.node, s->node->name, REC_NAME);
+			r.u.blocking.waiting = n1;
+			r.u.blocking.pairs = n2;
+			r.u.blocking.deadlocks = n3;
+			r.u.blocking.longest_wait_ms = x;
+			status_counter_set(s->ctx->slot, SC_WAITING, n1);
+			status_counter_set(s->ctx->slot, SC_PAIRS, n2);
+			break;
+		case 'R':
+			r.kind = REC_REPLICATION;
+			strlcpy(r.u.replication.node, s->node->name, REC_NAME);
+			strlcpy(r.u.replication.subscription, a,
+			    sizeof(r.u.replication.subscription));
+			strlcpy(r.u.replication.state, b,
+			    sizeof(r.u.replication.state));
+			/* -1: byte lag is the replication worker's figure */
+			r.u.replication.lag_bytes = -1;
+			r.u.replication.apply_lag_ms = x;
+			status_counter_set(s->ctx->slot, SC_APPLY_LAG_US,
+			    (int64_t)(x * 1000));
+			break;
+		default:
+			continue;
+		}
+		worker_emit(s->ctx, &r);
+	}
+	if (locks)
+		status_counter_set(s->ctx->slot, SC_GRANTED, granted);
+	status_counter_set(s->ctx->slot, SC_ACTIVE, active);
+	status_counter_set(s->ctx->slot, SC_IDLE_IN_TX, idle_tx);
+}
+
+/*
+ * One tick: one prepared statement, one round trip.  Returns 0, or -1 when
+ * the node is gone (the caller reconnects).
+ */
+static int
+sampler_tick(struct sampler *s)
+{
+	bool locks = s->k % s->locks_every == 0;
+	int64_t t0 = mono_ns(), ts = now_ns();
+	char why[200];
+	PGresult *res;
+	int rc;
+
+	if (!PQsendQueryPrepared(s->conn, locks ? "tick_locks" : "tick", 0,
+	    NULL, NULL, NULL, 0)) {
+		sampler_node_lost(s, pgc_error(s->conn, why, sizeof(why)));
+		return -1;
+	}
+	rc = pgc_wait(s->conn, t0 + SAMPLER_QUERY_TIMEOUT_NS, NULL, NULL);
+	if (rc == PGC_STOPPED)
+		return 0;
+	if (rc != PGC_READY) {
+		sampler_node_lost(s, rc == PGC_TIMEOUT ? "no answer in 5 s" :
+		    pgc_error(s->conn, why, sizeof(why)));
+		return -1;
+	}
+	while ((res = PQgetResult(s->conn)) != NULL) {
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			sampler_emit_rows(s, res, ts, locks);
+		} else {
+			s->errors++;
+			status_counter_set(s->ctx->slot, SC_ERRORS, s->errors);
+			snprintf(why, sizeof(why), "%s",
+			    PQresultErrorMessage(res));
+			why[strcspn(why, "\n")] = '\0';
+			log_warnx("%s: sample on %s failed: %s", s->name,
+			    s->node->name, why);
+		}
+		PQclear(res);
+	}
+	if (PQstatus(s->conn) == CONNECTION_BAD) {
+		sampler_node_lost(s, pgc_error(s->conn, why, sizeof(why)));
+		return -1;
+	}
+	s->cost_sum_ns += mono_ns() - t0;
+	s->cost_n++;
+	s->ticks++;
+	status_counter_set(s->ctx->slot, SC_TICKS, s->ticks);
+	status_counter_set(s->ctx->slot, SC_LAST_TICK, ts);
+	return 0;
+}
+
+/*
+ * Move to the next tick slot.  Slots whose time passed while we worked are
+ * skipped and counted as deadline misses: the schedule stays anchored at
+ * start, so it never drifts.
+ */
+static void
+sampler_advance(struct sampler *s)
+{
+	int64_t now = mono_ns();
+	int64_t due;
+
+	s->k++;
+	due = s->start + s->k * s->interval_ns;
+	if (now >= due) {
+		int64_t late = (now - due) / s->interval_ns + 1;
+		s->misses += late;
+		s->k += late;
+		status_counter_set(s->ctx->slot, SC_DEADLINE_MISSES,
+		    s->misses);
+	}
+}
+
+/* After an outage: the next slot of the original grid, no misses. */
+static void
+sampler_resync(struct sampler *s)
+{
+	int64_t now = mono_ns();
+
+	s->k = (now - s->start) / s->interval_ns + 1;
+}
 
 int
 sampler_main(struct worker_ctx *ctx)
 {
-	status_set(ctx->slot, WS_RUNNING, "placeholder");
-	while (!worker_stop) {
-		status_heartbeat(ctx->slot);
-		worker_sleep_ms(100);
+	static struct sampler s;
+	const struct config *cfg = ctx->cfg;
+	char err[256];
+
+	memset(&s, 0, sizeof(s));
+	s.ctx = ctx;
+	s.cfg = cfg;
+	s.node = config_node(cfg, ctx->arg != NULL ? ctx->arg : "");
+	if (s.node == NULL) {
+		log_warnx("sampler: node \"%s\" is not in the config",
+		    ctx->arg ? ctx->arg : "");
+		status_set(ctx->slot, WS_FAILED, "node \"%s\" is not in the "
+		    "config", ctx->arg ? ctx->arg : "");
+		return EXIT_NORESPAWN;
 	}
+	snprintf(s.name, sizeof(s.name), "sampler %s", s.node->name);
+	s.subscriber = s.node->role == NODE_SUBSCRIBER;
+	s.interval_ns = (int64_t)cfg->sampler.interval_ms * 1000000;
+	/* pg_locks on every n-th tick, n >= 1, keeping one grid */
+	s.locks_every = cfg->sampler.locks_interval_ms /
+	    cfg->sampler.interval_ms;
+	if (s.locks_every < 1)
+		s.locks_every = 1;
+	s.next_second = mono_ns() + SAMPLER_SECOND_NS;
+	status_set(ctx->slot, WS_STARTING, "connecting to %s", s.node->name);
+	sampler_connect(&s);
+	s.start = mono_ns();
+	while (!worker_stop) {
+		int64_t due = s.start + s.k * s.interval_ns;
+
+		sampler_sleep_until(due);
+		if (worker_stop)
+			break;
+		if (s.subscriber && !s.with_repl &&
+		    mono_ns() >= s.next_repl_check) {
+			/* the schema may have arrived: prepare again */
+			PQclear(PQexec(s.conn, "DEALLOCATE ALL"));
+			if (sampler_prepare(&s, err, sizeof(err)) == -1) {
+				sampler_node_lost(&s, err);
+				sampler_connect(&s);
+			}
+			sampler_resync(&s);
+			continue;
+		}
+		if (sampler_tick(&s) == -1) {
+			sampler_connect(&s);
+			sampler_resync(&s);
+		} else {
+			sampler_advance(&s);
+		}
+		sampler_second(&s);
+	}
+	sampler_disconnect(&s);
 	return 0;
 }
