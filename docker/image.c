@@ -367,6 +367,12 @@ image_rootfs_postgres(struct image_ctx *c, const struct config *cfg,
 	if (image_libs_dir(c, bin, NULL) == -1 ||
 	    image_libs_dir(c, lib, libskip) == -1)
 		return -1;
+	/* initdb asks `locale -a` for collations; C is all the lab uses */
+	static const char locale_sh[] = "#!/bin/sh\necho C\necho POSIX\n";
+
+	if (image_data(c, "usr/bin/locale", 0755, locale_sh,
+	    sizeof(locale_sh) - 1) == -1)
+		return -1;
 	if (image_data(c, "usr/local/bin/labsup-entrypoint", 0755,
 	    image_pg_entry, (size_t)(image_pg_entry_end - image_pg_entry)) == -1)
 		return -1;

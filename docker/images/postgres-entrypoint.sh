@@ -14,6 +14,10 @@ set -eu
 : "${LABSUP_USER:=labsup}"
 : "${LABSUP_DB:=labsup}"
 pwfile=/run/labsup/password
+# "postgres -c ..." as with the official image, or just "-c ..."
+if [ "${1:-}" = postgres ]; then
+	shift
+fi
 
 if [ ! -r "$pwfile" ]; then
 	echo "labsup-entrypoint: $pwfile is missing: start this container with labsup, which copies it in" >&2
@@ -31,7 +35,8 @@ if [ ! -e "$PGDATA/PG_VERSION" ]; then
 		echo "host replication all 0.0.0.0/0 scram-sha-256"
 	} >>"$PGDATA/pg_hba.conf"
 fi
-read -r pw <"$pwfile"
+# the file may lack a final newline: read then fails, pw is still set
+read -r pw <"$pwfile" || [ -n "$pw" ]
 # single-user mode reads SQL on stdin: the password stays off argv
 if [ ! -e "$PGDATA/labsup.initialized" ]; then
 	echo "CREATE DATABASE \"$LABSUP_DB\"" |
