@@ -869,7 +869,7 @@ hum_build_fixed(struct hum *h)
 	case WL_CONTENTION:
 		/* hot rows, skewed toward the first (u^2) */
 		aid = 1 + (int64_t)(HUM_HOT_ROWS * pow(hum_rng_double(r), 2));
-		if (u < 0.6) {
+		if (u < 0.7) {
 			/* short: one hot account, one hot teller */
 			hum_step_set(&st[n++], HF_UPD_ACC, 2, delta, aid);
 			hum_step_set(&st[n++], HF_UPD_TEL, 2, delta,
@@ -877,12 +877,12 @@ hum_build_fixed(struct hum *h)
 		} else {
 			/*
 			 * long: the two hottest accounts with a pause in
-			 * between, holding the first row lock; one in four
+			 * between, holding the first row lock; one in ten
 			 * takes them in the other order: deadlocks
 			 */
 			int64_t a = 1, b = 2;
 			char ms[HUM_VAL];
-			if (u > 0.9) {
+			if (u > 0.97) {
 				a = 2;
 				b = 1;
 			}
