@@ -14,20 +14,6 @@ not_yet(const char *what)
 }
 
 int
-cmd_check(const struct config *cfg, int argc, char **argv)
-{
-	(void)cfg, (void)argc, (void)argv;
-	return not_yet("check");
-}
-
-int
-cmd_psql(const struct config *cfg, int argc, char **argv)
-{
-	(void)cfg, (void)argc, (void)argv;
-	return not_yet("psql");
-}
-
-int
 cmd_top(const struct config *cfg, int argc, char **argv)
 {
 	(void)cfg, (void)argc, (void)argv;
