@@ -36,7 +36,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 LABSUP   := $(BUILD)/labsup
 
-.PHONY: all deps start stop test unit integration bench fuzz format clean images faults
+.PHONY: all deps start stop test test-sanitize unit integration bench fuzz format clean images faults
 
 all: $(LABSUP) labsup
 
@@ -76,6 +76,12 @@ stop:
 test: deps
 	@$(MAKE) --no-print-directory WERROR=1 all $(BUILD)/unit_tests
 	@$(MAKE) --no-print-directory unit integration
+
+# The sanitizer build's tests: every unit test, then the quick lab tests.
+test-sanitize: deps
+	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests
+	$(BUILD)/unit_tests --jobs 2
+	LABSUP=$(abspath $(BUILD)/labsup) tests/run-integration.sh $(or $(T),--sanitize)
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests --jobs 2

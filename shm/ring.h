@@ -116,6 +116,22 @@ lane_rewind(struct lane *l)
 	l->read = atomic_load_explicit(&l->tail, memory_order_relaxed);
 }
 
+/*
+ * For a consumer that polls an empty lane in a tight loop: back off a
+ * little so each poll does not steal the producer's cache line for head.
+ */
+static inline void
+lane_relax(void)
+{
+	for (int i = 0; i < 64; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#elif defined(__aarch64__)
+		__asm__ __volatile__("yield");
+#endif
+	}
+}
+
 /* Counters for status: records ever published, committed, dropped. */
 static inline uint64_t
 lane_produced(const struct lane *l)

@@ -233,7 +233,7 @@ cmd_status(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'j': json = true; break;
 		default:
-			cli_usage_error("status: unknown option");
+			cli_usage_error("status: unknown option or missing value \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)

@@ -284,7 +284,7 @@ cmd_start(int argc, char **argv)
 				    optarg);
 			break;
 		default:
-			cli_usage_error("start: unknown option");
+			cli_usage_error("start: unknown option or missing value \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
@@ -378,7 +378,7 @@ cmd_stop(int argc, char **argv)
 		case 'p': flags |= SHUT_PURGE; break;
 		case 't': timeout = atoi(optarg); break;
 		default:
-			cli_usage_error("stop: unknown option");
+			cli_usage_error("stop: unknown option or missing value \"%s\"", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
@@ -460,7 +460,7 @@ cmd_reload(int argc, char **argv)
 		if (ch == 'c')
 			path = optarg;
 		else
-			cli_usage_error("reload: unknown option");
+			cli_usage_error("reload: unknown option or missing value \"%s\"", argv[optind - 1]);
 	}
 	if (optind != argc)
 		cli_usage_error("reload: unexpected argument \"%s\"",
@@ -515,7 +515,7 @@ cmd_config(int argc, char **argv)
 		if (ch == 'c')
 			path = optarg;
 		else
-			cli_usage_error("config check: unknown option");
+			cli_usage_error("config check: unknown option or missing value \"%s\"", argv[optind - 1]);
 	}
 	if (optind != argc)
 		cli_usage_error("config check: unexpected argument \"%s\"",
@@ -566,6 +566,7 @@ main(int argc, char **argv)
 	const char *cmd;
 
 	setproctitle_init(argc, argv, environ);
+	sup_titles = true;
 	if (argc < 2)
 		cli_usage_error("no command given");
 	cmd = argv[1];
@@ -579,6 +580,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("labsup", true);
+	opterr = 0; /* we print one line of our own */
 	argc--, argv++;
 	if (!strcmp(cmd, "start"))
 		return cmd_start(argc, argv);

@@ -57,6 +57,7 @@ static worker_entry entries[WK_MAX] = {
 	[WK_WRITER] = writer_main,
 };
 static bool entries_overridden;
+bool sup_titles; /* setproctitle_init was called (not in unit tests) */
 
 void
 sup_set_entry(int kind, worker_entry fn)
@@ -251,7 +252,8 @@ become_worker(uint32_t i, pid_t parent)
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
-	setproctitle("%s", w->name);
+	if (sup_titles)
+		setproctitle("%s", w->name);
 	char ident[64];
 	snprintf(ident, sizeof(ident), "labsup/%s", w->name);
 	log_setident(ident);
@@ -707,7 +709,8 @@ stop_services(uint32_t flags)
 		close(sup.sigfd);
 		if (sup.pfh != NULL)
 			pidfile_close(sup.pfh);
-		setproctitle("stopping services");
+		if (sup_titles)
+			setproctitle("stopping services");
 		_exit(container_stop_services(sup.cfg,
 		    (flags & SHUT_PURGE) != 0));
 	}

@@ -32,6 +32,9 @@ int sup_wanted(const struct config *cfg, struct want *out, int max);
 /* Slots a segment needs for cfg: supervisor + workers + spare. */
 uint32_t sup_nslots(const struct config *cfg);
 
+/* Set once setproctitle_init() ran (main); tests leave it false. */
+extern bool sup_titles;
+
 /* Tests replace worker entry points (and skip stopping services). */
 void sup_set_entry(int kind, worker_entry fn);
 

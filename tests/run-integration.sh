@@ -1,12 +1,21 @@
 #!/bin/bash
 # run-integration.sh: run the integration tests (tests/integration/*.sh)
 # against real servers.  Each test exits 0 (passed), 77 (skipped: says why,
-# loudly) or anything else (failed).  Usage: run-integration.sh [PATTERN]
+# loudly) or anything else (failed).
+# Usage: run-integration.sh [--sanitize | --faults] [PATTERN]
+#   --sanitize  only tests with a "# tags: ... sanitize" line (quick ones the
+#               sanitizer build also runs)
+#   --faults    only tests with a "# tags: ... faults" line
 # Closing line: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 : "${LABSUP:=$PWD/build/labsup}"
 export LABSUP
+tag=""
+case "${1:-}" in
+--sanitize) tag=sanitize; shift ;;
+--faults) tag=faults; shift ;;
+esac
 pattern="${1:-}"
 pass=0 fail=0 skip=0
 failed=()
@@ -14,6 +23,9 @@ logdir=$(mktemp -d /tmp/labsup-itest.XXXXXX)
 for t in tests/integration/*.sh; do
 	name=$(basename "$t" .sh)
 	if [ -n "$pattern" ] && [[ "$name" != *$pattern* ]]; then
+		continue
+	fi
+	if [ -n "$tag" ] && ! grep -q "^# tags:.*\b$tag\b" "$t"; then
 		continue
 	fi
 	start=$(date +%s)
