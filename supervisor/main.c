@@ -215,6 +215,7 @@ prepare_segment(const struct config *cfg, struct seg *seg)
 			}
 			for (uint32_t i = 0; i < h->nsvc; i++)
 				memset(seg_svc(seg, i), 0, sizeof(struct svc_status));
+			h->boot_ns = now_ns();
 			return 0;
 		}
 		if (p != c)
