@@ -202,6 +202,15 @@ sampler_second(struct sampler *s)
 	status_heartbeat(s->ctx->slot);
 }
 
+static void
+sampler_running(struct sampler *s)
+{
+	status_set(s->ctx->slot, WS_RUNNING, "every %" PRId64 " ms, locks "
+	    "every %" PRId64 " ms%s", s->interval_ns / 1000000,
+	    s->interval_ns * s->locks_every / 1000000,
+	    s->with_repl ? ", apply lag" : "");
+}
+
 /* Connect (with backoff) until it works or we must stop. */
 static void
 sampler_connect(struct sampler *s)
@@ -248,10 +257,7 @@ sampler_connect(struct sampler *s)
 	}
 	s->lost = false;
 	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 0);
-	status_set(s->ctx->slot, WS_RUNNING, "every %" PRId64 " ms, locks "
-	    "every %" PRId64 " ms%s", s->interval_ns / 1000000,
-	    s->interval_ns * s->locks_every / 1000000,
-	    s->with_repl ? ", apply lag" : "");
+	sampler_running(s);
 }
 
 static void
@@ -474,6 +480,8 @@ sampler_main(struct worker_ctx *ctx)
 			if (sampler_prepare(&s, err, sizeof(err)) == -1) {
 				sampler_node_lost(&s, err);
 				sampler_connect(&s);
+			} else if (s.with_repl) {
+				sampler_running(&s);
 			}
 			sampler_resync(&s);
 			continue;
