@@ -37,13 +37,15 @@ if [ ! -e "$PGDATA/PG_VERSION" ]; then
 fi
 # the file may lack a final newline: read then fails, pw is still set
 read -r pw <"$pwfile" || [ -n "$pw" ]
-# single-user mode reads SQL on stdin: the password stays off argv
+# Single-user mode reads SQL on stdin: the password stays off argv.  It
+# gets the server's settings too: with logical slots in the data directory
+# it refuses to start at a lower wal_level.
 if [ ! -e "$PGDATA/labsup.initialized" ]; then
 	echo "CREATE DATABASE \"$LABSUP_DB\"" |
-	    postgres --single -D "$PGDATA" postgres >/dev/null
+	    postgres --single -D "$PGDATA" "$@" postgres >/dev/null
 	: >"$PGDATA/labsup.initialized"
 fi
 echo "ALTER ROLE \"$LABSUP_USER\" PASSWORD '$pw'" |
-    postgres --single -D "$PGDATA" postgres >/dev/null
+    postgres --single -D "$PGDATA" "$@" postgres >/dev/null
 unset pw
 exec postgres -D "$PGDATA" "$@"
