@@ -78,7 +78,8 @@ status_json(const struct config *cfg, const struct snapshot *s, bool running)
 	json_object_set_new(root, "running", json_boolean(running));
 	json_object_set_new(root, "lab", json_string(cfg->lab.name));
 	json_object_set_new(root, "backend", json_string(s->info.backend[0] ?
-	    s->info.backend : backend_name(cfg->lab.backend)));
+	    s->info.backend : cfg->lab.backend >= 0 ?
+	    backend_name(cfg->lab.backend) : "unknown"));
 	json_object_set_new(root, "pid", json_integer(s->supervisor_pid));
 	json_object_set_new(root, "state_dir",
 	    json_string(cfg->lab.state_dir));
@@ -126,9 +127,10 @@ status_json(const struct config *cfg, const struct snapshot *s, bool running)
 	}
 	json_object_set_new(root, "workers", workers);
 	json_object_set_new(root, "influxdb", json_pack("{s:s, s:s}",
-	    "url", cfg->influx.url, "database",
-	    cfg->influx.version == 2 ? cfg->influx.bucket :
-	    cfg->influx.database));
+	    "url", s->info.influx_url[0] ? s->info.influx_url :
+	    cfg->influx.url, "database", s->info.influx_db[0] ?
+	    s->info.influx_db : cfg->influx.version == 2 ?
+	    cfg->influx.bucket : cfg->influx.database));
 	json_object_set_new(root, "ring", json_pack("{s:I, s:I, s:I, s:I}",
 	    "produced", (json_int_t)s->produced,
 	    "committed", (json_int_t)s->committed,
@@ -207,9 +209,8 @@ status_print(const struct config *cfg, const struct snapshot *s)
 		    (long long)c[WC_SPOOLED], (long long)c[WC_SPOOL_BYTES],
 		    (long long)c[WC_ERRORS], c[WC_INFLUX_UP] ? "up" : "down");
 	}
-	printf("influxdb: %s, database %s\n", cfg->influx.url,
-	    cfg->influx.version == 2 ? cfg->influx.bucket :
-	    cfg->influx.database);
+	printf("influxdb: %s, database %s\n", s->info.influx_url,
+	    s->info.influx_db);
 }
 
 int
@@ -239,7 +240,10 @@ cmd_status(int argc, char **argv)
 	if (optind != argc)
 		cli_usage_error("status: unexpected argument \"%s\"",
 		    argv[optind]);
-	cfg = cli_load_config(path, NULL);
+	cfg = cli_find_lab(path);
+	if (cfg_error[0])
+		fprintf(stderr, "labsup: warning: %s (a running lab keeps the "
+		    "config it has)\n", cfg_error);
 	snap = calloc(1, sizeof(*snap));
 	if (snap == NULL)
 		return 1;

@@ -773,6 +773,36 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Only [lab] name and state_dir: enough to find a running lab. */
+static int
+identity_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct config *c = user;
+
+	if (name == NULL || strcmp(section, "lab") != 0)
+		return 1;
+	if (!strcmp(name, "name") && strlen(value) < sizeof(c->lab.name))
+		snprintf(c->lab.name, sizeof(c->lab.name), "%s", value);
+	else if (!strcmp(name, "state_dir") && value[0] == '/' &&
+	    strlen(value) < sizeof(c->lab.state_dir))
+		snprintf(c->lab.state_dir, sizeof(c->lab.state_dir), "%s", value);
+	return 1;
+}
+
+int
+config_load_identity(struct config *cfg, const char *path)
+{
+	config_defaults(cfg);
+	if (path != NULL && path[0] != '\0') {
+		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+		if (ini_parse(path, identity_handler, cfg) < 0)
+			return -1;
+	}
+	finish(cfg);
+	return 0;
+}
+
 int
 config_set_backend(struct config *cfg, const char *name)
 {

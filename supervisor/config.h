@@ -127,6 +127,13 @@ void config_defaults(struct config *cfg);
 int config_load(struct config *cfg, const char *path, char *err,
     size_t errlen);
 
+/*
+ * Read only what identifies a lab ([lab] name and state_dir) from a file
+ * that may be invalid, so status, stop and reload still find a running lab
+ * whose file has since been broken.  -1 if the file cannot be read.
+ */
+int config_load_identity(struct config *cfg, const char *path);
+
 /* Apply a --backend override; -1 if the name is unknown. */
 int config_set_backend(struct config *cfg, const char *name);
 

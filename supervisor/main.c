@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,9 @@
 #include "cli.h"
 
 extern char **environ;
+
+/* Set when a lenient load met an invalid file. */
+char cfg_error[600];
 
 static const char usage_text[] =
 "usage: labsup COMMAND [-c FILE] [options]\n"
@@ -54,9 +58,13 @@ cli_usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
-/* Load the config named by -c, $LABSUP_CONFIG, or the built-in defaults. */
-struct config *
-cli_load_config(const char *path, const char *backend)
+/*
+ * Load the config named by -c, $LABSUP_CONFIG, or the built-in defaults.
+ * An invalid file is fatal, except for commands that only need to find the
+ * running lab (lenient): they warn and go on with its identity.
+ */
+static struct config *
+load_config(const char *path, const char *backend, bool lenient)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	char err[600], real[PATH_MAX];
@@ -76,13 +84,29 @@ cli_load_config(const char *path, const char *backend)
 		path = real;
 	}
 	if (config_load(cfg, path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "labsup: %s\n", err);
-		exit(1);
+		if (!lenient || config_load_identity(cfg, path) == -1) {
+			fprintf(stderr, "labsup: %s\n", err);
+			exit(1);
+		}
+		cfg->lab.backend = -1; /* marks "identity only" */
+		snprintf(cfg_error, sizeof(cfg_error), "%s", err);
 	}
 	if (backend != NULL && config_set_backend(cfg, backend) == -1)
 		cli_usage_error("--backend %s: expected auto, docker or local",
 		    backend);
 	return cfg;
+}
+
+struct config *
+cli_load_config(const char *path, const char *backend)
+{
+	return load_config(path, backend, false);
+}
+
+struct config *
+cli_find_lab(const char *path)
+{
+	return load_config(path, NULL, true);
 }
 
 /*
@@ -136,7 +160,11 @@ cli_state_dir(const struct config *cfg, bool create)
 	return 0;
 }
 
-/* The running supervisor's pid, or 0. */
+/*
+ * The running supervisor's pid, or 0.  The supervisor holds a lock on its
+ * pidfile (libbsd pidfile_open); a pid that merely exists is not enough,
+ * since a killed supervisor can linger as a zombie nobody reaps.
+ */
 pid_t
 cli_running_pid(const struct config *cfg)
 {
@@ -147,9 +175,13 @@ cli_running_pid(const struct config *cfg)
 
 	if (lab_path(cfg, LAB_PIDFILE, path, sizeof(path)) == -1)
 		return 0;
-	fd = open(path, O_RDONLY);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1)
 		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd); /* nobody holds it: stale */
+		return 0;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
@@ -195,7 +227,7 @@ prepare_segment(const struct config *cfg, struct seg *seg)
 		int32_t old = atomic_load(&h->supervisor_pid);
 		uint64_t p, c, d;
 		seg_ring_totals(seg, &p, &c, &d);
-		if (old > 0 && kill(old, 0) == 0 && cli_running_pid(cfg) == old) {
+		if (old > 0 && cli_running_pid(cfg) == old) {
 			fprintf(stderr, "labsup: lab %s is already running (pid "
 			    "%d)\n", cfg->lab.name, (int)old);
 			seg_close(seg);
@@ -388,8 +420,12 @@ cmd_stop(int argc, char **argv)
 	if ((flags & SHUT_KEEP_RUNNING) && (flags & SHUT_PURGE))
 		cli_usage_error("stop: --keep-running and --purge exclude each "
 		    "other");
-	cfg = cli_load_config(path, NULL);
+	cfg = cli_find_lab(path);
 	pid = cli_running_pid(cfg);
+	if (pid == 0 && cfg_error[0]) {
+		fprintf(stderr, "labsup: %s\n", cfg_error);
+		return 1;
+	}
 	if (pid == 0) {
 		int rc = 0;
 		/* a supervisor that died leaves its services running */
@@ -424,7 +460,7 @@ cmd_stop(int argc, char **argv)
 	printf("labsup: stopping lab %s (pid %d)", cfg->lab.name, (int)pid);
 	fflush(stdout);
 	for (int i = 0; i < timeout * 5; i++) {
-		if (kill(pid, 0) == -1 && errno == ESRCH) {
+		if (cli_running_pid(cfg) != pid) {
 			printf("\nlabsup: lab %s stopped%s\n", cfg->lab.name,
 			    flags & SHUT_PURGE ? " and its data deleted" :
 			    flags & SHUT_KEEP_RUNNING ?
@@ -466,9 +502,11 @@ cmd_reload(int argc, char **argv)
 	if (optind != argc)
 		cli_usage_error("reload: unexpected argument \"%s\"",
 		    argv[optind]);
-	cfg = cli_load_config(path, NULL);
+	cfg = cli_find_lab(path);
 	pid = cli_running_pid(cfg);
 	if (pid == 0 || cli_open_seg(cfg, &seg, false, true) == -1) {
+		if (cfg_error[0])
+			fprintf(stderr, "labsup: %s\n", cfg_error);
 		fprintf(stderr, "labsup: lab %s is not running: start it with "
 		    "`labsup start`\n", cfg->lab.name);
 		return EXIT_NOT_RUNNING;
@@ -530,7 +568,7 @@ cmd_config(int argc, char **argv)
 /* Commands implemented elsewhere take (cfg, args after the command). */
 static int
 run_ext(int (*fn)(const struct config *, int, char **), int argc,
-    char **argv)
+    char **argv, bool lenient)
 {
 	const char *path = NULL;
 	char **rest = calloc((size_t)argc + 1, sizeof(char *));
@@ -554,7 +592,8 @@ run_ext(int (*fn)(const struct config *, int, char **), int argc,
 		else
 			rest[n++] = argv[i];
 	}
-	struct config *cfg = cli_load_config(path, NULL);
+	struct config *cfg = lenient ? cli_find_lab(path) :
+	    cli_load_config(path, NULL);
 	int rc = fn(cfg, n, rest);
 	free(rest);
 	free(cfg);
@@ -594,12 +633,12 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "config"))
 		return cmd_config(argc, argv);
 	if (!strcmp(cmd, "check"))
-		return run_ext(cmd_check, argc, argv);
+		return run_ext(cmd_check, argc, argv, false);
 	if (!strcmp(cmd, "psql"))
-		return run_ext(cmd_psql, argc, argv);
+		return run_ext(cmd_psql, argc, argv, false);
 	if (!strcmp(cmd, "top"))
-		return run_ext(cmd_top, argc, argv);
+		return run_ext(cmd_top, argc, argv, true);
 	if (!strcmp(cmd, "image"))
-		return run_ext(cmd_image, argc, argv);
+		return run_ext(cmd_image, argc, argv, false);
 	cli_usage_error("unknown command \"%s\"", cmd);
 }
