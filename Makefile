@@ -33,6 +33,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LABSUP   := $(BUILD)/labsup
 
@@ -61,6 +63,10 @@ $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/liblabsup.a
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/liblabsup.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
+# test helpers the integration tests run (tests/tools/*.c, one file each)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 
@@ -86,7 +92,7 @@ test-sanitize: deps
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests --jobs 2
 
-integration: $(LABSUP)
+integration: $(LABSUP) $(TOOL_BINS)
 	LABSUP=$(abspath $(LABSUP)) tests/run-integration.sh $(T)
 
 faults: $(LABSUP)
