@@ -403,9 +403,23 @@ engine_errmsg(struct engine *e, const json_t *resp, const char *what,
 	for (char *p = one; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	if (engine_port_taken(one)) {
-		snprintf(buf, len, "%s: a port it publishes is taken (%s): "
-		    "free it or pick another port in the config", what, one);
+	if (engine_port_taken(msg)) {
+		/* the address is deep in a long message: lead with it */
+		const char *a = strstr(msg, "tcp4 ");
+		char addr[64] = "a port it publishes";
+
+		a = a != NULL ? a + 5 : strstr(msg, "Bind for ");
+		if (a != NULL && strncmp(a, "Bind for ", 9) == 0)
+			a += 9;
+		if (a != NULL) {
+			size_t n = strspn(a, "0123456789.:[]");
+
+			while (n > 0 && a[n - 1] == ':')
+				n--;
+			snprintf(addr, sizeof(addr), "port %.*s", (int)n, a);
+		}
+		snprintf(buf, len, "%s is taken: free it or pick another port "
+		    "in the config (%s)", addr, what);
 		return;
 	}
 	if (e->status == 404 && strstr(one, "image") != NULL) {

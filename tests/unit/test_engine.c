@@ -244,3 +244,21 @@ Test(engine, tcp_refused_says_check_docker_host)
 	cr_assert(strstr(e.err, "check DOCKER_HOST") != NULL, "err: %s",
 	    e.err);
 }
+
+Test(engine, port_taken_leads_with_the_port)
+{
+	struct engine e;
+	char buf[160];
+	json_t *resp = json_pack("{s:s}", "message", "driver failed "
+	    "programming external connectivity on endpoint labsup-x-sub2 "
+	    "(0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef)"
+	    ": Error starting userland proxy: listen tcp4 127.0.0.1:25608: "
+	    "bind: address already in use");
+
+	memset(&e, 0, sizeof(e));
+	e.status = 500;
+	engine_errmsg(&e, resp, "labsup-x-sub2", buf, sizeof(buf));
+	cr_assert(strncmp(buf, "port 127.0.0.1:25608 is taken", 29) == 0,
+	    "%s", buf);
+	json_decref(resp);
+}
