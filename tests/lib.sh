@@ -11,19 +11,28 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; echo "SKIP: $*" >&2; exit 77; }
 note() { echo "--- $*"; }
 
-# A port nobody listens on, not handed out before in this test.
+# A port no socket uses, not handed out before in this test.  Below the
+# kernel's ephemeral range (32768+), so outgoing connections cannot take it
+# between now and when the lab binds it.
 _used_ports=" "
 free_port() {
 	local p
 	while :; do
-		p=$(( 20000 + RANDOM % 30000 ))
+		p=$(( 20000 + RANDOM % 12700 ))
 		case "$_used_ports" in *" $p "*) continue ;; esac
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] &&
+			! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			_used_ports="$_used_ports$p "
 			echo "$p"
 			return
 		fi
 	done
+}
+
+# gone PID: the process does not exist, or is a zombie nobody reaped yet
+# (in a container, pid 1 may never reap what is reparented to it).
+gone() {
+	[ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
 }
 
 # wait_for SECONDS CMD...: retry CMD every 0.2 s until it succeeds.

@@ -74,7 +74,7 @@ pm=$(postmaster_pid pub)
 produced=$(field .ring.produced)
 kill -9 "$sup"
 for p in $pids; do
-	wait_for 20 bash -c "! kill -0 $p 2>/dev/null || grep -q '^State:.*Z' /proc/$p/status" || fail "worker $p outlived the supervisor"
+	wait_for 20 gone "$p" || fail "worker $p outlived the supervisor"
 done
 kill -0 "$pm" || fail "the publisher died with the supervisor"
 [ -e "/dev/shm/labsup.$(id -u).$LAB_NAME" ] || fail "segment vanished"
@@ -88,8 +88,8 @@ note "stop leaves nothing behind"
 pms="$(postmaster_pid pub) $(postmaster_pid sub1) $(postmaster_pid sub2)"
 sup=$(field .pid)
 "$LABSUP" stop -c "$LAB_CONF" || fail "stop failed"
-kill -0 "$sup" 2>/dev/null && fail "supervisor still there"
-for p in $pms; do kill -0 "$p" 2>/dev/null && fail "postgres $p still there"; done
+wait_for 20 gone "$sup" || fail "supervisor still there"
+for p in $pms; do wait_for 20 gone "$p" || fail "postgres $p still there"; done
 [ ! -e "/dev/shm/labsup.$(id -u).$LAB_NAME" ] || fail "segment left behind"
 [ ! -e "$LAB_DIR/state/labsup.pid" ] || fail "pidfile left behind"
 [ -d "$LAB_DIR/state/pg/pub" ] || fail "stop without --purge deleted data"
