@@ -111,3 +111,31 @@ clean:
 	rm -rf build build-san labsup
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzz (issue 8) --------------------------------------------------------
+# libFuzzer targets in tests/fuzz, built with clang against the library
+# sources into build-fuzz/.  `make fuzz` runs each for FUZZ_SECONDS on its
+# seeds (tests/fuzz/corpus/<target>, read only) plus a work corpus in
+# build-fuzz/corpus/<target>; a finding is left as build-fuzz/crash-*.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := config lineproto docker_json
+FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$(PKG_CFLAGS)
+FUZZ_DEPS_config      := supervisor/config.c
+FUZZ_DEPS_lineproto   := workers/lineproto.c shm/record.c
+FUZZ_DEPS_docker_json :=
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard supervisor/*.[ch] workers/*.[ch] docker/*.[ch] shm/*.[ch])
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS_$*) $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -artifact_prefix=build-fuzz/$$t- -print_final_stats=1 \
+		    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
