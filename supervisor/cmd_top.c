@@ -205,9 +205,9 @@ top_render(struct top_state *t, const struct config *cfg)
 	    s->info.backend : "?", (long long)(up / 3600),
 	    (long long)(up / 60 % 60), (long long)(up % 60),
 	    (unsigned long long)s->info.generation, clock);
-	top_line(t, "%-8s %-6s %5s %5s %5s %6s %7s %9s %5s %5s", "NODE",
+	top_line(t, "%-8s %-6s %5s %5s %5s %6s %7s %9s %5s %5s %7s", "NODE",
 	    "STATE", "WAIT", "GRANT", "PAIRS", "ACTIVE", "IDLE-TX",
-	    "APPLY-LAG", "CPU%", "MEM");
+	    "APPLY-LAG", "CPU%", "MEM", "SAMPLER");
 	shown = 0;
 	for (uint32_t i = 0; i < s->nsvc; i++) {
 		const struct svc_info *v = &s->svcs[i];
@@ -238,14 +238,14 @@ top_render(struct top_state *t, const struct config *cfg)
 		fig[TF_WAITING] += (double)c[SC_WAITING];
 		fig[TF_PAIRS] += (double)c[SC_PAIRS];
 		top_line(t, "%-8.8s %-6.6s %5lld %5lld %5lld %6lld %7lld %9s "
-		    "%5.1f %5s", v->name, c[SC_UNREACHABLE] ? "lost" :
+		    "%5.1f %5s %7d", v->name, c[SC_UNREACHABLE] ? "lost" :
 		    svc_state_name(v->state), (long long)c[SC_WAITING],
 		    (long long)c[SC_GRANTED], (long long)c[SC_PAIRS],
 		    (long long)c[SC_ACTIVE], (long long)c[SC_IDLE_IN_TX], lag,
-		    v->cpu_pct, mem);
+		    v->cpu_pct, mem, (int)w->sup.pid);
 	}
-	top_line(t, "%-8s %8s %8s %9s %9s %9s %8s", "HUM", "TX/S", "TARGET",
-	    "P50", "P99", "ERRORS", "TX");
+	top_line(t, "%-8s %8s %8s %9s %9s %9s %8s %7s", "HUM", "TX/S",
+	    "TARGET", "P50", "P99", "ERRORS", "TX", "PID");
 	for (uint32_t i = 1; i < s->nslots; i++) {
 		const struct snap_worker *w = &s->workers[i];
 		const int64_t *c = w->own.counters;
@@ -265,11 +265,11 @@ top_render(struct top_state *t, const struct config *cfg)
 		fig[TF_TPS] += tps;
 		if (++hums > 4)
 			continue;	/* the total still counts them */
-		top_line(t, "%-8.8s %8.1f %8.1f %6.1f ms %6.1f ms %9lld %8lld",
-		    w->sup.name, tps,
+		top_line(t, "%-8.8s %8.1f %8.1f %6.1f ms %6.1f ms %9lld %8lld "
+		    "%7d", w->sup.name, tps,
 		    c[HC_RATE_X100] / 100.0, c[HC_P50_US] / 1000.0,
 		    c[HC_P99_US] / 1000.0, (long long)c[HC_ERRORS],
-		    (long long)c[HC_TX]);
+		    (long long)c[HC_TX], (int)w->sup.pid);
 	}
 	if (hums > 1)
 		top_line(t, "%-8s %8.1f%s", "all", fig[TF_TPS], hums > 4 ?
