@@ -46,6 +46,7 @@ struct docker_svc {
 	bool provisioned;	/* InfluxDB database created this process */
 	int64_t started_ns;	/* mono, when we last started it */
 	int64_t pull_failed_ns;	/* mono, last failed pull */
+	int64_t start_failed_ns; /* mono, last refused start (port taken) */
 	struct engine_stats prev;
 };
 
@@ -605,6 +606,7 @@ docker_start(const struct config *cfg, struct engine *e,
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
 	st = docker_call(e, "POST", path, NULL, &resp);
 	if (st != 204 && st != 304) {
+		docker_state(svc->name)->start_failed_ns = mono_ns();
 		docker_ctr_name(cfg, svc->name, what, sizeof(what));
 		engine_errmsg(e, resp, what, obs->detail, sizeof(obs->detail));
 		json_decref(resp);
@@ -809,6 +811,10 @@ docker_ensure(const struct config *cfg, const struct service_def *svc,
 		return 0;
 	}
 	json_decref(ctr);
+	/* the engine refused to start it (a taken port): not every pass */
+	if (ds->start_failed_ns != 0 && obs->state == SS_FAILED &&
+	    mono_ns() - ds->start_failed_ns < DOCKER_RETRY_NS)
+		return -1;
 	/* dead: start it again, unless it died right after we started it */
 	if (ds->started_ns != 0 && strcmp(status != NULL ? status : "", "created") != 0 &&
 	    mono_ns() - ds->started_ns < DOCKER_FLAP_NS + DOCKER_RETRY_NS) {
