@@ -356,11 +356,15 @@ top_show(const struct top_state *t, bool tty)
 	fflush(stdout);
 }
 
-/* Waits up to ms for a key; true when it asks to quit. */
+/*
+ * Waits ms, or less when q is pressed (true then).  Other keys do not cut
+ * the wait short: a frame a second keeps the rates and sparklines honest.
+ */
 static bool
 top_wait(int ms, bool tty)
 {
 	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	int64_t end = mono_ns() + (int64_t)ms * 1000000;
 	char buf[32];
 	ssize_t n;
 
@@ -369,13 +373,15 @@ top_wait(int ms, bool tty)
 		nanosleep(&ts, NULL);
 		return false;
 	}
-	if (poll(&p, 1, ms) <= 0)
-		return false;
-	if ((n = read(STDIN_FILENO, buf, sizeof(buf))) <= 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == 'q' || buf[i] == 'Q')
-			return true;
+	while (!top_quit && (ms = (int)((end - mono_ns()) / 1000000)) > 0) {
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		if ((n = read(STDIN_FILENO, buf, sizeof(buf))) <= 0)
+			return false;	/* the terminal went away */
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == 'q' || buf[i] == 'Q')
+				return true;
+	}
 	return false;
 }
 
