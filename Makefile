@@ -50,6 +50,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# image.c embeds the entrypoint script with .incbin
+$(BUILD)/docker/image.o: docker/images/postgres-entrypoint.sh
+
 $(BUILD)/liblabsup.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -72,6 +75,7 @@ deps:
 
 start: deps
 	@$(MAKE) --no-print-directory all
+	@if [ "$(BACKEND)" = docker ]; then ./labsup image build $(if $(CONFIG),-c $(CONFIG)); fi
 	./labsup start $(if $(CONFIG),-c $(CONFIG)) $(if $(BACKEND),--backend $(BACKEND))
 
 stop:
