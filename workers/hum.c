@@ -564,7 +564,8 @@ hum_chaos(struct hum *h)
 	h->factor = f;
 	status_counter_set(h->ctx->slot, HC_RATE_X100,
 	    (int64_t)(hum_rate_now(h) * 100));
-	if (h->index == 0)
+	/* clients count from 1: the first one speaks for all */
+	if (h->index == 1)
 		worker_event(h->ctx, "chaos", "hum rate x%.2f: %.1f tx/s on %s",
 		    f, f * h->cfg->hum.rate, h->node->name);
 }
