@@ -39,6 +39,7 @@
 #define DOCKER_LABEL_SVC "labsup.service"
 #define DOCKER_LABEL_CFG "labsup.config"
 #define DOCKER_GRAFANA_UID 472	/* the official image's grafana user */
+#define DOCKER_GRAFANA_DASHBOARDS "/etc/grafana/dashboards/labsup"
 
 /* What this process remembers about a service between passes. */
 struct docker_svc {
@@ -471,6 +472,29 @@ docker_have_image(const struct config *cfg, struct engine *e,
 	return -1;
 }
 
+
+/*
+ * Grafana loads the lab's datasource and dashboards from the source tree's
+ * grafana/ (cfg->grafana.dir), mounted read-only where the official image
+ * looks for provisioning.
+ */
+static void
+docker_grafana_mounts(const struct config *cfg, json_t *mounts)
+{
+	char src[CFG_PATH + 32];
+
+	if (mounts == NULL)
+		return;
+	snprintf(src, sizeof(src), "%s/provisioning", cfg->grafana.dir);
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}",
+	    "Type", "bind", "Source", src, "Target",
+	    "/etc/grafana/provisioning", "ReadOnly", 1));
+	snprintf(src, sizeof(src), "%s/dashboards", cfg->grafana.dir);
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}",
+	    "Type", "bind", "Source", src, "Target",
+	    DOCKER_GRAFANA_DASHBOARDS, "ReadOnly", 1));
+}
+
 static json_t *
 docker_create_body(const struct config *cfg, const struct service_def *svc)
 {
@@ -517,6 +541,15 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		    "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/labsup/grafana_admin"));
 		json_array_append_new(env, json_string(
 		    "GF_ANALYTICS_REPORTING_ENABLED=false"));
+		/* grafana/provisioning reads these (see its YAML files) */
+		json_array_append_new(env, json_string(
+		    "LABSUP_INFLUX_URL=http://influxdb:8086"));
+		snprintf(e1, sizeof(e1), "LABSUP_INFLUX_DB=%s",
+		    cfg->influx.version == 2 ? cfg->influx.bucket :
+		    cfg->influx.database);
+		json_array_append_new(env, json_string(e1));
+		json_array_append_new(env, json_string(
+		    "LABSUP_DASHBOARDS=" DOCKER_GRAFANA_DASHBOARDS));
 	}
 
 	body = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{}},"
@@ -542,6 +575,9 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		json_object_set_new(body, "Cmd", cmd);
 	else
 		json_decref(cmd);
+	if (body != NULL && svc->role == ROLE_GRAFANA)
+		docker_grafana_mounts(cfg, json_object_get(json_object_get(body,
+		    "HostConfig"), "Mounts"));
 	return body;
 }
 

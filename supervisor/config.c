@@ -16,6 +16,10 @@
 #include "config.h"
 
 #define DEFAULT_PG_BIN "/usr/lib/postgresql/15/bin"
+/* the source tree's grafana/ (set by the Makefile) */
+#ifndef LABSUP_GRAFANA_DIR
+#define LABSUP_GRAFANA_DIR "/usr/share/labsup/grafana"
+#endif
 
 struct parse {
 	struct config *cfg;
@@ -114,6 +118,8 @@ config_defaults(struct config *cfg)
 
 	cfg->grafana.enabled = TRI_AUTO;
 	cfg->grafana.port = 13000;
+	snprintf(cfg->grafana.dir, sizeof(cfg->grafana.dir), "%s",
+	    LABSUP_GRAFANA_DIR);
 
 	snprintf(cfg->docker.image_postgres, CFG_STR, "labsup/postgres:15");
 	snprintf(cfg->docker.image_influxdb, CFG_STR, "labsup/influxdb:1.6");
@@ -395,6 +401,9 @@ handle_grafana(struct parse *p, const char *k, const char *v)
 	if (!strcmp(k, "admin_password_file"))
 		return parse_path(p, k, v, c->grafana.admin_password_file,
 		    sizeof(c->grafana.admin_password_file));
+	if (!strcmp(k, "dir"))
+		return parse_path(p, k, v, c->grafana.dir,
+		    sizeof(c->grafana.dir));
 	return perr(p, "unknown key \"%s\" in [grafana]", k);
 }
 
@@ -873,8 +882,8 @@ config_print(const struct config *c, FILE *fp)
 	if (c->influx.token_file[0])
 		fprintf(fp, "token_file = %s\n", c->influx.token_file);
 	fprintf(fp, "token_env = %s\n\n", c->influx.token_env);
-	fprintf(fp, "[grafana]\nenabled = %s\nport = %d\n\n",
-	    tristate_name(c->grafana.enabled), c->grafana.port);
+	fprintf(fp, "[grafana]\nenabled = %s\nport = %d\ndir = %s\n\n",
+	    tristate_name(c->grafana.enabled), c->grafana.port, c->grafana.dir);
 	fprintf(fp, "[docker]\n%s%s%simage_postgres = %s\nimage_influxdb = %s\n"
 	    "image_grafana = %s\n\n", c->docker.host[0] ? "host = " : "",
 	    c->docker.host, c->docker.host[0] ? "\n" : "",

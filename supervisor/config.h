@@ -76,6 +76,7 @@ struct config {
 		int enabled;		/* enum tristate: auto = if installed */
 		int port;
 		char admin_password_file[CFG_PATH];
+		char dir[CFG_PATH];	/* holds provisioning/ and dashboards/ */
 	} grafana;
 
 	struct {
