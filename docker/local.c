@@ -1163,8 +1163,21 @@ grafana_ensure(const struct config *cfg, const struct service_def *svc,
 	snprintf(text, sizeof(text),
 	    "[server]\nhttp_addr = %s\nhttp_port = %d\n"
 	    "[paths]\ndata = %s/data\nlogs = %s/logs\nplugins = %s/plugins\n"
+	    "provisioning = %s/provisioning\n"
 	    "[analytics]\nreporting_enabled = false\ncheck_for_updates = false\n",
-	    cfg->lab.bind, svc->port, dir, dir, dir);
+	    cfg->lab.bind, svc->port, dir, dir, dir, cfg->grafana.dir);
+	/* grafana/provisioning YAML reads these; the server inherits them */
+	char env[CFG_PATH + 32];
+	snprintf(env, sizeof(env), "http://%s:%d", cfg->lab.bind,
+	    cfg->influx.port);
+	setenv("LABSUP_INFLUX_URL", env, 1);
+	setenv("LABSUP_INFLUX_DB", cfg->influx.version == 2 ?
+	    cfg->influx.bucket : cfg->influx.database, 1);
+	snprintf(env, sizeof(env), "%s/dashboards", cfg->grafana.dir);
+	setenv("LABSUP_DASHBOARDS", env, 1);
+	if (cfg->grafana.admin_password_file[0] != '\0')
+		setenv("GF_SECURITY_ADMIN_PASSWORD__FILE",
+		    cfg->grafana.admin_password_file, 1);
 	if (mkdir_owned(dir, 0700, NULL) == -1 ||
 	    write_file(confp, text, 0600, NULL) == -1 ||
 	    (logfd = open_log(logp, NULL)) == -1) {
