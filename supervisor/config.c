@@ -24,7 +24,8 @@
 struct parse {
 	struct config *cfg;
 	const char *file;
-	FILE *fp;
+	const char *text;	/* the whole file */
+	size_t len, off;	/* its size, and where the reader is */
 	int line;		/* line being parsed (our reader counts) */
 	char err[512];		/* first error */
 	int err_line;
@@ -33,7 +34,12 @@ struct parse {
 	int nseen;
 	int section_line;	/* line of the current [section] header */
 	bool node_seen[CFG_MAX_NODES];
+	char sections[32][80];	/* section headers met so far */
+	int section_lines[32];
+	int nsections;
 };
+
+#define CFG_MAX_FILE (1 << 20)
 
 const char *
 backend_name(int backend)
@@ -604,9 +610,23 @@ section_line_ok(struct parse *p, const char *line)
 		return true;
 	p->section_line = p->line;
 	e = strchr(s, ']');
-	if (e == NULL)
-		return true; /* inih reports the syntax error */
+	if (e == NULL) {
+		perr(p, "syntax error: \"[\" without \"]\"");
+		return false;
+	}
 	snprintf(name, sizeof(name), "%.*s", (int)(e - s - 1), s + 1);
+	/* a section given twice would silently merge: refuse it */
+	for (int i = 0; i < p->nsections; i++)
+		if (!strcmp(p->sections[i], name)) {
+			perr(p, "[%s] appears twice (first at line %d): one "
+			    "section per name", name, p->section_lines[i]);
+			return false;
+		}
+	if (p->nsections < 32) {
+		p->section_lines[p->nsections] = p->line;
+		snprintf(p->sections[p->nsections++], sizeof(p->sections[0]),
+		    "%s", name);
+	}
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (!strcmp(name, known[i]))
 			return true;
@@ -617,22 +637,34 @@ section_line_ok(struct parse *p, const char *line)
 	return false;
 }
 
-/* inih reader: counts lines and refuses non-UTF-8 and over-long lines. */
+/*
+ * inih reader over the file in memory: counts lines and refuses NUL bytes,
+ * non-UTF-8 and over-long lines (which fgets would hide or split).
+ */
 static char *
 reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
-	size_t len;
+	const char *start = p->text + p->off, *nl;
+	size_t len, rest = p->len - p->off;
 
-	if (fgets(str, num, p->fp) == NULL)
+	if (rest == 0 || p->err[0] != '\0')
 		return NULL;
+	nl = memchr(start, '\n', rest);
+	len = nl != NULL ? (size_t)(nl - start) + 1 : rest;
+	p->off += len;
 	p->line++;
-	len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(p->fp)) {
+	if (len > (size_t)num - 1) {
 		perr(p, "line is longer than %d characters", num - 2);
 		return NULL;
 	}
-	if (memchr(str, '\0', len) != NULL || !utf8_valid((unsigned char *)str)) {
+	if (memchr(start, '\0', len) != NULL) {
+		perr(p, "a NUL byte: this is not a text file");
+		return NULL;
+	}
+	memcpy(str, start, len);
+	str[len] = '\0';
+	if (!utf8_valid((unsigned char *)str)) {
 		perr(p, "not valid UTF-8 text");
 		return NULL;
 	}
@@ -729,6 +761,39 @@ finish(struct config *c)
 	    strchr(c->lab.bind, ':') ? "[::1]" : c->lab.bind, c->influx.port);
 }
 
+static int
+read_file(const char *path, struct parse *p, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	buf = malloc(CFG_MAX_FILE + 1);
+	if (buf == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	n = fread(buf, 1, CFG_MAX_FILE + 1, fp);
+	if (ferror(fp) || n > CFG_MAX_FILE) {
+		snprintf(err, errlen, "%s: %s", path, ferror(fp) ?
+		    "read error" : "larger than 1 MB: not a labsup config");
+		fclose(fp);
+		free(buf);
+		return -1;
+	}
+	fclose(fp);
+	p->text = buf;
+	p->len = n;
+	p->off = 0;
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -748,17 +813,13 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
-	p.fp = fopen(path, "r");
-	if (p.fp == NULL) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-		    strerror(errno));
+	if (read_file(path, &p, err, errlen) == -1)
 		return -1;
-	}
 	/* A file that names nodes replaces the default three entirely. */
 	int saved_nnodes = cfg->nnodes;
 	cfg->nnodes = 0;
 	rc = ini_parse_stream(reader, &p, handler, &p);
-	fclose(p.fp);
+	free((char *)p.text);
 	if (p.err[0] == '\0' && rc != 0) {
 		p.err_line = rc > 0 ? rc : p.line;
 		snprintf(p.err, sizeof(p.err), "%s",

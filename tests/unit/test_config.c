@@ -273,3 +273,37 @@ Test(config, print_round_trips)
 	cr_assert_float_eq(again.hum.rate, 12.5, 1e-9);
 	cr_assert_eq(again.nnodes, cfg.nnodes);
 }
+
+Test(config, section_twice)
+{
+	expect_error("[node a]\nrole = publisher\nport = 6000\n[hum]\n"
+	    "clients = 1\n[node a]\nport = 6001\n", 6, "appears twice");
+	expect_error("[hum]\nclients = 1\n[hum]\nrate = 3\n", 3,
+	    "appears twice");
+}
+
+Test(config, nul_byte)
+{
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/tmp/labsup-cfgtest.%d.conf",
+	    (int)getpid());
+	fp = fopen(path, "w");
+	fwrite("[lab]\nname = x\n\0\n", 1, 17, fp);
+	fclose(fp);
+	cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+	unlink(path);
+	cr_assert(strstr(err, ":3: a NUL byte") != NULL, "%s", err);
+}
+
+Test(config, unclosed_section)
+{
+	expect_error("[lab\nname = x\n", 1, "without");
+}
+
+Test(config, overlong_line)
+{
+	char buf[400] = "[lab]\nuser = ";
+	memset(buf + strlen(buf), 'a', 300);
+	expect_error(buf, 2, "longer than");
+}
