@@ -157,7 +157,7 @@ ck_print(struct ck_node *nodes, int n)
 {
 	printf("%-10s", "TABLE");
 	for (int j = 0; j < n; j++)
-		printf("  %-18s", nodes[j].node->name);
+		printf("  %-22s", nodes[j].node->name);
 	printf("\n");
 	for (int t = 0; t < CK_NTABLES; t++) {
 		printf("%-10s", repl_tables[t]);
@@ -173,7 +173,7 @@ ck_print(struct ck_node *nodes, int n)
 				snprintf(cell, sizeof(cell), "%lld%s%s", s->rows,
 				    j == 0 ? "" : " ok", s->filter[0] ?
 				    " (filtered)" : "");
-			printf("  %-18s", cell);
+			printf("  %-22s", cell);
 		}
 		printf("\n");
 	}
