@@ -69,6 +69,8 @@ struct writer {
 	int backoff_ms;
 	int64_t nodb_at;	/* mono ns of the last CREATE DATABASE */
 	int64_t next_tick;	/* mono ns: next once-a-second work */
+	int64_t hold_until;	/* mono ns: the spool failed, pause until */
+	int64_t warned_at;	/* mono ns: last spool failure logged */
 	int64_t c[NCOUNTERS];	/* mirror of the slot counters */
 	char reject_path[CFG_PATH + 32];
 };
@@ -252,7 +254,9 @@ wr_post(struct writer *w, const void *body, size_t len, bool gz,
 		}
 		w->c[WC_RETRIES]++;
 		int ra = w->ix.retry_after_s;
-		if (live && !worker_stop && deadline == 0 &&
+		/* retry in place only while InfluxDB was up: a probe that
+		 * fails while it is down goes straight to the spool */
+		if (live && w->up && !worker_stop && deadline == 0 &&
 		    mono_ns() - t0 + delay_ms * 1000000LL < WR_RETRY_BUDGET_NS &&
 		    (ra <= 0 || ra * 1000 < delay_ms * 4)) {
 			worker_sleep_ms(ra > 0 ? ra * 1000 : delay_ms);
@@ -293,10 +297,17 @@ wr_flush(struct writer *w, int64_t deadline)
 	}
 	if (spool_append(&w->sp, body, len, w->b.npoints,
 	    gz ? SPOOL_GZIP : 0, err, sizeof(err)) == -1) {
-		/* the records stay in the ring: nothing is lost yet */
-		log_warnx("%s", err);
+		/*
+		 * The records stay in the ring: nothing is lost yet.  Pause
+		 * rather than spin on a full disk; log now and then.
+		 */
+		if (mono_ns() - w->warned_at > 10000000000LL) {
+			log_warnx("%s", err);
+			w->warned_at = mono_ns();
+		}
 		w->c[WC_ERRORS]++;
 		wr_unread(w);
+		w->hold_until = mono_ns() + 1000000000;
 		return;
 	}
 	w->c[WC_SPOOLED] += w->b.npoints;
@@ -410,6 +421,8 @@ wr_stop(struct writer *w)
 			wr_flush(w, deadline);
 		if (!w->up)
 			w->next_try = deadline;	/* spool the rest at once */
+		if (w->hold_until > mono_ns())
+			return;			/* nowhere to put it */
 	} while (got > 0 && mono_ns() < deadline);
 	if (w->b.npoints > 0)
 		wr_flush(w, deadline);
@@ -494,15 +507,17 @@ writer_main(struct worker_ctx *ctx)
 	}
 	w.next_tick = mono_ns();
 	while (!worker_stop) {
-		int got = wr_drain(&w);
 		int64_t now = mono_ns();
+		int got = now >= w.hold_until ? wr_drain(&w) : 0;
 
 		if (got < 0) {
 			log_warnx("writer: out of memory formatting a batch");
 			wr_free(&w);
 			return 1;
 		}
-		if (w.b.npoints >= (uint32_t)ctx->cfg->writer.batch_points ||
+		if (now < w.hold_until)
+			;	/* the spool failed a moment ago */
+		else if (w.b.npoints >= (uint32_t)ctx->cfg->writer.batch_points ||
 		    (w.b.npoints > 0 && now - w.b.started >= flush_ns))
 			wr_flush(&w, 0);
 		else if (w.b.npoints == 0)
