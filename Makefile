@@ -96,7 +96,7 @@ test-sanitize: deps
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests --jobs 2
 
-integration: $(LABSUP) $(TOOL_BINS)
+integration: $(LABSUP) $(TOOL_BINS) $(BENCH_BINS)
 	LABSUP=$(abspath $(LABSUP)) tests/run-integration.sh $(T)
 
 faults: $(LABSUP)
