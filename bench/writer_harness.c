@@ -14,8 +14,9 @@
  *                                         it when it is killed; SIGTERM
  *                                         stops it and returns its status
  *   writer_harness counters SEG           slot 0's counters, name=value
- *   writer_harness bench CONF N           throughput: N pre-filled points
- *   writer_harness format N BATCH DIR     the same points as line protocol
+ *   writer_harness bench CONF N [STREAM]  throughput: N pre-filled points
+ *   writer_harness format N BATCH DIR [STREAM]
+ *                                         the same points as line protocol
  *                                         files of BATCH points, for curl
  *   writer_harness latency CONF SECONDS RATE
  *                                         sample-to-readable latency
@@ -368,7 +369,7 @@ harness_bench_rec(struct record *r, const char *stream, long i)
 }
 
 static int
-harness_bench(const char *conf, long n)
+harness_bench(const char *conf, long n, const char *stream)
 {
 	struct config cfg;
 	struct record r;
@@ -385,7 +386,7 @@ harness_bench(const char *conf, long n)
 	    -1)
 		return 1;
 	for (long i = 0; i < n; i++) {
-		harness_bench_rec(&r, "writer", i);
+		harness_bench_rec(&r, stream, i);
 		harness_push(seg_lane(&s, 1), &r);
 	}
 	t0 = mono_ns();
@@ -410,7 +411,7 @@ harness_bench(const char *conf, long n)
 
 /* The bench points as files of batch lines each; format CPU per point. */
 static int
-harness_format(long n, long batch, const char *dir)
+harness_format(long n, long batch, const char *dir, const char *stream)
 {
 	struct lp_buf b = { 0 };
 	struct record r;
@@ -425,7 +426,7 @@ harness_format(long n, long batch, const char *dir)
 		b.len = 0;
 		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
 		for (long j = i; j < n && j < i + batch; j++) {
-			harness_bench_rec(&r, "curl", j);
+			harness_bench_rec(&r, stream, j);
 			if (lp_format(&b, &r) != 0)
 				return 1;
 		}
@@ -595,10 +596,12 @@ main(int argc, char **argv)
 		    NULL);
 	if (!strcmp(argv[1], "counters") && argc == 3)
 		return harness_counters(argv[2]);
-	if (!strcmp(argv[1], "bench") && argc == 4)
-		return harness_bench(argv[2], atol(argv[3]));
-	if (!strcmp(argv[1], "format") && argc == 5)
-		return harness_format(atol(argv[2]), atol(argv[3]), argv[4]);
+	if (!strcmp(argv[1], "bench") && (argc == 4 || argc == 5))
+		return harness_bench(argv[2], atol(argv[3]), argc == 5 ?
+		    argv[4] : "writer");
+	if (!strcmp(argv[1], "format") && (argc == 5 || argc == 6))
+		return harness_format(atol(argv[2]), atol(argv[3]), argv[4],
+		    argc == 6 ? argv[5] : "curl");
 	if (!strcmp(argv[1], "latency") && argc == 5)
 		return harness_latency(argv[2], atoi(argv[3]), atoi(argv[4]));
 	return usage();
