@@ -8,6 +8,8 @@
 #     arrives exactly once and the spool is gone afterwards
 #   - the writer SIGKILLed mid-stream (twice): after restarts nothing is missing
 #   - a full spool (spool_max_mb = 1) drops the oldest and counts them
+#   - a batch InfluxDB refuses (400, field type conflict) is set aside in
+#     the reject file, counted, and writing goes on
 # No timed assertions: everything polls with generous deadlines.
 source "$(dirname "$0")/../lib.sh"
 
@@ -44,7 +46,7 @@ influx() { "$ROOT/scripts/influxd-run.sh" "$WDIR/influx" "$INFLUX_PORT" "$1" ||
 
 q() {
 	curl -sS -G "http://127.0.0.1:$INFLUX_PORT/query" \
-		--data-urlencode "db=wtest" --data-urlencode "q=$1"
+		--data-urlencode "db=${QDB:-wtest}" --data-urlencode "q=$1"
 }
 
 # counter SEG NAME: a writer counter or harness figure
@@ -61,7 +63,7 @@ complete() {
 	[ "$(stream_stats "$1")" = "$2 $(( $2 * ($2 - 1) / 2 ))" ]
 }
 
-write_conf() { # FILE STATE_DIR [extra writer lines]
+write_conf() { # FILE STATE_DIR DATABASE [extra writer lines]
 	mkdir -p "$2"
 	cat >"$1" <<EOC
 [lab]
@@ -70,11 +72,11 @@ state_dir = $2
 
 [influxdb]
 port = $INFLUX_PORT
-database = wtest
+database = $3
 
 [writer]
 timeout_ms = 3000
-${3:-}
+${4:-}
 EOC
 }
 
@@ -86,7 +88,7 @@ start_writer() { # SEG CONF NAME
 note "influxd on 127.0.0.1:$INFLUX_PORT, no database yet"
 influx start
 STATE="$WDIR/state"
-write_conf "$WDIR/w.conf" "$STATE"
+write_conf "$WDIR/w.conf" "$STATE" wtest
 "$H" create "$SEG" 4 4096 || fail "cannot create segment $SEG"
 start_writer "$SEG" "$WDIR/w.conf" writer
 
@@ -179,8 +181,12 @@ wait_for 90 complete kill 60000 ||
 grep -q 'restarting' "$WDIR/writer.log" || fail "the harness never restarted the writer"
 
 note "a full spool drops the oldest and counts them"
-write_conf "$WDIR/w2.conf" "$WDIR/state2" "spool_max_mb = 1"
+write_conf "$WDIR/w2.conf" "$WDIR/state2" wtest2 "spool_max_mb = 1"
 "$H" create "$SEG2" 4 8192 || fail "cannot create segment $SEG2"
+# for the reject test below: pg_locks count is a string in this database
+QDB=wtest2 q 'CREATE DATABASE wtest2' >/dev/null
+curl -sS "http://127.0.0.1:$INFLUX_PORT/write?db=wtest2" \
+	--data-binary 'pg_locks,node=x count="many"' || fail "cannot seed wtest2"
 influx stop
 start_writer "$SEG2" "$WDIR/w2.conf" writer2
 "$H" fill "$SEG2" full 400000 || fail "fill full"
@@ -197,10 +203,22 @@ spooled=$(counter "$SEG2" spooled) replayed=$(counter "$SEG2" replayed)
 dropped=$(counter "$SEG2" spool_dropped)
 [ "$spooled" -eq $(( replayed + dropped )) ] ||
 	fail "spooled $spooled != replayed $replayed + dropped $dropped"
-got=$(stream_stats full | cut -d' ' -f1)
+got=$(QDB=wtest2 stream_stats full | cut -d' ' -f1)
 [ "$got" -gt 0 ] && [ "$got" -lt 400000 ] && [ $(( got + dropped )) -ge 400000 ] ||
 	fail "full stream: $got arrived, $dropped dropped, of 400000"
 note "full spool: $got arrived, $dropped dropped and counted"
+
+note "a batch InfluxDB refuses is set aside and writing goes on"
+"$H" fill-all "$SEG2" || fail "fill-all into $SEG2"
+wait_for 60 eval '[ "$(counter "$SEG2" rejected)" -gt 0 ]' ||
+	fail "no rejected points counted: $("$H" counters "$SEG2" | tr '\n' ' ')"
+zcat "$WDIR/state2/writer-rejects.lp.gz" | grep -q '^pg_locks,granted=true' ||
+	fail "the refused batch is not in writer-rejects.lp.gz"
+grep -q 'HTTP 400: partial write: field type conflict' "$WDIR/writer2.log" ||
+	fail "InfluxDB's reason was not logged"
+"$H" fill "$SEG2" goes_on 1000 || fail "fill goes_on"
+wait_for 60 eval 'QDB=wtest2 complete goes_on 1000' ||
+	fail "writing did not go on after a reject: $(QDB=wtest2 stream_stats goes_on)"
 
 note "SIGTERM: the writers flush and exit 0"
 for p in "${RUNNERS[@]}"; do
