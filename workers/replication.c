@@ -247,7 +247,7 @@ rp_connected(struct rp *rp, struct rp_node *n)
 	}
 	if (mono_ns() < n->next_connect)
 		return false;
-	n->next_connect = mono_ns() + 1000000000LL;
+	n->next_connect = mono_ns() + 250000000LL;
 	n->conn = repl_connect(rp->cfg, n->node, "labsup replication", err,
 	    sizeof(err));
 	if (n->conn == NULL) {
