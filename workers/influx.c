@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "influx.h"
@@ -73,6 +74,30 @@ influx_on_header(char *p, size_t size, size_t nmemb, void *arg)
 			ix->retry_after_s = -1;
 	}
 	return n;
+}
+
+static long long
+influx_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* libcurl's progress hook: non-zero abandons the request. */
+static int
+influx_on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct influx *ix = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	if (ix->cancel == NULL || *ix->cancel == 0)
+		return 0;
+	if (ix->cancel_seen_ns == 0)
+		ix->cancel_seen_ns = influx_mono_ns();
+	return influx_mono_ns() - ix->cancel_seen_ns > 1000000000LL;
 }
 
 static int
@@ -181,6 +206,9 @@ influx_init(struct influx *ix, const struct config *cfg, char *err,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, ix);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, influx_on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, ix);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, influx_on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, ix);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (ix->user[0] != '\0') {
 		curl_easy_setopt(c, CURLOPT_USERNAME, ix->user);
 		curl_easy_setopt(c, CURLOPT_PASSWORD, ix->password);

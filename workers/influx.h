@@ -7,6 +7,7 @@
 #ifndef LABSUP_INFLUX_H
 #define LABSUP_INFLUX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -31,6 +32,13 @@ struct influx {
 	char password[256];
 	char token[512];
 	long timeout_ms;
+	/*
+	 * When *cancel turns non-zero (worker_stop), a request still running
+	 * a second later is abandoned: a hung InfluxDB must not hold up a
+	 * stop for the whole timeout.  NULL: run to the timeout.
+	 */
+	volatile sig_atomic_t *cancel;
+	long long cancel_seen_ns;
 	/* about the last request */
 	long status;		/* HTTP status, 0 when none */
 	int retry_after_s;	/* Retry-After, -1 when absent */

@@ -505,6 +505,7 @@ writer_main(struct worker_ctx *ctx)
 		wr_free(&w);
 		return rc;
 	}
+	w.ix.cancel = &worker_stop;
 	w.next_tick = mono_ns();
 	while (!worker_stop) {
 		int64_t now = mono_ns();
@@ -533,6 +534,7 @@ writer_main(struct worker_ctx *ctx)
 			nanosleep(&ts, NULL);
 		}
 	}
+	w.ix.cancel = NULL;	/* from here on the stop deadline rules */
 	wr_stop(&w);
 	status_set(ctx->slot, WS_RUNNING, "stopped; %lld points written",
 	    (long long)w.c[WC_POINTS]);
