@@ -347,8 +347,9 @@ wr_replay(struct writer *w)
 }
 
 static void
-wr_labsup(struct writer *w, uint32_t i, const char *name)
+wr_labsup(struct writer *w, uint32_t i, const struct slot_sup *sup)
 {
+	const char *name = sup->name[0] ? sup->name : "writer";
 	struct lane *l = seg_lane(w->ctx->seg, i);
 	struct record r;
 
@@ -357,7 +358,8 @@ wr_labsup(struct writer *w, uint32_t i, const char *name)
 	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "%s", name);
 	r.u.labsup.ring_drops = (int64_t)lane_dropped(l);
 	r.u.labsup.deadline_misses = LP_ABSENT;
-	r.u.labsup.restarts = LP_ABSENT;
+	/* the supervisor counts restarts; it does not touch the data plane */
+	r.u.labsup.restarts = sup->restarts;
 	if (i == (uint32_t)w->ctx->slot_index) {
 		r.u.labsup.spool_bytes = (int64_t)spool_bytes(&w->sp);
 		r.u.labsup.points_written = w->c[WC_POINTS];
@@ -383,10 +385,9 @@ wr_tick(struct writer *w)
 
 		if (status_read_sup(s, &sup) == -1)
 			continue;
-		if (i == (uint32_t)w->ctx->slot_index)
-			wr_labsup(w, i, sup.name[0] ? sup.name : "writer");
-		else if (sup.kind != WK_NONE && sup.name[0] != '\0')
-			wr_labsup(w, i, sup.name);
+		if (i == (uint32_t)w->ctx->slot_index ||
+		    (sup.kind != WK_NONE && sup.name[0] != '\0'))
+			wr_labsup(w, i, &sup);
 	}
 	w->c[WC_TORN] = (int64_t)w->sp.torn;
 	wr_publish(w);
