@@ -14,8 +14,20 @@ lanes_tool() {
 		fail "cannot build tests/tools/lanes.c"
 }
 
-# lanes: SLOT NAME KIND PID HEAD TAIL DROPPED, one lane a line (tabs).
-lanes() { "$LANES" "/labsup.$(id -u).$LAB_NAME"; }
+# lanes: SLOT NAME KIND PID HEAD TAIL DROPPED, one lane a line (tabs).  A
+# slot whose worker a reload removed has no name any more but still holds
+# its lane: it gets the last name seen for that slot (kept in a file, so
+# call lanes once while every worker runs).
+lanes() {
+	local names="$LAB_DIR/lane_names"
+	touch "$names"
+	"$LANES" "/labsup.$(id -u).$LAB_NAME" >"$names.raw" || return 1
+	awk -F'\t' -v OFS='\t' -v names="$names" '
+		BEGIN { while ((getline l < names) > 0) { split(l, a, "\t"); n[a[1]] = a[2] }
+			close(names) }
+		{ if ($2 != "-") n[$1] = $2; else if ($1 in n) $2 = n[$1]; print }
+		END { for (k in n) print k "\t" n[k] > names }' "$names.raw"
+}
 
 # wpid NAME: the pid of a worker, from status.
 wpid() { status_json | jq -r ".workers[] | select(.name == \"$1\") | .pid"; }
