@@ -14,6 +14,8 @@
 #include <stdint.h>
 
 #define REC_SIZE 128
+/* An int64 field holding REC_ABSENT is left out of the point. */
+#define REC_ABSENT INT64_MIN
 #define REC_NAME 16 /* node, service, client names (config limits them) */
 
 enum rec_kind {

@@ -107,6 +107,26 @@ worker_emit(struct worker_ctx *ctx, struct record *r)
 	return lane_push(ctx->lane, r);
 }
 
+void
+worker_labsup_init(struct worker_ctx *ctx, struct record *r)
+{
+	struct slot_sup sup;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = REC_LABSUP;
+	if (status_read_sup(ctx->slot, &sup) == -1)
+		memset(&sup, 0, sizeof(sup));
+	snprintf(r->u.labsup.worker, sizeof(r->u.labsup.worker), "%s",
+	    sup.name[0] ? sup.name : worker_kind_name(ctx->kind));
+	r->u.labsup.ring_drops = (int64_t)lane_dropped(ctx->lane);
+	r->u.labsup.restarts = sup.restarts;
+	r->u.labsup.spool_bytes = REC_ABSENT;
+	r->u.labsup.deadline_misses = REC_ABSENT;
+	r->u.labsup.points_written = REC_ABSENT;
+	r->u.labsup.errors = REC_ABSENT;
+	r->u.labsup.value = REC_ABSENT;
+}
+
 int
 worker_event(struct worker_ctx *ctx, const char *kind, const char *fmt, ...)
 {

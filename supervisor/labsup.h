@@ -63,6 +63,13 @@ void worker_sleep_ms(int ms);
 
 /* Push a record into the worker's lane, stamping ts when it is 0. */
 int worker_emit(struct worker_ctx *ctx, struct record *r);
+/*
+ * Start this worker's `labsup` record: every figure absent (so it never
+ * overwrites what the writer reports for the same worker) but ring_drops
+ * and restarts.  Fill in what the worker knows, then worker_emit().
+ */
+void worker_labsup_init(struct worker_ctx *ctx, struct record *r);
+
 /* Push an `events` record: kind and printf text. */
 int worker_event(struct worker_ctx *ctx, const char *kind, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));

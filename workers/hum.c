@@ -508,17 +508,11 @@ hum_rate_now(const struct hum *h)
 static void
 hum_emit_labsup(struct hum *h)
 {
-	struct slot_sup sup;
 	struct record r;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = REC_LABSUP;
-	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "%s", h->name);
-	r.u.labsup.ring_drops = (int64_t)lane_dropped(h->ctx->lane);
+	worker_labsup_init(h->ctx, &r);
 	/* transactions dropped from the schedule because we fell behind */
 	r.u.labsup.deadline_misses = h->skipped_total;
-	if (status_read_sup(h->ctx->slot, &sup) == 0)
-		r.u.labsup.restarts = sup.restarts;
 	r.u.labsup.errors = h->err_total;
 	r.u.labsup.value = h->tx_total;
 	worker_emit(h->ctx, &r);

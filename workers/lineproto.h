@@ -16,7 +16,7 @@
  * it for `labsup` records that carry only some figures, so they do not
  * overwrite a worker's own figures with zeros.
  */
-#define LP_ABSENT INT64_MIN
+#define LP_ABSENT REC_ABSENT
 
 /* Room one record can ever need, escaping included (every char doubled). */
 #define LP_LINE_MAX 1024

@@ -169,16 +169,10 @@ sampler_sleep_until(int64_t until)
 static void
 sampler_emit_labsup(struct sampler *s)
 {
-	struct slot_sup sup;
 	struct record r;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = REC_LABSUP;
-	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "%s", s->name);
-	r.u.labsup.ring_drops = (int64_t)lane_dropped(s->ctx->lane);
+	worker_labsup_init(s->ctx, &r);
 	r.u.labsup.deadline_misses = s->misses;
-	if (status_read_sup(s->ctx->slot, &sup) == 0)
-		r.u.labsup.restarts = sup.restarts;
 	r.u.labsup.errors = s->errors;
 	/* mean round trip of a sample this second, us */
 	r.u.labsup.value = s->cost_n > 0 ? s->cost_sum_ns / s->cost_n / 1000 :

@@ -369,7 +369,8 @@ wr_labsup(struct writer *w, uint32_t i, const struct slot_sup *sup)
 		r.u.labsup.spool_bytes = LP_ABSENT;
 		r.u.labsup.points_written = (int64_t)lane_committed(l);
 		r.u.labsup.errors = LP_ABSENT;
-		r.u.labsup.value = (int64_t)lane_produced(l);
+		/* value is the worker's own figure (its record, same series) */
+		r.u.labsup.value = LP_ABSENT;
 	}
 	worker_emit(w->ctx, &r);
 }
