@@ -353,6 +353,15 @@ rp_load(struct rp *rp, PGconn *c, char *err, size_t errlen)
 	int s = rp->cfg->replication.scale;
 	char have[16];
 
+	/*
+	 * Look before locking: this runs every pass, and the lock below would
+	 * stall the hum and wait behind every initial table sync.
+	 */
+	if (rp_value(c, "SELECT EXISTS (SELECT 1 FROM branches)", NULL, have,
+	    sizeof(have), err, errlen) == -1)
+		return -1;
+	if (!strcmp(have, "t"))
+		return 0;
 	if (rp_exec(c, "BEGIN", 0, NULL, NULL, err, errlen) == -1)
 		return -1;
 	/* in the order a tpcb transaction takes them: no deadlock with it */
