@@ -61,11 +61,12 @@ influx_csv() {
 #   replication with lag_bytes = -1         sampler NODE, else replication
 #   hum                                     hum CLIENT
 #   service                                 container
-#   labsup with deadline_misses             its worker tag; else the writer's
-#                                           (it reports on every lane)
+#   labsup with points_written and without  the writer's (it reports on
+#     deadline_misses                       every lane); else its worker tag
 #   events node_lost/node_back              "X unreachable"/"X is reachable
 #                                           again": sampler X; else container
 #   events repair                           replication
+#   events chaos                            hum 1
 #   other events                            supervisor
 influx_lane_seqs() {
 	local out=$1 m
@@ -75,7 +76,7 @@ influx_lane_seqs() {
 			fail "InfluxDB query on $m failed"
 	done
 	influx_csv 'SELECT seq, lag_bytes FROM "replication" GROUP BY *' >"$out.replication"
-	influx_csv 'SELECT seq, deadline_misses FROM "labsup" GROUP BY *' >"$out.labsup"
+	influx_csv 'SELECT seq, deadline_misses, points_written FROM "labsup" GROUP BY *' >"$out.labsup"
 	influx_csv 'SELECT seq, "text" FROM "events" GROUP BY *' >"$out.events"
 	grep -q '^error' "$out".* && fail "InfluxDB query error: $(grep -h '^error' -A1 "$out".* | head -3)"
 	python3 - "$out" <<'PY'
@@ -108,7 +109,8 @@ with open(out, 'w') as o:
                 elif m == 'service':
                     lane = 'container'
                 elif m == 'labsup':
-                    lane = t.get('worker', '?') if row[4] != '' else 'writer'
+                    writer = row[4] == '' and row[5] != ''
+                    lane = 'writer' if writer else t.get('worker', '?')
                 else:
                     k, text = t.get('kind', ''), row[4]
                     if k in ('node_lost', 'node_back'):
@@ -116,6 +118,8 @@ with open(out, 'w') as o:
                         lane = ('sampler ' + mm.group(1)) if mm else 'container'
                     elif k == 'repair':
                         lane = 'replication'
+                    elif k == 'chaos':
+                        lane = 'hum 1'
                     else:
                         lane = 'supervisor'
                 o.write('%s\t%s\n' % (lane, seq))
