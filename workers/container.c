@@ -123,10 +123,7 @@ ct_emit_self(struct worker_ctx *ctx, int64_t errors, int64_t ready)
 {
 	struct record r;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = REC_LABSUP;
-	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "container");
-	r.u.labsup.ring_drops = (int64_t)lane_dropped(ctx->lane);
+	worker_labsup_init(ctx, &r);
 	r.u.labsup.errors = errors;
 	r.u.labsup.value = ready;
 	worker_emit(ctx, &r);

@@ -522,20 +522,18 @@ rp_ci_value(char *p, size_t len, const char *key, const char *v)
 }
 
 /*
- * How a subscriber's server reaches the publisher.  Locally the server
- * reads the server user's 0600 passfile, so pg_subscription holds no
- * password.  A backend whose servers cannot see that file gets the
- * password in the conninfo: PostgreSQL stores it in pg_subscription
- * (readable by superusers only), which is unavoidable there.
+ * How a subscriber's server reaches the publisher.  The server reads the
+ * lab's 0600 passfile at <state_dir>/pg/.pgpass (the local backend writes
+ * it for the server user; the docker backend copies it into each container
+ * at the same path), so pg_subscription never holds a password.
  */
 static int
 rp_sub_conninfo(struct rp *rp, const struct rp_node *s, char *buf,
     size_t len, char *err, size_t errlen)
 {
 	const struct config *cfg = rp->cfg;
-	char host[128], sport[16], path[CFG_PATH + 32], pw[128];
-	int port, fd;
-	ssize_t n;
+	char host[128], sport[16], path[CFG_PATH + 32];
+	int port;
 	size_t o = 0;
 
 	if (rp->be->peer_addr(cfg, rp->pub.node, host, sizeof(host), &port) ==
@@ -549,23 +547,8 @@ rp_sub_conninfo(struct rp *rp, const struct rp_node *s, char *buf,
 	o += rp_ci_value(buf + o, len - o, "dbname", cfg->lab.database);
 	o += rp_ci_value(buf + o, len - o, "user", cfg->lab.user);
 	o += rp_ci_value(buf + o, len - o, "application_name", s->subname);
-	if (!strcmp(rp->be->name, "local")) {
-		snprintf(path, sizeof(path), "%s/pg/.pgpass", cfg->lab.state_dir);
-		rp_ci_value(buf + o, len - o, "passfile", path);
-		return 0;
-	}
-	if (lab_path(cfg, LAB_PASSWORD, path, sizeof(path)) == -1 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	n = read(fd, pw, sizeof(pw) - 1);
-	close(fd);
-	pw[n > 0 ? n : 0] = '\0';
-	pw[strcspn(pw, "\r\n")] = '\0';
-	rp_ci_value(buf + o, len - o, "password", pw);
-	explicit_bzero(pw, sizeof(pw));
+	snprintf(path, sizeof(path), "%s/pg/.pgpass", cfg->lab.state_dir);
+	rp_ci_value(buf + o, len - o, "passfile", path);
 	return 0;
 }
 
@@ -788,10 +771,7 @@ rp_emit_self(struct rp *rp, int ready)
 {
 	struct record r;
 
-	memset(&r, 0, sizeof(r));
-	r.kind = REC_LABSUP;
-	snprintf(r.u.labsup.worker, sizeof(r.u.labsup.worker), "replication");
-	r.u.labsup.ring_drops = (int64_t)lane_dropped(rp->ctx->lane);
+	worker_labsup_init(rp->ctx, &r);
 	r.u.labsup.value = ready;
 	worker_emit(rp->ctx, &r);
 }
