@@ -328,8 +328,8 @@ cmd_psql(const struct config *cfg, int argc, char **argv)
 	int n = 0;
 
 	if (argc < 1 || argv[0][0] == '-') {
-		fprintf(stderr, "usage: labsup psql [-c FILE] NODE [-- psql "
-		    "options]\n");
+		fprintf(stderr, "labsup: usage: labsup psql [-c FILE] NODE "
+		    "[psql arguments] (see `labsup --help`)\n");
 		return EXIT_USAGE;
 	}
 	node = config_node(cfg, argv[0]);

@@ -38,7 +38,8 @@ static const char usage_text[] =
 "  stop [--keep-running] [--purge]\n"
 "                     stop workers and services (--purge deletes the lab's data)\n"
 "  check              compare row counts and checksums across nodes\n"
-"  psql NODE [ARGS]   open psql on a node with the lab's credentials\n"
+"  psql [-c FILE] NODE [PSQL ARGS]\n"
+"                     psql on a node with the lab's credentials\n"
 "  config check       validate the config and print the effective settings\n"
 "  image build        build the Docker images from the host's binaries\n"
 "\n"
@@ -565,10 +566,15 @@ cmd_config(int argc, char **argv)
 	return 0;
 }
 
-/* Commands implemented elsewhere take (cfg, args after the command). */
+/*
+ * Commands implemented elsewhere take (cfg, args after the command).  -c
+ * FILE may appear anywhere before a `--`; with operands_end (psql), our
+ * options stop at the first operand so `labsup psql pub -c "SELECT 1"`
+ * hands -c to psql.
+ */
 static int
 run_ext(int (*fn)(const struct config *, int, char **), int argc,
-    char **argv, bool lenient)
+    char **argv, bool lenient, bool operands_end)
 {
 	const char *path = NULL;
 	char **rest = calloc((size_t)argc + 1, sizeof(char *));
@@ -576,10 +582,11 @@ run_ext(int (*fn)(const struct config *, int, char **), int argc,
 
 	if (rest == NULL)
 		return 1;
-	/* -c FILE may appear anywhere before a `--` */
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			for (i++; i < argc; i++)
+		if (!strcmp(argv[i], "--") || (operands_end && n > 0)) {
+			if (!strcmp(argv[i], "--"))
+				i++;
+			for (; i < argc; i++)
 				rest[n++] = argv[i];
 			break;
 		}
@@ -633,12 +640,12 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "config"))
 		return cmd_config(argc, argv);
 	if (!strcmp(cmd, "check"))
-		return run_ext(cmd_check, argc, argv, false);
+		return run_ext(cmd_check, argc, argv, false, false);
 	if (!strcmp(cmd, "psql"))
-		return run_ext(cmd_psql, argc, argv, false);
+		return run_ext(cmd_psql, argc, argv, false, true);
 	if (!strcmp(cmd, "top"))
-		return run_ext(cmd_top, argc, argv, true);
+		return run_ext(cmd_top, argc, argv, true, false);
 	if (!strcmp(cmd, "image"))
-		return run_ext(cmd_image, argc, argv, false);
+		return run_ext(cmd_image, argc, argv, false, false);
 	cli_usage_error("unknown command \"%s\"", cmd);
 }
