@@ -38,6 +38,9 @@ void cli_snapshot(const struct seg *seg, struct snapshot *snap);
 /* The writer's slot in a snapshot, or NULL. */
 const struct snap_worker *cli_writer(const struct snapshot *snap);
 
+/* "12 MB"; compact ("12M") for narrow columns. */
+void cli_bytes(int64_t b, bool compact, char *buf, size_t len);
+
 int cmd_status(int argc, char **argv);
 int cli_follow_start(const struct config *cfg, struct seg *seg, pid_t pid,
     int timeout, bool quiet);

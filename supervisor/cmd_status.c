@@ -57,15 +57,23 @@ cli_writer(const struct snapshot *snap)
 	return NULL;
 }
 
-static void
-human_bytes(int64_t b, char *buf, size_t len)
+/* "12 MB"; compact ("12M") for narrow columns. */
+void
+cli_bytes(int64_t b, bool compact, char *buf, size_t len)
 {
+	const char *sp = compact ? "" : " ";
+
 	if (b >= 1 << 30)
-		snprintf(buf, len, "%.1f GB", b / 1073741824.0);
+		snprintf(buf, len, "%.1f%s%s", b / 1073741824.0, sp,
+		    compact ? "G" : "GB");
 	else if (b >= 1 << 20)
-		snprintf(buf, len, "%.0f MB", b / 1048576.0);
+		snprintf(buf, len, "%.0f%s%s", b / 1048576.0, sp,
+		    compact ? "M" : "MB");
+	else if (b >= 1024 || !compact)
+		snprintf(buf, len, "%lld%s%s", (long long)(b / 1024), sp,
+		    compact ? "k" : "kB");
 	else
-		snprintf(buf, len, "%lld kB", (long long)(b / 1024));
+		snprintf(buf, len, "%lldB", (long long)b);
 }
 
 static json_t *
@@ -179,7 +187,7 @@ status_print(const struct config *cfg, const struct snapshot *s)
 		const struct svc_info *v = &s->svcs[i];
 		if (v->name[0] == '\0')
 			continue;
-		human_bytes(v->mem_bytes, mem, sizeof(mem));
+		cli_bytes(v->mem_bytes, false, mem, sizeof(mem));
 		printf("%-10s %-11s %-12s %-6d %6.1f %8s  %s\n", v->name,
 		    svc_role_name(v->role), svc_state_name(v->state), v->port,
 		    v->cpu_pct, mem, v->detail);

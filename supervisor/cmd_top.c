@@ -101,18 +101,6 @@ top_line(struct top_state *t, const char *fmt, ...)
 	t->rows++;
 }
 
-static void
-top_bytes(int64_t b, char *buf, size_t len)
-{
-	if (b >= 1 << 30)
-		snprintf(buf, len, "%.1fG", b / 1073741824.0);
-	else if (b >= 1 << 20)
-		snprintf(buf, len, "%.0fM", b / 1048576.0);
-	else if (b >= 1024)
-		snprintf(buf, len, "%lldk", (long long)(b / 1024));
-	else
-		snprintf(buf, len, "%lldB", (long long)b);
-}
 
 /* The sampler slot for a node, or NULL when it has none (yet). */
 static const struct snap_worker *
@@ -220,7 +208,7 @@ top_render(struct top_state *t, const struct config *cfg)
 			continue;
 		if (++shown > CFG_MAX_NODES)
 			break;
-		top_bytes(v->mem_bytes, mem, sizeof(mem));
+		cli_bytes(v->mem_bytes, true, mem, sizeof(mem));
 		if ((w = top_sampler(s, v->name)) == NULL) {
 			top_line(t, "%-8.8s %-6.6s %5s %5s %5s %6s %7s %9s %5.1f "
 			    "%5s", v->name, svc_state_name(v->state), "-", "-",
@@ -289,7 +277,7 @@ top_render(struct top_state *t, const struct config *cfg)
 			    cli_writer(t->prev)->own.counters[WC_POINTS]) / secs;
 			fig[TF_POINTS] = pps > 0 ? pps : 0;
 		}
-		top_bytes(c[WC_SPOOL_BYTES], spool, sizeof(spool));
+		cli_bytes(c[WC_SPOOL_BYTES], true, spool, sizeof(spool));
 		if (c[WC_LAST_FLUSH] > 0)
 			snprintf(ago, sizeof(ago), "%.1fs ago",
 			    (now - c[WC_LAST_FLUSH]) / 1e9);
