@@ -67,7 +67,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/liblabsup.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 # test helpers the integration tests run (tests/tools/*.c, one file each)
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/liblabsup.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
