@@ -152,63 +152,6 @@ docker_str(const json_t *obj, const char *key)
 /* ---- credentials ---------------------------------------------------- */
 
 /*
- * The lab password, shared with the local backend: <state_dir>/password
- * (0600), generated when missing, plus the libpq passfile for the host.
- */
-static int
-docker_password(const struct config *cfg, char *pw, size_t pwlen, char *err,
-    size_t errlen)
-{
-	static const char alnum[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-	    "abcdefghijkmnopqrstuvwxyz23456789";
-	char path[CFG_PATH + 16], line[256];
-	unsigned char rnd[DOCKER_PWLEN];
-	ssize_t n = 0;
-	int fd;
-
-	(void)mkdir(cfg->lab.state_dir, 0711);
-	lab_path(cfg, LAB_PASSWORD, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, pw, pwlen - 1);
-		close(fd);
-	}
-	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-		n--;
-	if (n > 0) {
-		pw[n] = '\0';
-	} else {
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			goto fail;
-		for (size_t i = 0; i < sizeof(rnd) && i + 1 < pwlen; i++) {
-			pw[i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
-			pw[i + 1] = '\0';
-		}
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		snprintf(line, sizeof(line), "%s\n", pw);
-		if (fd == -1 || write(fd, line, strlen(line)) == -1) {
-			if (fd != -1)
-				close(fd);
-			goto fail;
-		}
-		close(fd);
-	}
-	lab_path(cfg, LAB_PASSFILE, path, sizeof(path));
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	snprintf(line, sizeof(line), "*:*:*:%s:%s\n", cfg->lab.user, pw);
-	if (fd == -1 || write(fd, line, strlen(line)) == -1) {
-		if (fd != -1)
-			close(fd);
-		goto fail;
-	}
-	close(fd);
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot write %s: %s (is the state directory "
-	    "writable?)", path, strerror(errno));
-	return -1;
-}
-
-/*
  * Copy the secrets into a created container through the archive API, so
  * the password is never on a command line, in the environment or in a
  * host file the container could see more of.  The passfile also goes to
@@ -227,7 +170,7 @@ docker_put_secrets(const struct config *cfg, struct engine *e,
 	long st;
 	int rc = 0, fd;
 
-	if (docker_password(cfg, pw, sizeof(pw), err, errlen) == -1)
+	if (lab_credentials(cfg, pw, sizeof(pw), err, errlen) == -1)
 		return -1;
 	/* in memory only: the archive holds the password */
 	if ((fd = memfd_create("labsup-secrets", MFD_CLOEXEC)) == -1 ||
@@ -375,7 +318,7 @@ docker_prepare(const struct config *cfg, char *err, size_t errlen)
 
 	if ((e = docker_engine(cfg, err, errlen)) == NULL)
 		return -1;
-	if (docker_password(cfg, pw, sizeof(pw), err, errlen) == -1)
+	if (lab_credentials(cfg, pw, sizeof(pw), err, errlen) == -1)
 		return -1;
 	explicit_bzero(pw, sizeof(pw));
 	if (docker_ensure_network(cfg, e, err, errlen) == -1)

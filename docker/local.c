@@ -424,21 +424,6 @@ open_log(const char *path, const struct local_ids *ids)
 
 /* ---- credentials ---------------------------------------------------- */
 
-static int
-gen_password(char *pw, size_t len)
-{
-	static const char alnum[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-	    "abcdefghijkmnopqrstuvwxyz23456789";
-	unsigned char rnd[LOCAL_PWLEN];
-	size_t n = len - 1 < sizeof(rnd) ? len - 1 : sizeof(rnd);
-
-	if (getrandom(rnd, n, 0) != (ssize_t)n)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		pw[i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
-	pw[n] = '\0';
-	return 0;
-}
 
 /*
  * The lab password: generated once, kept in <state_dir>/password (0600).
@@ -451,35 +436,20 @@ local_credentials(const struct config *cfg, const struct local_ids *ids,
     char *pw, size_t pwlen, char *err, size_t errlen)
 {
 	char path[LOCAL_PATH], line[256];
-	int n;
 
-	local_path(cfg, path, sizeof(path), "%s", LAB_PASSWORD);
-	n = read_file(path, pw, pwlen);
-	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-		pw[--n] = '\0';
-	if (n <= 0) {
-		if (gen_password(pw, pwlen) == -1) {
-			snprintf(err, errlen, "cannot generate a password: %s",
-			    strerror(errno));
-			return -1;
-		}
-		snprintf(line, sizeof(line), "%s\n", pw);
-		if (write_file(path, line, 0600, NULL) == -1)
-			goto fail;
-	}
+	if (lab_credentials(cfg, pw, pwlen, err, errlen) == -1)
+		return -1;
 	/* host:port:database:user:password; '*' fields keep it port-proof */
 	snprintf(line, sizeof(line), "*:*:*:%s:%s\n", cfg->lab.user, pw);
-	local_path(cfg, path, sizeof(path), "%s", LAB_PASSFILE);
-	if (write_file(path, line, 0600, NULL) == -1)
-		goto fail;
 	local_path(cfg, path, sizeof(path), "%s", "pg/.pgpass");
-	if (write_file(path, line, 0600, ids) == -1)
-		goto fail;
+	if (write_file(path, line, 0600, ids) == -1) {
+		snprintf(err, errlen, "cannot write %s: %s (is the state "
+		    "directory writable?)", path, strerror(errno));
+		explicit_bzero(line, sizeof(line));
+		return -1;
+	}
+	explicit_bzero(line, sizeof(line));
 	return 0;
-fail:
-	snprintf(err, errlen, "cannot write %s: %s (is the state directory "
-	    "writable?)", path, strerror(errno));
-	return -1;
 }
 
 /* ---- probe, prepare ------------------------------------------------- */

@@ -4,10 +4,13 @@
  * helpers a worker uses to talk to its lane and status slot.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/random.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,4 +143,89 @@ worker_event(struct worker_ctx *ctx, const char *kind, const char *fmt, ...)
 	vsnprintf(r.u.event.text, sizeof(r.u.event.text), fmt, ap);
 	va_end(ap);
 	return worker_emit(ctx, &r);
+}
+
+/*
+ * The lab password: generated once (24 characters from a 57-letter
+ * alphabet, from getrandom), kept in <state_dir>/password, 0600; and the
+ * libpq passfile <state_dir>/pgpass (0600) that labsup, `labsup psql` and
+ * the user connect with.  Every backend shares these.
+ */
+int
+lab_credentials(const struct config *cfg, char *pw, size_t pwlen, char *err,
+    size_t errlen)
+{
+	static const char alnum[] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+	    "abcdefghijkmnopqrstuvwxyz23456789";
+	char path[CFG_PATH + 16], line[256];
+	unsigned char rnd[24];
+	ssize_t n = 0;
+	int fd;
+
+	lab_path(cfg, LAB_PASSWORD, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, pw, pwlen - 1);
+		close(fd);
+	}
+	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
+		n--;
+	if (n > 0) {
+		pw[n] = '\0';
+	} else {
+		size_t k = pwlen - 1 < sizeof(rnd) ? pwlen - 1 : sizeof(rnd);
+		if (getrandom(rnd, k, 0) != (ssize_t)k) {
+			snprintf(err, errlen, "cannot generate a password: %s",
+			    strerror(errno));
+			return -1;
+		}
+		for (size_t i = 0; i < k; i++)
+			pw[i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
+		pw[k] = '\0';
+		explicit_bzero(rnd, sizeof(rnd));
+		snprintf(line, sizeof(line), "%s\n", pw);
+		if (lab_write_secret(path, line) == -1)
+			goto fail;
+	}
+	/* host:port:database:user:password; '*' fields keep it port-proof */
+	snprintf(line, sizeof(line), "*:*:*:%s:%s\n", cfg->lab.user, pw);
+	lab_path(cfg, LAB_PASSFILE, path, sizeof(path));
+	if (lab_write_secret(path, line) == -1)
+		goto fail;
+	explicit_bzero(line, sizeof(line));
+	return 0;
+fail:
+	explicit_bzero(line, sizeof(line));
+	snprintf(err, errlen, "cannot write %s: %s (is the state directory "
+	    "writable?)", path, strerror(errno));
+	return -1;
+}
+
+/* Write a small secret file, 0600 from the first byte, atomically. */
+int
+lab_write_secret(const char *path, const char *text)
+{
+	char tmp[CFG_PATH + 40];
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	if (fchmod(fd, 0600) == -1 || write(fd, text, len) != (ssize_t)len ||
+	    fsync(fd) == -1) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }

@@ -91,6 +91,15 @@ void lab_seg_name(const struct config *cfg, char *buf, size_t len);
 int lab_conninfo(const struct config *cfg, const struct node_cfg *node,
     const char *appname, char *buf, size_t len);
 
+/*
+ * The lab password (read, or generated once into <state_dir>/password) and
+ * the passfile <state_dir>/pgpass, both 0600.  0, or -1 with err.
+ */
+int lab_credentials(const struct config *cfg, char *pw, size_t pwlen,
+    char *err, size_t errlen);
+/* Write a small secret file, 0600, atomically. */
+int lab_write_secret(const char *path, const char *text);
+
 /* Files in the state directory. */
 #define LAB_PIDFILE "labsup.pid"
 #define LAB_LOGFILE "labsup.log"
