@@ -24,7 +24,12 @@ OUTAGE=${OUTAGE_SECONDS:-60}
 S="$LAB_DIR/state"
 wr() { status_json | jq -r ".writer.$1"; }
 ctr=""
-cleanup_outage() { [ -n "$ctr" ] && kill -CONT "$ctr" 2>/dev/null; lab_cleanup; }
+cleanup_outage() {
+	local rc=$?
+	[ -n "$ctr" ] && kill -CONT "$ctr" 2>/dev/null
+	(exit $rc)
+	lab_cleanup # takes the exit code from $?
+}
 trap cleanup_outage EXIT
 
 "$LABSUP" start -c "$LAB_CONF" --timeout 240 >/dev/null || fail "start failed"
