@@ -26,7 +26,7 @@ expect_refusal() {
 		return
 	fi
 	got=${got#*"$file:"}
-	if ! printf '%s' "$got" | grep -Eq "^$line: $ere"; then
+	if ! printf '%s' "$got" | grep -Eq "^($line): $ere"; then
 		problem "$what: want \"$line: $ere\", got \"$got\""
 	fi
 }
@@ -82,7 +82,7 @@ while IFS=$'\t' read -r f line ere; do
 	[ $rc -eq 1 ] || problem "reload $f exited $rc, expected 1"
 	grep -q "refused" "$LAB_DIR/err" || problem "reload $f: no \"refused\": $(cat "$LAB_DIR/err")"
 	expect_refusal "reload $f" "$LAB_CONF" "$line" "$ere" "$LAB_DIR/err"
-	grep -qF "$LAB_CONF:$line:" "$LAB_DIR/state/labsup.log" || problem "reload $f: the log has no $LAB_CONF:$line:"
+	grep -qE "$LAB_CONF:($line):" "$LAB_DIR/state/labsup.log" || problem "reload $f: the log has no $LAB_CONF:$line:"
 done <"$BAD/expected.tsv"
 cp "$GOOD" "$LAB_CONF"
 

@@ -93,9 +93,9 @@ leak_check() {
 	"$LABSUP" status -c "$LAB_CONF" >"$LAB_DIR/st.txt" 2>&1
 	status_json >"$LAB_DIR/st.json" 2>&1
 	"$LABSUP" config check -c "$LAB_CONF" >"$LAB_DIR/cc.txt" 2>&1
-	"$LABSUP" psql nosuchnode -c "$LAB_CONF" >"$LAB_DIR/e1.txt" 2>&1
+	"$LABSUP" psql -c "$LAB_CONF" nosuchnode >"$LAB_DIR/e1.txt" 2>&1
 	"$LABSUP" check -c "$LAB_CONF" >"$LAB_DIR/e2.txt" 2>&1
-	"$LABSUP" psql pub -c "$LAB_CONF" -- -c 'select * from nosuchtable' >"$LAB_DIR/e3.txt" 2>&1
+	"$LABSUP" psql -c "$LAB_CONF" pub -c 'select * from nosuchtable' >"$LAB_DIR/e3.txt" 2>&1
 	for f in st.txt st.json cc.txt e1.txt e2.txt e3.txt reload.err; do
 		[ -f "$LAB_DIR/$f" ] || continue
 		grep -qaFf "$sf" "$LAB_DIR/$f" && fail "$what appears in $f: $(cat "$LAB_DIR/$f" | head -5)"
@@ -115,13 +115,7 @@ head -c 48 /dev/urandom | base64 | tr -d '/+=\n' >"$LAB_DIR/token"
 chmod 0600 "$LAB_DIR/token"
 [ "$(wc -c <"$LAB_DIR/token")" -ge 40 ] || fail "token generation"
 wr0=$(status_json | jq '.workers[] | select(.kind == "writer") | .pid')
-cat >>"$LAB_CONF" <<EOF2
-[influxdb]
-version = 2
-org = labsuporg
-bucket = labsup
-token_file = $LAB_DIR/token
-EOF2
+sed -i "/^\[influxdb\]/a version = 2\norg = labsuporg\nbucket = labsup\ntoken_file = $LAB_DIR/token" "$LAB_CONF"
 "$LABSUP" reload -c "$LAB_CONF" >/dev/null || fail "reload to InfluxDB 2.x settings refused"
 wait_for 60 bash -c "p=\$($LABSUP status -c $LAB_CONF --json | jq '.workers[] | select(.kind == \"writer\") | .pid'); [ \"\$p\" != $wr0 ] && [ \"\$p\" != 0 ]" || fail "writer not restarted for the 2.x settings"
 # this InfluxDB speaks 1.x: writes with the token fail and get logged
