@@ -124,7 +124,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := config lineproto docker_json
-FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) \
+FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) -Wno-unknown-warning-option \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	$(PKG_CFLAGS)
 FUZZ_DEPS_config      := supervisor/config.c
