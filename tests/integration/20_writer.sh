@@ -140,7 +140,7 @@ check events "" "kind" "text:string seq:integer" \
 check labsup_test "WHERE stream='we,ird= na\\\\me'" "stream" "n:integer seq:integer" \
 	'.stream == "we,ird= na\\me" and .n == 42 and (.seq | type) == "number"'
 # the writer's own figures and the other lanes' drops, once a second
-harness_value() { row labsup "WHERE worker='harness' ORDER BY time DESC" | jq '.value // 0'; }
+harness_value() { row labsup "WHERE worker='harness' AND points_written > 0 ORDER BY time DESC" | jq '.points_written // 0'; }
 wait_for 30 eval '[ "$(harness_value)" -ge 20009 ]' ||
 	fail "no labsup point for worker=harness carrying its lane's figures"
 r=$(row labsup "WHERE worker='writer' ORDER BY time DESC")
