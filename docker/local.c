@@ -52,6 +52,8 @@ struct local_svc {
 	bool provisioned;	/* password and database set this process */
 	int64_t cpu_ticks;	/* previous stats sample */
 	int64_t cpu_at_ns;
+	int64_t mem_bytes;	/* PSS, refreshed every LOCAL_MEM_EVERY_NS */
+	int64_t mem_at_ns;
 };
 
 static struct local_svc local_svcs[LOCAL_MAX_SVC];
@@ -442,7 +444,11 @@ local_credentials(const struct config *cfg, const struct local_ids *ids,
 	/* host:port:database:user:password; '*' fields keep it port-proof */
 	snprintf(line, sizeof(line), "*:*:*:%s:%s\n", cfg->lab.user, pw);
 	local_path(cfg, path, sizeof(path), "%s", "pg/.pgpass");
-	if (write_file(path, line, 0600, ids) == -1) {
+	char cur[256];
+	bool same = read_file(path, cur, sizeof(cur)) > 0 &&
+	    strcmp(cur, line) == 0;
+	explicit_bzero(cur, sizeof(cur));
+	if (!same && write_file(path, line, 0600, ids) == -1) {
 		snprintf(err, errlen, "cannot write %s: %s (is the state "
 		    "directory writable?)", path, strerror(errno));
 		explicit_bzero(line, sizeof(line));
@@ -1309,7 +1315,17 @@ local_server_pid(const struct config *cfg, const struct service_def *svc)
 	return 0;
 }
 
-/* utime+stime ticks and proportional memory of one process. */
+/*
+ * Reading smaps_rollup walks a process's page tables: with every backend
+ * of three servers that is most of the container worker's CPU, so memory
+ * (which moves slowly) is read less often than CPU time.
+ */
+#define LOCAL_MEM_EVERY_NS (5 * 1000000000LL)
+
+/*
+ * utime+stime ticks and, when mem is not NULL, proportional memory of one
+ * process.
+ */
 static int
 proc_usage(pid_t pid, pid_t *ppid, int64_t *ticks, int64_t *mem)
 {
@@ -1328,6 +1344,8 @@ proc_usage(pid_t pid, pid_t *ppid, int64_t *ticks, int64_t *mem)
 		return -1;
 	*ppid = pp;
 	*ticks = (int64_t)ut + (int64_t)st;
+	if (mem == NULL)
+		return 0;
 	*mem = 0;
 	/* Pss shares postgres's shared buffers fairly among its processes */
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
@@ -1359,10 +1377,11 @@ local_children(pid_t pid, int64_t *ticks, int64_t *mem)
 		long c = strtol(p, &end, 10);
 		if (end == p)
 			break;
-		if (c > 0 && proc_usage((pid_t)c, &ppid, &t, &m) == 0 &&
-		    ppid == pid) {
+		if (c > 0 && proc_usage((pid_t)c, &ppid, &t, mem ? &m : NULL)
+		    == 0 && ppid == pid) {
 			*ticks += t;
-			*mem += m;
+			if (mem != NULL)
+				*mem += m;
 		}
 	}
 	return 0;
@@ -1385,18 +1404,23 @@ local_stats(const struct config *cfg, const struct service_def *svc,
 	obs->mem_bytes = 0;
 	if (pid == 0)
 		return -1;
-	if (proc_usage(pid, &ppid, &ticks, &mem) == -1)
+	bool want_mem = now - st->mem_at_ns >= LOCAL_MEM_EVERY_NS;
+	int64_t *memp = want_mem ? &mem : NULL;
+
+	if (proc_usage(pid, &ppid, &ticks, memp) == -1)
 		return -1;
-	if (children && local_children(pid, &ticks, &mem) == -1 &&
+	if (children && local_children(pid, &ticks, memp) == -1 &&
 	    (d = opendir("/proc")) != NULL) {
 		/* no /proc/PID/task/PID/children: scan every process */
 		while ((de = readdir(d)) != NULL) {
 			pid_t c = (pid_t)atoi(de->d_name);
 			if (c <= 0 || c == pid)
 				continue;
-			if (proc_usage(c, &ppid, &t, &m) == 0 && ppid == pid) {
+			if (proc_usage(c, &ppid, &t, memp ? &m : NULL) == 0 &&
+			    ppid == pid) {
 				ticks += t;
-				mem += m;
+				if (memp != NULL)
+					mem += m;
 			}
 		}
 		closedir(d);
@@ -1407,7 +1431,11 @@ local_stats(const struct config *cfg, const struct service_def *svc,
 		    ((double)(now - st->cpu_at_ns) / 1e9);
 	st->cpu_ticks = ticks;
 	st->cpu_at_ns = now;
-	obs->mem_bytes = mem;
+	if (want_mem) {
+		st->mem_bytes = mem;
+		st->mem_at_ns = now;
+	}
+	obs->mem_bytes = st->mem_bytes;
 	return 0;
 }
 
