@@ -14,6 +14,7 @@ struct config *cli_load_config(const char *path, const char *backend);
 /* Like cli_load_config, but an invalid file only warns (cfg_error). */
 struct config *cli_find_lab(const char *path);
 extern char cfg_error[600];
+extern struct config *cli_config;
 int cli_state_dir(const struct config *cfg, bool create);
 pid_t cli_running_pid(const struct config *cfg);
 int cli_open_seg(const struct config *cfg, struct seg *seg, bool writable,

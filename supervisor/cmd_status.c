@@ -267,6 +267,7 @@ cmd_status(int argc, char **argv)
 			printf("lab %s is not running (start it with `labsup "
 			    "start%s%s`)\n", cfg->lab.name,
 			    cfg->path[0] ? " -c " : "", cfg->path);
+		free(snap);
 		return EXIT_NOT_RUNNING;
 	}
 	cli_snapshot(&seg, snap);

@@ -2,6 +2,7 @@
  * config.c: built-in defaults, the INI parser (libinih) and validation.
  * Every error names the file and line; nothing here exits.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -281,8 +282,14 @@ handle_lab(struct parse *p, const char *k, const char *v)
 	if (!strcmp(k, "run_as"))
 		return parse_name(p, k, v, c->lab.run_as, sizeof(c->lab.run_as),
 		    true);
-	if (!strcmp(k, "bind"))
+	if (!strcmp(k, "bind")) {
+		unsigned char addr[16];
+		if (inet_pton(AF_INET, v, addr) != 1 &&
+		    inet_pton(AF_INET6, v, addr) != 1)
+			return perr(p, "bind: \"%s\" is not an IP address (e.g. "
+			    "127.0.0.1)", v);
 		return parse_str(p, k, v, c->lab.bind, sizeof(c->lab.bind));
+	}
 	if (!strcmp(k, "pg_bin"))
 		return parse_path(p, k, v, c->lab.pg_bin,
 		    sizeof(c->lab.pg_bin));

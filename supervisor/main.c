@@ -24,6 +24,9 @@
 
 extern char **environ;
 
+/* The CLI's config lives as long as the process (reachable, not leaked). */
+struct config *cli_config;
+
 /* Set when a lenient load met an invalid file. */
 char cfg_error[600];
 
@@ -67,7 +70,7 @@ cli_usage_error(const char *fmt, ...)
 static struct config *
 load_config(const char *path, const char *backend, bool lenient)
 {
-	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct config *cfg = cli_config = calloc(1, sizeof(*cfg));
 	char err[600], real[PATH_MAX];
 
 	if (cfg == NULL) {
@@ -385,6 +388,8 @@ cmd_start(int argc, char **argv)
 		_exit(sup_run(cfg, &seg, pfh));
 	}
 	close(logfd);
+	/* the daemon holds the pidfile's lock through its own descriptor */
+	pidfile_close(pfh);
 	return cli_follow_start(cfg, &seg, pid, timeout, quiet);
 }
 

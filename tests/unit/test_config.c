@@ -307,3 +307,10 @@ Test(config, overlong_line)
 	memset(buf + strlen(buf), 'a', 300);
 	expect_error(buf, 2, "longer than");
 }
+
+Test(config, bind_must_be_an_address)
+{
+	expect_error("[lab]\nbind = localhost\n", 2, "not an IP address");
+	cr_assert_eq(load("[lab]\nbind = ::1\n"), 0, "%s", err);
+	cr_assert_str_eq(cfg.influx.url, "http://[::1]:18086");
+}
