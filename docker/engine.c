@@ -4,6 +4,7 @@
  * Never shells out to the docker CLI: it may be missing, another version,
  * or pointed at another engine by the user's own config.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -201,12 +202,15 @@ engine_api_num(const char *v)
 	char *end;
 	long maj, min;
 
-	if (v == NULL)
+	/* strtol would take blanks and a sign: only "N.N" is a version */
+	if (v == NULL || !isdigit((unsigned char)v[0]))
 		return -1;
 	maj = strtol(v, &end, 10);
 	if (end == v || *end != '.' || maj < 1 || maj > 9)
 		return -1;
 	v = end + 1;
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
 	min = strtol(v, &end, 10);
 	if (end == v || *end != '\0' || min < 0 || min > 99)
 		return -1;
@@ -240,10 +244,10 @@ engine_api_pick(const json_t *version, char *out, size_t outlen, char *err,
 		    ENGINE_API_MAX);
 		return -1;
 	}
+	/* written from the number, never copied: it goes into every path */
 	if (have > engine_api_num(ENGINE_API_MAX))
-		snprintf(out, outlen, "%s", ENGINE_API_MAX);
-	else
-		snprintf(out, outlen, "%s", api);
+		have = engine_api_num(ENGINE_API_MAX);
+	snprintf(out, outlen, "%d.%d", have / 100, have % 100);
 	return 0;
 }
 

@@ -262,3 +262,19 @@ Test(engine, port_taken_leads_with_the_port)
 	    "%s", buf);
 	json_decref(resp);
 }
+
+Test(engine, api_version_must_be_plain_digits)
+{
+	char out[16], err[256];
+	const char *bad[] = { " 1.41", "\n1.43", "+1.41", "1.+41", "1. 41",
+		"-1.41", "1.41x" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *v = version(bad[i], "1.12");
+		cr_assert_eq(engine_api_num(bad[i]), -1, "accepted \"%s\"",
+		    bad[i]);
+		cr_assert_eq(engine_api_pick(v, out, sizeof(out), err,
+		    sizeof(err)), -1, "picked \"%s\"", bad[i]);
+		json_decref(v);
+	}
+}
