@@ -148,8 +148,10 @@ status_json(const struct config *cfg, const struct snapshot *s, bool running)
 	if (wr != NULL) {
 		const int64_t *c = wr->own.counters;
 		json_object_set_new(root, "writer", json_pack(
-		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+		    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 		    "points_written", (json_int_t)c[WC_POINTS],
+		    "rejected", (json_int_t)c[WC_REJECTED],
+		    "replayed", (json_int_t)c[WC_REPLAYED],
 		    "batches", (json_int_t)c[WC_BATCHES],
 		    "bytes", (json_int_t)c[WC_BYTES],
 		    "spooled", (json_int_t)c[WC_SPOOLED],

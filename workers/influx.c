@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 #include <zlib.h>
@@ -21,12 +22,21 @@ influx_read_secret(const char *path, char *buf, size_t len, char *err,
     size_t errlen)
 {
 	FILE *fp = fopen(path, "r");
+	struct stat st;
 	size_t n;
 
 	if (fp == NULL) {
 		snprintf(err, errlen, "cannot read InfluxDB secret %s: %s "
 		    "(create it, mode 0600, or fix the path in [influxdb])",
 		    path, strerror(errno));
+		return -1;
+	}
+	/* like ssh with a private key: a secret others can read is refused */
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "InfluxDB secret %s can be read by others "
+		    "(mode %03o): chmod 0600 %s", path,
+		    (unsigned)(st.st_mode & 0777), path);
+		fclose(fp);
 		return -1;
 	}
 	n = fread(buf, 1, len - 1, fp);
