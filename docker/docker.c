@@ -712,6 +712,7 @@ docker_ensure(const struct config *cfg, const struct service_def *svc,
 	char name[DOCKER_NAME], path[DOCKER_NAME + 32], sig[512], id[72] = "";
 	char last[160];
 	const char *have, *status;
+	char status_buf[32];
 	json_t *ctr = NULL, *state;
 	struct engine *e;
 	bool running;
@@ -777,7 +778,11 @@ docker_ensure(const struct config *cfg, const struct service_def *svc,
 	snprintf(obs->id, sizeof(obs->id), "%s", id);
 	state = json_object_get(ctr, "State");
 	running = json_is_true(json_object_get(state, "Running"));
-	status = json_string_value(json_object_get(state, "Status"));
+	/* copied: ctr (which owns the string) is released below */
+	snprintf(status_buf, sizeof(status_buf), "%s",
+	    json_string_value(json_object_get(state, "Status")) ?
+	    json_string_value(json_object_get(state, "Status")) : "");
+	status = status_buf[0] ? status_buf : NULL;
 	code = (int)json_integer_value(json_object_get(state, "ExitCode"));
 	if (running) {
 		obs->pid = (int32_t)json_integer_value(json_object_get(state,

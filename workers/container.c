@@ -207,16 +207,24 @@ container_main(struct worker_ctx *ctx)
 			continue;
 		}
 		ready = failed = 0;
-		first_wait = -1;
+		first_wait = 0;	/* the service to tell about */
 		for (int i = 0; i < n && !worker_stop; i++) {
 			ct_reconcile_one(ctx, be, &svcs[i]);
 			ct_publish(ctx, i, &svcs[i]);
-			if (svcs[i].obs.state == SS_READY ||
-			    svcs[i].obs.state == SS_UNAVAILABLE)
+		}
+		if (worker_stop)
+			break;	/* the pass was cut short: nothing to report */
+		for (int i = n - 1; i >= 0; i--) {
+			int st = svcs[i].obs.state;
+			if (st == SS_READY || st == SS_UNAVAILABLE) {
 				ready++;
-			else if (svcs[i].obs.state == SS_FAILED && !failed++)
+				continue;
+			}
+			/* the first failed one, else the first not ready */
+			if (st == SS_FAILED) {
+				failed++;
 				first_wait = i;
-			else if (first_wait == -1)
+			} else if (failed == 0)
 				first_wait = i;
 		}
 		status_counter_set(ctx->slot, CC_SERVICES_READY, ready);
