@@ -205,7 +205,8 @@ spool_open(struct spool *sp, const char *dir, uint64_t max_bytes, char *err,
 		ids[nids++] = id;
 	}
 	closedir(d);
-	qsort(ids, nids, sizeof(*ids), spool_cmp_id);
+	if (nids > 0) /* qsort(NULL, 0) is undefined */
+		qsort(ids, nids, sizeof(*ids), spool_cmp_id);
 	for (size_t i = 0; i < nids; i++) {
 		if (spool_scan_seg(sp, ids[i]) == -1) {
 			snprintf(err, errlen, "cannot read spool segment "
