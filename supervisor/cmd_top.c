@@ -381,6 +381,14 @@ top_running(const struct config *cfg, const struct seg *seg)
 	return pid != 0 && atomic_load(&seg->hdr->supervisor_pid) == pid;
 }
 
+static void
+top_free(struct top_state *t)
+{
+	free(t->prev);
+	free(t->cur);
+	free(t);
+}
+
 int
 cmd_top(const struct config *cfg, int argc, char **argv)
 {
@@ -434,6 +442,7 @@ cmd_top(const struct config *cfg, int argc, char **argv)
 	    true) == -1 || !top_running(cfg, &seg)) {
 		printf("lab %s is not running (start it with `labsup start%s%s`)"
 		    "\n", cfg->lab.name, cfg->path[0] ? " -c " : "", cfg->path);
+		top_free(t);
 		return EXIT_NOT_RUNNING;
 	}
 	tty = !plain && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
@@ -469,8 +478,6 @@ cmd_top(const struct config *cfg, int argc, char **argv)
 	}
 	top_restore();
 	seg_close(&seg);
-	free(t->prev);
-	free(t->cur);
-	free(t);
+	top_free(t);
 	return rc;
 }
