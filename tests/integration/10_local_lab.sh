@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: sanitize
 # 10_local_lab.sh: a real lab on the local backend: start, replication end
 # to end, `labsup check` (and that it catches a diverged subscriber), psql,
 # a second start refused, stop leaving no process and no segment.

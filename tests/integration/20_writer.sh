@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: sanitize
 # 20_writer.sh: the writer against a real influxd (scripts/influxd-run.sh),
 # driven by build/bench/writer_harness (no lab needed):
 #   - the database is missing at first: the writer creates it

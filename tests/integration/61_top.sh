@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: sanitize
 # 61_top.sh: `labsup top` in a real 80x24 pseudo-terminal (tmux) shows the
 # lab that `labsup status --json` describes: every node with its sampler's
 # pid, every hum client with its pid, the ring's counts, the writer and the
