@@ -48,8 +48,10 @@ hum_round() {
 		if ($i ~ /^c0=/) { sub("c0=", "", $i); t += $i } }
 		END { printf "%.0f\n", t / s }'
 }
+# pgbench connects the way the hum does (lab_conninfo): through the
+# server's unix socket on the local backend
 pgbench_round() {
-	PGPASSFILE="$LAB_DIR/state/pgpass" pgbench -h 127.0.0.1 -p "$PUB_PORT" \
+	PGPASSFILE="$LAB_DIR/state/pgpass" pgbench -h "$LAB_DIR/state/pg/pub" -p "$PUB_PORT" \
 	    -U labsup -n -M prepared -c "$C" -T "$SECS" -D scale="$scale" \
 	    -f "$script" labsup 2>/dev/null |
 	    awk '/^tps/ { printf "%.0f\n", $3 }'

@@ -62,12 +62,26 @@ lab_conninfo(const struct config *cfg, const struct node_cfg *node,
 	char passfile[CFG_PATH + 16];
 	int n;
 
+	char sockdir[CFG_PATH + 32], sock[CFG_PATH + 64];
+	struct stat st;
+	const char *host = cfg->lab.bind;
+
 	if (lab_path(cfg, LAB_PASSFILE, passfile, sizeof(passfile)) == -1)
 		return -1;
+	/*
+	 * A local-backend server also listens on a unix socket in its data
+	 * directory (server user only, trusted there): a round trip through
+	 * it costs less than TCP's, which matters to 100 Hz samplers.
+	 */
+	snprintf(sockdir, sizeof(sockdir), "%s/pg/%s", cfg->lab.state_dir,
+	    node->name);
+	snprintf(sock, sizeof(sock), "%s/.s.PGSQL.%d", sockdir, node->port);
+	if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+		host = sockdir;
 	/* values are tame (config.c checks names and paths); quote anyway */
 	n = snprintf(buf, len, "host='%s' port=%d dbname='%s' user='%s' "
 	    "passfile='%s' application_name='%s' connect_timeout=5",
-	    cfg->lab.bind, node->port, cfg->lab.database, cfg->lab.user,
+	    host, node->port, cfg->lab.database, cfg->lab.user,
 	    passfile, appname);
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;

@@ -87,6 +87,8 @@ void lab_seg_name(const struct config *cfg, char *buf, size_t len);
 /*
  * libpq connection string for a node from the host: host, port, dbname,
  * user, passfile (never a password), application_name, connect_timeout.
+ * The host is the server's unix socket directory when it has one there
+ * (local backend), else the bind address.
  */
 int lab_conninfo(const struct config *cfg, const struct node_cfg *node,
     const char *appname, char *buf, size_t len);

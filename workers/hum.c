@@ -787,15 +787,16 @@ hum_connect(struct hum *h, bool again)
 	int backoff_ms = 100;
 	bool said = false;
 
-	if (lab_conninfo(h->cfg, h->node, "labsup-hum", conninfo,
-	    sizeof(conninfo)) == -1) {
-		log_warnx("%s: connection string too long", h->name);
-		worker_stop = 1;
-		return;
-	}
 	while (!worker_stop) {
 		int rc;
 
+		/* again each try: the server's socket may have appeared */
+		if (lab_conninfo(h->cfg, h->node, "labsup-hum", conninfo,
+		    sizeof(conninfo)) == -1) {
+			log_warnx("%s: connection string too long", h->name);
+			worker_stop = 1;
+			return;
+		}
 		h->conn = pgc_connect(conninfo, 5000, err, sizeof(err));
 		if (h->conn != NULL) {
 			rc = hum_prepare(h, err, sizeof(err));

@@ -212,13 +212,14 @@ sampler_connect(struct sampler *s)
 	char conninfo[1024], err[256];
 	int backoff_ms = 100;
 
-	if (lab_conninfo(s->cfg, s->node, "labsup-sampler", conninfo,
-	    sizeof(conninfo)) == -1) {
-		log_warnx("%s: connection string too long", s->name);
-		worker_stop = 1;
-		return;
-	}
 	while (!worker_stop) {
+		/* again each try: the server's socket may have appeared */
+		if (lab_conninfo(s->cfg, s->node, "labsup-sampler", conninfo,
+		    sizeof(conninfo)) == -1) {
+			log_warnx("%s: connection string too long", s->name);
+			worker_stop = 1;
+			return;
+		}
 		s->conn = pgc_connect(conninfo, 5000, err, sizeof(err));
 		if (s->conn != NULL) {
 			if (sampler_prepare(s, err, sizeof(err)) == 0)
