@@ -42,8 +42,8 @@ def layout:
 
 def node_var:
 	{ name: "node", label: "node", type: "query", datasource: ds,
-	  query: "SHOW TAG VALUES FROM \"pg_locks\" WITH KEY = \"node\"",
-	  definition: "SHOW TAG VALUES FROM \"pg_locks\" WITH KEY = \"node\"",
+	  query: "SHOW TAG VALUES FROM \"pg_blocking\" WITH KEY = \"node\"",
+	  definition: "SHOW TAG VALUES FROM \"pg_blocking\" WITH KEY = \"node\"",
 	  multi: true, includeAll: true, refresh: 2, sort: 1,
 	  current: { selected: true, text: ["All"], value: ["$__all"] },
 	  options: [] };

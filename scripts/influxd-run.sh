@@ -12,12 +12,15 @@ dir=$1 port=$2 cmd=$3
 : "${INFLUXD:=/usr/bin/influxd}"
 conf="$dir/influxd.conf" pidfile="$dir/influxd.pid" log="$dir/influxd.log"
 
+# Below the kernel's ephemeral range (32768+), unused by any socket: an
+# outgoing connection cannot take it before influxd binds it.
 free_port() {
 	local p
 	while :; do
-		p=$(( 20000 + RANDOM % 30000 ))
+		p=$(( 20000 + RANDOM % 12700 ))
 		[ "$p" = "$port" ] && continue
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] &&
+			! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			echo "$p"
 			return
 		fi
@@ -73,13 +76,22 @@ bind-address = "127.0.0.1:$(free_port)"
   enabled = false
 EOC
 	fi
-	# setsid: the caller's terminal signals are not the server's business
-	setsid "$INFLUXD" -config "$conf" >>"$log" 2>&1 </dev/null &
-	echo $! >"$pidfile"
-	for _ in $(seq 1 150); do
-		if ping_ok; then exit 0; fi
-		if ! running; then break; fi
-		sleep 0.2
+	for attempt in 1 2 3; do
+		# setsid: the caller's terminal signals are not the server's business
+		setsid "$INFLUXD" -config "$conf" >>"$log" 2>&1 </dev/null &
+		echo $! >"$pidfile"
+		for _ in $(seq 1 150); do
+			if ping_ok; then exit 0; fi
+			if ! running; then break; fi
+			sleep 0.2
+		done
+		# someone took the rpc port in between: pick another, again
+		running || ! tail -n 3 "$log" | grep -q "bind: address already in use" ||
+			[ "$attempt" = 3 ] || {
+			sed -i "s/^bind-address = \"127.0.0.1:[0-9]*\"/bind-address = \"127.0.0.1:$(free_port)\"/" "$conf"
+			continue
+		}
+		break
 	done
 	echo "influxd-run.sh: influxd did not answer on 127.0.0.1:$port (see $log)" >&2
 	tail -n 5 "$log" >&2
