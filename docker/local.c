@@ -35,7 +35,7 @@
 #include "../supervisor/labsup.h"
 #include "backend.h"
 
-#define LOCAL_MAX_SVC (CFG_MAX_NODES + 3) /* + the initdb template */
+#define LOCAL_MAX_SVC (CFG_MAX_NODES + 2)
 #define LOCAL_PATH 512
 #define LOCAL_PWLEN 32
 /* A server that is not up this long after its start is reported failed. */
@@ -661,74 +661,12 @@ job_start(struct local_svc *st, const struct local_ids *ids,
 	return 0;
 }
 
-/*
- * One initdb per lab, into <state_dir>/pg/.template; every node starts as
- * a copy of it.  initdb is the slowest step of a first start and burns CPU
- * the other servers need; a copy takes a fraction of it.  Returns 0 when
- * the template is ready, 1 while it is being made, -1 on failure (obs).
- */
-static int
-pg_template(const struct config *cfg, struct service_obs *obs,
-    const struct local_ids *ids)
-{
-	struct local_svc *st = local_state(".template");
-	char dir[LOCAL_PATH], tmp[LOCAL_PATH + 8], logp[LOCAL_PATH + 8];
-	char path[LOCAL_PATH + 16], initdb[LOCAL_PATH], user_arg[96], why[300];
-	struct stat sb;
-
-	local_path(cfg, dir, sizeof(dir), "%s", "pg/.template");
-	snprintf(tmp, sizeof(tmp), "%s.init", dir);
-	snprintf(logp, sizeof(logp), "%s.log", dir);
-	snprintf(path, sizeof(path), "%s/PG_VERSION", dir);
-	if (st->initdb_pid > 0) {
-		int r = job_poll(st, logp, why, sizeof(why));
-		if (r == 1)
-			return 1;
-		if (r == -1) {
-			obs->state = SS_FAILED;
-			snprintf(obs->detail, sizeof(obs->detail),
-			    "initdb failed: %s", why);
-			return -1;
-		}
-		if (rename(tmp, dir) == -1) {
-			obs->state = SS_FAILED;
-			snprintf(obs->detail, sizeof(obs->detail), "cannot "
-			    "rename %s: %s", tmp, strerror(errno));
-			return -1;
-		}
-	}
-	if (stat(path, &sb) == 0)
-		return 0;
-	/* a half-made directory from a crash: start it over */
-	if (rm_rf(tmp) == -1 || mkdir_owned(tmp, 0700, ids) == -1) {
-		obs->state = SS_FAILED;
-		snprintf(obs->detail, sizeof(obs->detail), "cannot create %s: "
-		    "%s", tmp, strerror(errno));
-		return -1;
-	}
-	snprintf(initdb, sizeof(initdb), "%s/initdb", cfg->lab.pg_bin);
-	snprintf(user_arg, sizeof(user_arg), "--username=%s", cfg->lab.user);
-	/*
-	 * The bootstrap superuser is the lab role; its password is set over
-	 * the socket once the server runs, so no password passes through a
-	 * command line or a file the server user could read.  --no-sync: a
-	 * lab can be re-created, and it saves seconds per node.
-	 */
-	char *const argv[] = { initdb, "-D", tmp, user_arg, "--auth=trust",
-		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
-		NULL };
-	if (job_start(st, ids, logp, argv, obs) == -1)
-		return -1;
-	log_info("initdb into %s (the nodes start as copies)", dir);
-	return 1;
-}
-
 static void
 pg_initdb(const struct config *cfg, const struct service_def *svc,
     struct local_svc *st, struct service_obs *obs, const struct local_ids *ids)
 {
 	char dir[LOCAL_PATH], tmp[LOCAL_PATH + 8], logp[LOCAL_PATH + 8];
-	char tmpl[LOCAL_PATH + 8], why[300];
+	char initdb[LOCAL_PATH], user_arg[96], why[300];
 	int r;
 
 	node_dir(cfg, svc->name, dir, sizeof(dir));
@@ -738,14 +676,14 @@ pg_initdb(const struct config *cfg, const struct service_def *svc,
 	if (st->initdb_pid > 0) {
 		r = job_poll(st, logp, why, sizeof(why));
 		if (r == 1) {
-			snprintf(obs->detail, sizeof(obs->detail), "copying "
-			    "the initdb template");
+			snprintf(obs->detail, sizeof(obs->detail),
+			    "initdb running");
 			return;
 		}
 		if (r == -1) {
 			obs->state = SS_FAILED;
-			snprintf(obs->detail, sizeof(obs->detail), "cannot "
-			    "copy the template: %s", why);
+			snprintf(obs->detail, sizeof(obs->detail),
+			    "initdb failed: %s", why);
 			return;
 		}
 		if (pg_finish_initdb(cfg, svc, tmp, dir, ids) == -1) {
@@ -757,26 +695,32 @@ pg_initdb(const struct config *cfg, const struct service_def *svc,
 		snprintf(obs->detail, sizeof(obs->detail), "initialized");
 		return;
 	}
-	r = pg_template(cfg, obs, ids);
-	if (r != 0) {
-		if (r == 1)
-			snprintf(obs->detail, sizeof(obs->detail),
-			    "initdb running");
-		return;
-	}
+	/* a half-made directory from a crash: start it over */
 	if (rm_rf(tmp) == -1 || mkdir_owned(tmp, 0700, ids) == -1) {
 		obs->state = SS_FAILED;
 		snprintf(obs->detail, sizeof(obs->detail), "cannot create %s: "
 		    "%s", tmp, strerror(errno));
 		return;
 	}
-	local_path(cfg, tmpl, sizeof(tmpl), "%s", "pg/.template/.");
-	char *const argv[] = { "/bin/cp", "-a", tmpl, tmp, NULL };
+	snprintf(initdb, sizeof(initdb), "%s/initdb", cfg->lab.pg_bin);
+	snprintf(user_arg, sizeof(user_arg), "--username=%s", cfg->lab.user);
+	/*
+	 * One initdb per node (they run in parallel), never a copy of another
+	 * node's directory: a copy shares its system identifier, and two
+	 * subscribers with the same one name their table-sync slots on the
+	 * publisher alike, collide, and wait out wal_retrieve_retry_interval.
+	 * The bootstrap superuser is the lab role; its password is set over
+	 * the socket once the server runs, so no password passes through a
+	 * command line or a file the server user could read.  --no-sync: a
+	 * lab can be re-created, and it saves seconds per node.
+	 */
+	char *const argv[] = { initdb, "-D", tmp, user_arg, "--auth=trust",
+		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
+		NULL };
 	if (job_start(st, ids, logp, argv, obs) == -1)
 		return;
-	log_info("%s: new data directory %s", svc->name, dir);
-	snprintf(obs->detail, sizeof(obs->detail), "copying the initdb "
-	    "template");
+	log_info("%s: initdb into %s", svc->name, dir);
+	snprintf(obs->detail, sizeof(obs->detail), "initdb running");
 }
 
 /* Once per process and server: lab password (as a SCRAM verifier) and db. */
