@@ -16,7 +16,7 @@ HARNESS=$ROOT/$BUILD/bench/sampler_harness
 [ -x "$HARNESS" ] || { echo "bench/sampler.sh: build $HARNESS first (make bench)" >&2; exit 1; }
 C=${HUM_CLIENTS:-4}
 SECS=${SAMPLER_SECS:-8}
-ROUNDS=${SAMPLER_ROUNDS:-3}
+ROUNDS=${SAMPLER_ROUNDS:-4}
 FOOT_SECS=${FOOTPRINT_SECS:-60}
 
 LAB_SCALE=${LAB_SCALE:-10} lab_setup benchsampler <<EOC
@@ -40,7 +40,21 @@ cost=$("$HARNESS" -c "$LAB_DIR/100hz.conf" -k sampler -a pub -t 6 |
     awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
 	sub("value=", "", $i); if (++n > 1) { s += $i; k++ } } }
 	END { printf "%.0f\n", k ? s / k : -1 }')
-echo "bench: sample_cost = $cost us (locks+activity+blocking, idle node, 100 Hz)"
+# the same statement from pgbench at the same rate (-R 100: it sleeps
+# between, as a sampler does) and back to back, through the same socket:
+# at 100 Hz most of a round trip is waking two idle processes
+"$HARNESS" -S >"$LAB_DIR/tick.sql"
+pgb() {
+	PGPASSFILE="$LAB_DIR/state/pgpass" pgbench -n -M prepared -c 1 "$@" \
+	    -f "$LAB_DIR/tick.sql" -h "$LAB_DIR/state/pg/pub" -p "$PUB_PORT" \
+	    -U labsup labsup 2>/dev/null |
+	    awk '/^latency average/ { printf "%.0f\n", $4 * 1000 }'
+}
+paced=$(pgb -R 100 -T 6)
+b2b=$(pgb -T 3)
+awk -v c="$cost" -v p="$paced" 'BEGIN {
+	printf "bench: sample_cost = %d us (baseline pgbench_same_sql_100hz = %d us, ratio %.2f) [locks+activity+blocking, idle node, 100 Hz]\n", c, p, c / p }'
+echo "bench: sample_round_trip_back_to_back = $b2b us (pgbench, the same statement, no pause between)"
 
 # -- overhead: hum tx/s with samplers off vs on
 hum_tps() {	# hum_tps CONF: tx/s of C hum clients at rate 0
@@ -58,10 +72,18 @@ with_samplers() {	# with_samplers CONF: hum tx/s while 3 samplers run
 	wait "$sp"
 }
 off=0 on100=0 ondef=0
+# the order turns every round (off first, then last, ...): a machine that
+# warms up or slows down over the run must not favour one setting
 for r in $(seq 1 "$ROUNDS"); do
-	a=$(hum_tps "$LAB_DIR/100hz.conf")
-	b=$(with_samplers "$LAB_DIR/100hz.conf")
-	c=$(with_samplers "$LAB_DIR/default.conf")
+	if [ $(( r % 2 )) = 1 ]; then
+		a=$(hum_tps "$LAB_DIR/100hz.conf")
+		b=$(with_samplers "$LAB_DIR/100hz.conf")
+		c=$(with_samplers "$LAB_DIR/default.conf")
+	else
+		c=$(with_samplers "$LAB_DIR/default.conf")
+		b=$(with_samplers "$LAB_DIR/100hz.conf")
+		a=$(hum_tps "$LAB_DIR/100hz.conf")
+	fi
 	echo "  round $r: off $a, 100 Hz $b, default $c tx/s" >&2
 	off=$(( off + a )); on100=$(( on100 + b )); ondef=$(( ondef + c ))
 done

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../supervisor/labsup.h"
+#include "../workers/sampler.h"
 
 #define HARNESS_MAX 64
 
@@ -146,8 +147,14 @@ main(int argc, char **argv)
 	struct seg seg;
 	int64_t end, stop_at;
 
-	while ((c = getopt(argc, argv, "a:c:k:n:qt:")) != -1) {
+	while ((c = getopt(argc, argv, "a:c:k:n:qSt:")) != -1) {
 		switch (c) {
+		case 'S': {	/* print one tick's SQL (for a pgbench baseline) */
+			char sql[8192];
+			sampler_sql(sql, sizeof(sql), true, false);
+			printf("%s;\n", sql);
+			return 0;
+		}
 		case 'a': arg = optarg; break;
 		case 'c': conf = optarg; break;
 		case 'k': kind = optarg; break;
@@ -156,7 +163,7 @@ main(int argc, char **argv)
 		case 't': secs = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: sampler_harness -c CONF -k "
-			    "hum|sampler [-a ARG] [-n N] [-q] -t SECONDS\n");
+			    "hum|sampler [-a ARG] [-n N] [-q] -t SECONDS | -S\n");
 			return 2;
 		}
 	}

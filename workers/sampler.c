@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "../supervisor/labsup.h"
+#include "sampler.h"
 #include "hum_pgc.h"
 
 #define SAMPLER_SECOND_NS 1000000000LL
@@ -91,7 +92,7 @@ struct sampler {
 	bool lost;		/* reachable once, now gone */
 };
 
-static void
+void
 sampler_sql(char *buf, size_t len, bool locks, bool repl)
 {
 	snprintf(buf, len, "%s%s%s UNION ALL %s%s%s",
