@@ -1462,8 +1462,8 @@ static int
 local_peer_addr(const struct config *cfg, const struct node_cfg *pub,
     char *host, size_t hostlen, int *port)
 {
-	(void)cfg;
-	snprintf(host, hostlen, "127.0.0.1");
+	/* the publisher listens only on the lab's bind address */
+	snprintf(host, hostlen, "%s", cfg->lab.bind);
 	*port = pub->port;
 	return 0;
 }
