@@ -407,11 +407,11 @@ docker_have_image(const struct config *cfg, struct engine *e,
 	if (st == 200 && serr == NULL)
 		return 0;
 	ds->pull_failed_ns = mono_ns();
-	snprintf(obs->detail, sizeof(obs->detail), "image %s is not here and "
-	    "cannot be pulled (no registry?)%s", img,
-	    svc->role == ROLE_GRAFANA ? ": docker pull it where a registry "
-	    "answers, or [grafana] enabled = no" : ": run `labsup image "
-	    "build` or pull it");
+	/* short: status shows 120 characters of it */
+	snprintf(obs->detail, sizeof(obs->detail), "no image %s and no "
+	    "registry: %s", img, svc->role == ROLE_GRAFANA ?
+	    "docker load it, or [grafana] enabled = no" :
+	    "run `labsup image build`");
 	return -1;
 }
 
