@@ -45,7 +45,7 @@ static struct sup {
 	struct wslot slots[SUP_MAX_SLOTS];
 	uint32_t nslots;
 	int sigfd;
-	bool pending_reload, pending_stop, pending_chld;
+	bool pending_reload, pending_stop;
 	struct worker_ctx evctx;	/* for our own lane (slot 0) */
 } sup;
 
@@ -649,8 +649,7 @@ read_signals(void)
 		case SIGINT:
 			sup.pending_stop = true;
 			break;
-		case SIGCHLD:
-			sup.pending_chld = true;
+		case SIGCHLD:	/* the loop reaps after every wake-up */
 			break;
 		}
 	}
@@ -820,7 +819,6 @@ sup_run(struct config *cfg, struct seg *seg, struct pidfh *pfh)
 		read_signals();
 		reap(false);
 		enforce_kills();
-		sup.pending_chld = false;
 		if (sup.pending_reload) {
 			sup.pending_reload = false;
 			sup.evctx.cfg = sup.cfg;
