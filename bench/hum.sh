@@ -3,24 +3,9 @@
 # running the same TPC-B-like transaction on the same lab tables,
 # interleaved, on a real lab (scale 10, no hum or samplers of its own).
 # Prints: bench: hum_tps = N tx/s (baseline pgbench = N tx/s, ratio R)
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lib.sh"
-BUILD=${BUILD:-build}
-HARNESS=$ROOT/$BUILD/bench/sampler_harness
-[ -x "$HARNESS" ] || { echo "bench/hum.sh: build $HARNESS first (make bench)" >&2; exit 1; }
-C=${HUM_CLIENTS:-4}
+. "$(dirname "$0")/harness-lab.bash" benchhum
 SECS=${HUM_SECS:-8}
 ROUNDS=${HUM_ROUNDS:-3}
-
-LAB_SCALE=${LAB_SCALE:-10} lab_setup benchhum <<EOC
-[hum]
-clients = 0
-
-[sampler]
-enabled = false
-EOC
-lab start >/dev/null || fail "labsup start failed"
 # the harness's own config: the same lab, with the hum to measure
 hconf="$LAB_DIR/harness.conf"
 sed '/^\[hum\]/,$d' "$LAB_CONF" >"$hconf"

@@ -8,25 +8,10 @@
 #   footprint_rss: a default lab after a minute of hum and 100 Hz sampling:
 #     proportional resident memory (PSS) of the supervisor and every
 #     worker, plus the shm segment once.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-. "$ROOT/tests/lib.sh"
-BUILD=${BUILD:-build}
-HARNESS=$ROOT/$BUILD/bench/sampler_harness
-[ -x "$HARNESS" ] || { echo "bench/sampler.sh: build $HARNESS first (make bench)" >&2; exit 1; }
-C=${HUM_CLIENTS:-4}
+. "$(dirname "$0")/harness-lab.bash" benchsampler
 SECS=${SAMPLER_SECS:-8}
 ROUNDS=${SAMPLER_ROUNDS:-4}
 FOOT_SECS=${FOOTPRINT_SECS:-60}
-
-LAB_SCALE=${LAB_SCALE:-10} lab_setup benchsampler <<EOC
-[hum]
-clients = 0
-
-[sampler]
-enabled = false
-EOC
-lab start >/dev/null || fail "labsup start failed"
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL
 	printf '%s\n[hum]\nclients = %d\nrate = 0\n\n[sampler]\ninterval_ms = %d\nlocks_interval_ms = %d\n' \
