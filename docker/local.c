@@ -730,22 +730,17 @@ pg_provision(const struct config *cfg, const struct service_def *svc,
 {
 	const char *keys[] = { "host", "port", "dbname", "user",
 	    "connect_timeout", NULL };
-	char sport[16], pw[LOCAL_PWLEN + 1], path[LOCAL_PATH], sql[512];
+	char sport[16], pw[LOCAL_PWLEN + 1], sql[512];
 	const char *vals[6];
 	const char *param[1];
 	PGconn *c;
 	PGresult *r;
 	char *verifier = NULL, *lit = NULL, *ident = NULL;
-	int rc = -1, n;
+	int rc = -1;
 
-	local_path(cfg, path, sizeof(path), "%s", LAB_PASSWORD);
-	n = read_file(path, pw, sizeof(pw));
-	while (n > 0 && (pw[n - 1] == '\n' || pw[n - 1] == '\r'))
-		pw[--n] = '\0';
-	if (n <= 0) {
-		snprintf(err, errlen, "cannot read %s", path);
+	/* the same password every backend and client of the lab uses */
+	if (lab_credentials(cfg, pw, sizeof(pw), err, errlen) == -1)
 		return -1;
-	}
 	snprintf(sport, sizeof(sport), "%d", svc->port);
 	vals[0] = dir;
 	vals[1] = sport;

@@ -333,8 +333,8 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 			    sizeof(r.u.replication.subscription));
 			strlcpy(r.u.replication.state, b,
 			    sizeof(r.u.replication.state));
-			/* -1: byte lag is the replication worker's figure */
-			r.u.replication.lag_bytes = -1;
+			/* left out: byte lag is the replication worker's */
+			r.u.replication.lag_bytes = REC_ABSENT;
 			r.u.replication.apply_lag_ms = x;
 			status_counter_set(s->ctx->slot, SC_APPLY_LAG_US,
 			    (int64_t)(x * 1000));

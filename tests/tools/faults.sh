@@ -58,7 +58,7 @@ influx_csv() {
 # lane worked out from measurement, tags and fields (the README's table of
 # who emits what):
 #   pg_locks, pg_activity, pg_blocking      sampler NODE
-#   replication with lag_bytes = -1         sampler NODE, else replication
+#   replication without lag_bytes           sampler NODE, else replication
 #   hum                                     hum CLIENT
 #   service                                 container
 #   labsup with points_written and without  the writer's (it reports on
@@ -103,7 +103,7 @@ with open(out, 'w') as o:
                     lane = 'sampler ' + t.get('node', '?')
                 elif m == 'replication':
                     lane = ('sampler ' + t.get('node', '?')
-                            if row[4] == '-1' else 'replication')
+                            if row[4] in ('', '-1') else 'replication')
                 elif m == 'hum':
                     lane = 'hum ' + t.get('client', '?')
                 elif m == 'service':
