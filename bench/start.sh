@@ -33,7 +33,8 @@ PW=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 printf '*:*:*:labsup:%s\n' "$PW" >"$B/pgpass"; chmod 600 "$B/pgpass"
 cp "$B/pgpass" "$B/pgpass.srv"
 [ "$(id -u)" = 0 ] && chown postgres "$B/pgpass.srv"
-ports=($(free_port) $(free_port) $(free_port)); iport=$(free_port)
+free_port p0; free_port p1; free_port p2; free_port iport; free_port bport
+ports=("$p0" "$p1" "$p2")
 base_cleanup() {
 	for i in 0 1 2; do as_pg "$PGBIN/pg_ctl" -D "$B/n$i" -m immediate stop >/dev/null 2>&1; done
 	[ -n "${ipid:-}" ] && kill "$ipid" 2>/dev/null
@@ -68,7 +69,7 @@ done
 mkdir -p "$B/influx"
 cat >"$B/influx/influxd.conf" <<EOC
 reporting-disabled = true
-bind-address = "127.0.0.1:$(free_port)"
+bind-address = "127.0.0.1:$bport"
 [meta]
   dir = "$B/influx/meta"
 [data]

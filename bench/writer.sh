@@ -21,7 +21,7 @@ BATCH=5000
 ROUNDS=${WRITER_ROUNDS:-3}
 
 DIR=$(mktemp -d /tmp/labsup-bench-writer.XXXXXX)
-PORT=$(free_port)
+free_port PORT
 cleanup() {
 	"$ROOT/scripts/influxd-run.sh" "$DIR/influx" "$PORT" stop
 	rm -rf "$DIR"

@@ -11,9 +11,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; echo "SKIP: $*" >&2; exit 77; }
 note() { echo "--- $*"; }
 
-# A port no socket uses, not handed out before in this test.  Below the
-# kernel's ephemeral range (32768+), so outgoing connections cannot take it
-# between now and when the lab binds it.
+# free_port VAR: sets VAR to a port no socket uses and not handed out before
+# in this test.  Below the kernel's ephemeral range (32768+), so outgoing
+# connections cannot take it between now and when the lab binds it.  It
+# assigns instead of printing: `$(free_port)` would run in a subshell and
+# forget what it handed out, so two services could get the same port.
 _used_ports=" "
 free_port() {
 	local p
@@ -23,7 +25,7 @@ free_port() {
 		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] &&
 			! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			_used_ports="$_used_ports$p "
-			echo "$p"
+			printf -v "$1" '%s' "$p"
 			return
 		fi
 	done
@@ -50,8 +52,8 @@ lab_setup() {
 	LAB_NAME="t-$1-$$"
 	LAB_DIR=$(mktemp -d "/tmp/labsup-$1.XXXXXX")
 	chmod 0711 "$LAB_DIR"
-	PUB_PORT=$(free_port); SUB1_PORT=$(free_port); SUB2_PORT=$(free_port)
-	INFLUX_PORT=$(free_port); GRAFANA_PORT=$(free_port)
+	free_port PUB_PORT; free_port SUB1_PORT; free_port SUB2_PORT
+	free_port INFLUX_PORT; free_port GRAFANA_PORT
 	LAB_CONF="$LAB_DIR/labsup.conf"
 	cat >"$LAB_CONF" <<EOC
 [lab]

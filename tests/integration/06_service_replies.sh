@@ -17,7 +17,7 @@ if [ ! -x "$H" ]; then
 fi
 
 WDIR=$(mktemp -d /tmp/labsup-replies.XXXXXX)
-PORT=$(free_port)
+free_port PORT
 SEG="/labsup-replies.$$"
 RUNNER="" BAD=""
 cleanup() {

@@ -20,7 +20,7 @@ H="${WRITER_HARNESS:-$ROOT/build/bench/writer_harness}"
 command -v jq >/dev/null || skip "jq is not installed"
 
 WDIR=$(mktemp -d /tmp/labsup-writer.XXXXXX)
-INFLUX_PORT=$(free_port)
+free_port INFLUX_PORT
 SEG="/labsup-wtest.$$"
 SEG2="/labsup-wtest2.$$"
 RUNNERS=()
