@@ -7,7 +7,7 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/tests/lib.sh"
 BUILD=${BUILD:-build}
-HARNESS=$ROOT/$BUILD/bench/sampler_harness
+HARNESS=${HARNESS:-$ROOT/$BUILD/bench/sampler_harness}	# override to compare two builds
 [ -x "$HARNESS" ] || { echo "bench: build $HARNESS first (make bench)" >&2; exit 1; }
 C=${HUM_CLIENTS:-4}
 
