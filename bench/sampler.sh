@@ -1,16 +1,24 @@
 #!/bin/bash
 # sampler.sh: what sampling costs, on a real lab.
-#   sample_cost: mean round trip of one locks+activity+blocking sample on
-#     an idle publisher (the sampler's own figure, REC_LABSUP value).
+#   sample_cost: one locks+activity+blocking round trip on an idle
+#     publisher, the sampler's own figure (REC_LABSUP value) with ticks back
+#     to back, against pgbench running the same statement back to back.
+#   sample_round_trip_100hz: the same at 100 Hz, where the sampler and the
+#     server backend sleep between ticks, against pgbench -R 100 with the
+#     same statement and with SELECT 1 (what the wake-ups alone cost here).
 #   sampler_overhead_100hz / _default: the publisher's throughput under the
 #     hum at saturation with samplers off against samplers on every node
-#     (10 ms with pg_locks every tick, then the defaults), interleaved.
+#     (10 ms with pg_locks every tick, then the defaults), in interleaved
+#     rounds whose order turns; the median round, since other tenants of a
+#     shared machine make single rounds swing by 10 %.  Also the CPU the
+#     three samplers and their server backends used, as a share of the
+#     machine: the direct cost, which that noise does not blur.
 #   footprint_rss: a default lab after a minute of hum and 100 Hz sampling:
 #     proportional resident memory (PSS) of the supervisor and every
 #     worker, plus the shm segment once.
 . "$(dirname "$0")/harness-lab.bash" benchsampler
-SECS=${SAMPLER_SECS:-8}
-ROUNDS=${SAMPLER_ROUNDS:-4}
+SECS=${SAMPLER_SECS:-5}
+ROUNDS=${SAMPLER_ROUNDS:-8}
 FOOT_SECS=${FOOTPRINT_SECS:-60}
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL
@@ -20,26 +28,32 @@ mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL
 mkconf "$LAB_DIR/100hz.conf" 10 10
 mkconf "$LAB_DIR/default.conf" 100 100
 
-# -- sample_cost: idle publisher, 100 Hz, mean of the per-second means
-cost=$("$HARNESS" -c "$LAB_DIR/100hz.conf" -k sampler -a pub -t 6 |
-    awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
-	sub("value=", "", $i); if (++n > 1) { s += $i; k++ } } }
-	END { printf "%.0f\n", k ? s / k : -1 }')
-# the same statement from pgbench at the same rate (-R 100: it sleeps
-# between, as a sampler does) and back to back, through the same socket:
-# at 100 Hz most of a round trip is waking two idle processes
-"$HARNESS" -S >"$LAB_DIR/tick.sql"
-pgb() {
-	PGPASSFILE="$LAB_DIR/state/pgpass" pgbench -n -M prepared -c 1 "$@" \
-	    -f "$LAB_DIR/tick.sql" -h "$LAB_DIR/state/pg/pub" -p "$PUB_PORT" \
+# -- sample_cost: idle publisher; mean of the per-second means, the first
+# second (connecting, preparing) left out
+sampler_cost() {	# sampler_cost HARNESS-ARGS...
+	"$HARNESS" -c "$LAB_DIR/100hz.conf" -k sampler -a pub "$@" |
+	    awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
+		sub("value=", "", $i); if (++n > 1) { s += $i; k++ } } }
+		END { printf "%.0f\n", k ? s / k : -1 }'
+}
+"$HARNESS" -S -a "$(psql_node "$PUB_PORT" "SELECT oid FROM pg_database
+    WHERE datname = current_database()")" >"$LAB_DIR/tick.sql"
+echo 'SELECT 1;' >"$LAB_DIR/one.sql"
+pgb() {	# pgb SQL-FILE PGBENCH-ARGS...: mean latency, us
+	PGPASSFILE="$LAB_DIR/state/pgpass" pgbench -n -M prepared -c 1 "${@:2}" \
+	    -f "$1" -h "$LAB_DIR/state/pg/pub" -p "$PUB_PORT" \
 	    -U labsup labsup 2>/dev/null |
 	    awk '/^latency average/ { printf "%.0f\n", $4 * 1000 }'
 }
-paced=$(pgb -R 100 -T 6)
-b2b=$(pgb -T 3)
-awk -v c="$cost" -v p="$paced" 'BEGIN {
-	printf "bench: sample_cost = %d us (baseline pgbench_same_sql_100hz = %d us, ratio %.2f) [locks+activity+blocking, idle node, 100 Hz]\n", c, p, c / p }'
-echo "bench: sample_round_trip_back_to_back = $b2b us (pgbench, the same statement, no pause between)"
+b2b=$(sampler_cost -b -t 4)
+b2b_pgb=$(pgb "$LAB_DIR/tick.sql" -T 3)
+paced=$(sampler_cost -t 6)
+paced_pgb=$(pgb "$LAB_DIR/tick.sql" -R 100 -T 6)
+paced_one=$(pgb "$LAB_DIR/one.sql" -R 100 -T 6)
+awk -v c="$b2b" -v p="$b2b_pgb" 'BEGIN {
+	printf "bench: sample_cost = %d us (baseline pgbench_same_sql = %d us, ratio %.2f) [locks+activity+blocking, one round trip, idle node]\n", c, p, c / p }'
+awk -v c="$paced" -v p="$paced_pgb" -v o="$paced_one" 'BEGIN {
+	printf "bench: sample_round_trip_100hz = %d us (baseline pgbench_same_sql_100hz = %d us, ratio %.2f; pgbench_select_1_100hz = %d us: waking two sleeping processes)\n", c, p, c / p, o }'
 
 # -- overhead: hum tx/s with samplers off vs on
 hum_tps() {	# hum_tps CONF: tx/s of C hum clients at rate 0
@@ -48,15 +62,35 @@ hum_tps() {	# hum_tps CONF: tx/s of C hum clients at rate 0
 		if ($i ~ /^c0=/) { sub("c0=", "", $i); t += $i } }
 		END { printf "%.0f\n", t / s }'
 }
+cpu_us() {	# cpu_us PID...: CPU time they used so far, us
+	local p t=0
+	for p in "$@"; do
+		t=$(( t + $(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0) ))
+	done
+	echo "$t"
+}
 with_samplers() {	# with_samplers CONF: hum tx/s while 3 samplers run
+	local sp pids c0 c1 t0 t1 tps n port
 	"$HARNESS" -c "$1" -k sampler -a pub,sub1,sub2 -n 3 -q \
 	    -t $(( SECS + 2 )) >"$LAB_DIR/samplers.out" &
-	local sp=$!
+	sp=$!
 	sleep 1
-	hum_tps "$1"
+	# the samplers and the server backends they talk to
+	pids=$(pgrep -P "$sp")
+	for port in "$PUB_PORT" "$SUB1_PORT" "$SUB2_PORT"; do
+		pids="$pids $(psql_node "$port" "SELECT pid FROM pg_stat_activity
+		    WHERE application_name = 'labsup-sampler'")"
+	done
+	c0=$(cpu_us $pids); t0=$(date +%s%N)
+	tps=$(hum_tps "$1")
+	c1=$(cpu_us $pids); t1=$(date +%s%N)
 	wait "$sp"
+	n=$(nproc)
+	# tx/s, then the share of all CPUs the samplers and backends used, %
+	awk -v tps="$tps" -v us=$(( c1 - c0 )) -v ns=$(( t1 - t0 )) -v n="$n" \
+	    'BEGIN { printf "%s %.2f\n", tps, 100 * us * 1000 / ns / n }'
 }
-off=0 on100=0 ondef=0
+: >"$LAB_DIR/rounds"
 # the order turns every round (off first, then last, ...): a machine that
 # warms up or slows down over the run must not favour one setting
 for r in $(seq 1 "$ROUNDS"); do
@@ -69,15 +103,26 @@ for r in $(seq 1 "$ROUNDS"); do
 		b=$(with_samplers "$LAB_DIR/100hz.conf")
 		a=$(hum_tps "$LAB_DIR/100hz.conf")
 	fi
-	echo "  round $r: off $a, 100 Hz $b, default $c tx/s" >&2
-	off=$(( off + a )); on100=$(( on100 + b )); ondef=$(( ondef + c ))
+	echo "$a $b $c" >>"$LAB_DIR/rounds"
+	echo "$a $b $c" | awk -v r="$r" '{ printf "  round %d: off %d, 100 Hz %d (%.1f %%, samplers %.1f %% CPU), default %d (%.1f %%, %.2f %% CPU) tx/s\n",
+	    r, $1, $2, 100 * ($1 - $2) / $1, $3, $4, 100 * ($1 - $4) / $1, $5 }' >&2
 done
-awk -v off="$off" -v on="$on100" -v n="$ROUNDS" 'BEGIN {
-	printf "bench: sampler_overhead_100hz = %.1f %% (baseline samplers_off = %.0f tx/s, with = %.0f tx/s)\n",
-	    100 * (off - on) / off, off / n, on / n }'
-awk -v off="$off" -v on="$ondef" -v n="$ROUNDS" 'BEGIN {
-	printf "bench: sampler_overhead_default = %.1f %% (baseline samplers_off = %.0f tx/s, with = %.0f tx/s)\n",
-	    100 * (off - on) / off, off / n, on / n }'
+# overhead_summary NAME TPS-FIELD CPU-FIELD: median, range, means
+overhead_summary() {
+	awk -v name="$1" -v f="$2" -v g="$3" '
+	{ off[NR] = $1; on[NR] = $f; cpu[NR] = $g; so += $1; sn += $f; sc += $g
+	  o[NR] = 100 * ($1 - $f) / $1 }
+	END {
+		n = NR
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+			if (o[j] < o[i]) { t = o[i]; o[i] = o[j]; o[j] = t }
+		med = n % 2 ? o[(n + 1) / 2] : (o[n / 2] + o[n / 2 + 1]) / 2
+		printf "bench: sampler_overhead_%s = %.1f %% (baseline samplers_off = %.0f tx/s, with = %.0f tx/s; median of %d rounds, %.1f to %.1f %%; samplers and their backends used %.1f %% of the CPUs)\n",
+		    name, med, so / n, sn / n, n, o[1], o[n], sc / n
+	}' "$LAB_DIR/rounds"
+}
+overhead_summary 100hz 2 3
+overhead_summary default 4 5
 lab stop >/dev/null 2>&1
 
 # -- footprint: the default lab, hum on, samplers at 100 Hz, for a minute

@@ -4,11 +4,15 @@
  * the supervisor does, drains their lanes and prints every record as one
  * line of key=value fields, then stops them and prints their counters.
  *
- * usage: sampler_harness -c CONF -k hum|sampler [-a ARG] [-n N] -t SECONDS
+ * usage: sampler_harness -c CONF -k hum|sampler [-a ARG] [-b] [-n N] -t SECONDS
  *   -a  the sampler's node (default pub) or the first hum client index
+ *   -b  samplers tick back to back (no sleep between, pg_locks each time):
+ *       their REC_LABSUP value is then the round trip alone
  *   -n  how many workers (hum clients ARG .. ARG+N-1, or one per -a node
  *       list "pub,sub1")
  *   -q  print only the closing summary lines
+ *   -S  print the SQL of one tick with pg_locks and exit (-a: the oid of
+ *       the database it is for)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -143,19 +147,15 @@ main(int argc, char **argv)
 	pid_t pids[HARNESS_MAX];
 	double secs = 5;
 	int n = 1, c, k, rc = 0;
-	bool quiet = false;
+	bool quiet = false, back_to_back = false, print_sql = false;
 	struct seg seg;
 	int64_t end, stop_at;
 
-	while ((c = getopt(argc, argv, "a:c:k:n:qSt:")) != -1) {
+	while ((c = getopt(argc, argv, "a:bc:k:n:qSt:")) != -1) {
 		switch (c) {
-		case 'S': {	/* print one tick's SQL (for a pgbench baseline) */
-			char sql[8192];
-			sampler_sql(sql, sizeof(sql), true, false);
-			printf("%s;\n", sql);
-			return 0;
-		}
+		case 'S': print_sql = true; break;
 		case 'a': arg = optarg; break;
+		case 'b': back_to_back = true; break;
 		case 'c': conf = optarg; break;
 		case 'k': kind = optarg; break;
 		case 'n': n = atoi(optarg); break;
@@ -163,9 +163,17 @@ main(int argc, char **argv)
 		case 't': secs = atof(optarg); break;
 		default:
 			fprintf(stderr, "usage: sampler_harness -c CONF -k "
-			    "hum|sampler [-a ARG] [-n N] [-q] -t SECONDS | -S\n");
+			    "hum|sampler [-a ARG] [-b] [-n N] [-q] -t SECONDS | "
+			    "-S [-a OID]\n");
 			return 2;
 		}
+	}
+	if (print_sql) {	/* one tick's SQL, for a pgbench baseline */
+		char sql[8192];
+		sampler_sql(sql, sizeof(sql), true, false,
+		    arg ? (unsigned)strtoul(arg, NULL, 10) : 0);
+		printf("%s;\n", sql);
+		return 0;
 	}
 	if (n < 1 || n > HARNESS_MAX) {
 		fprintf(stderr, "sampler_harness: -n must be 1..%d\n",
@@ -177,6 +185,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "sampler_harness: %s\n", err);
 		return 1;
 	}
+	if (back_to_back)
+		cfg.sampler.interval_ms = 0;
 	snprintf(name, sizeof(name), "/labsup.%u.harness-%d",
 	    (unsigned)getuid(), (int)getpid());
 	if (seg_create(&seg, name, (uint32_t)n, 1, 1 << 16, err,

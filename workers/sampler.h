@@ -1,7 +1,8 @@
 /*
  * sampler.h: what the sampler shares with its benchmark: the statement one
  * tick runs (locks: with the pg_locks scan; repl: with the subscription
- * part), so a baseline can run exactly the same SQL.
+ * part; dboid: the oid of the database it runs in), so a baseline can run
+ * exactly the same SQL.
  */
 #ifndef LABSUP_SAMPLER_H
 #define LABSUP_SAMPLER_H
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-void sampler_sql(char *buf, size_t len, bool locks, bool repl);
+void sampler_sql(char *buf, size_t len, bool locks, bool repl,
+    unsigned dboid);
 
 #endif
