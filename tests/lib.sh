@@ -98,6 +98,15 @@ lab_cleanup() {
 			echo "---- labsup.log (last 40 lines) ----"
 			tail -n 40 "$LAB_DIR/state/labsup.log"
 		fi
+		# a server that outlived the stop gets an immediate shutdown
+		# (SIGQUIT), which still removes its shared memory: a kill -9
+		# would leave it in /dev/shm for good, its data directory gone
+		local pf p n
+		for pf in "$LAB_DIR"/state/pg/*/postmaster.pid; do
+			p=$(head -n 1 "$pf" 2>/dev/null)
+			[ -n "$p" ] && kill -QUIT "$p" 2>/dev/null || continue
+			for n in $(seq 50); do gone "$p" && break; sleep 0.1; done
+		done
 		# nothing of this lab may survive it
 		pkill -9 -f "$LAB_DIR/" 2>/dev/null
 		rm -f "/dev/shm/labsup.$(id -u).$LAB_NAME"
