@@ -1,24 +1,26 @@
 #!/bin/bash
 # sampler.sh: what sampling costs, on a real lab.
 #   sample_cost: one locks+activity+blocking round trip on an idle
-#     publisher, the sampler's own figure (REC_LABSUP value) with ticks back
-#     to back, against pgbench running the same statement back to back.
-#   sample_round_trip_100hz: the same at 100 Hz, where the sampler and the
-#     server backend sleep between ticks, against pgbench -R 100 with the
-#     same statement and with SELECT 1 (what the wake-ups alone cost here).
+#     publisher: the sampler's own ticks back to back (harness -b), their
+#     rate turned into a time, against pgbench running the same statement
+#     back to back.  Also the server's time for the statement, back to
+#     back and at 100 Hz (the sampler's REC_LABSUP value), beside what a
+#     round trip costs pgbench at 100 Hz (the same statement, and SELECT 1:
+#     the wake-ups alone).
 #   sampler_overhead_100hz / _default: the publisher's throughput under the
-#     hum at saturation with samplers off against samplers on every node
-#     (10 ms with pg_locks every tick, then the defaults), in interleaved
-#     rounds whose order turns; the median round, since other tenants of a
-#     shared machine make single rounds swing by 10 %.  Also the CPU the
-#     three samplers and their server backends used, as a share of the
-#     machine: the direct cost, which that noise does not blur.
+#     hum at saturation, samplers on every node (10 ms with pg_locks every
+#     tick, then the defaults) switched off and on every second
+#     (SIGSTOP/SIGCONT) while the hum runs; each off second is compared
+#     with the on seconds either side of it, so the drift of a shared
+#     machine (10 % over a minute here) cancels out.  The figure is the
+#     mean over all pairs, with their median and quartiles, and the CPU the
+#     samplers and their server backends used, as a share of the machine.
 #   footprint_rss: a default lab after a minute of hum and 100 Hz sampling:
 #     proportional resident memory (PSS) of the supervisor and every
 #     worker, plus the shm segment once.
 . "$(dirname "$0")/harness-lab.bash" benchsampler
-SECS=${SAMPLER_SECS:-5}
-ROUNDS=${SAMPLER_ROUNDS:-8}
+SECS=${SAMPLER_SECS:-40}	# per overhead run, half of it with samplers
+ROUNDS=${SAMPLER_ROUNDS:-2}	# overhead runs per setting, pooled
 FOOT_SECS=${FOOTPRINT_SECS:-60}
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL
@@ -28,14 +30,17 @@ mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL
 mkconf "$LAB_DIR/100hz.conf" 10 10
 mkconf "$LAB_DIR/default.conf" 100 100
 
-# -- sample_cost: idle publisher; mean of the per-second means, the first
-# second (connecting, preparing) left out
-sampler_cost() {	# sampler_cost HARNESS-ARGS...
-	"$HARNESS" -c "$LAB_DIR/100hz.conf" -k sampler -a pub "$@" |
-	    awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
+# -- sample_cost: idle publisher
+server_us() {	# server_us: mean of the samplers' per-second server times
+	awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
 		sub("value=", "", $i); if (++n > 1) { s += $i; k++ } } }
 		END { printf "%.0f\n", k ? s / k : -1 }'
 }
+"$HARNESS" -c "$LAB_DIR/100hz.conf" -k sampler -a pub -b -t 4 >"$LAB_DIR/b2b.out"
+b2b=$(awk '/^status/ { for (i = 1; i <= NF; i++) if ($i ~ /^c0=/) {
+	sub("c0=", "", $i); printf "%.0f\n", 4e6 / $i } }' "$LAB_DIR/b2b.out")
+b2b_server=$(server_us <"$LAB_DIR/b2b.out")
+paced_server=$("$HARNESS" -c "$LAB_DIR/100hz.conf" -k sampler -a pub -t 6 | server_us)
 "$HARNESS" -S -a "$(psql_node "$PUB_PORT" "SELECT oid FROM pg_database
     WHERE datname = current_database()")" >"$LAB_DIR/tick.sql"
 echo 'SELECT 1;' >"$LAB_DIR/one.sql"
@@ -45,23 +50,15 @@ pgb() {	# pgb SQL-FILE PGBENCH-ARGS...: mean latency, us
 	    -U labsup labsup 2>/dev/null |
 	    awk '/^latency average/ { printf "%.0f\n", $4 * 1000 }'
 }
-b2b=$(sampler_cost -b -t 4)
 b2b_pgb=$(pgb "$LAB_DIR/tick.sql" -T 3)
-paced=$(sampler_cost -t 6)
 paced_pgb=$(pgb "$LAB_DIR/tick.sql" -R 100 -T 6)
 paced_one=$(pgb "$LAB_DIR/one.sql" -R 100 -T 6)
-awk -v c="$b2b" -v p="$b2b_pgb" 'BEGIN {
-	printf "bench: sample_cost = %d us (baseline pgbench_same_sql = %d us, ratio %.2f) [locks+activity+blocking, one round trip, idle node]\n", c, p, c / p }'
-awk -v c="$paced" -v p="$paced_pgb" -v o="$paced_one" 'BEGIN {
-	printf "bench: sample_round_trip_100hz = %d us (baseline pgbench_same_sql_100hz = %d us, ratio %.2f; pgbench_select_1_100hz = %d us: waking two sleeping processes)\n", c, p, c / p, o }'
+awk -v c="$b2b" -v p="$b2b_pgb" -v s="$b2b_server" 'BEGIN {
+	printf "bench: sample_cost = %d us (baseline pgbench_same_sql = %d us, ratio %.2f) [locks+activity+blocking, one round trip, idle node; %d us of it on the server]\n", c, p, c / p, s }'
+awk -v c="$paced_server" -v p="$paced_pgb" -v o="$paced_one" 'BEGIN {
+	printf "bench: sample_server_time_100hz = %d us (the statement on an idle node at 100 Hz; a round trip at 100 Hz costs pgbench %d us with the same statement, %d us with SELECT 1: waking two sleeping processes)\n", c, p, o }'
 
-# -- overhead: hum tx/s with samplers off vs on
-hum_tps() {	# hum_tps CONF: tx/s of C hum clients at rate 0
-	"$HARNESS" -c "$1" -k hum -n "$C" -q -t "$SECS" |
-	    awk -v s="$SECS" '/^status/ { for (i = 1; i <= NF; i++)
-		if ($i ~ /^c0=/) { sub("c0=", "", $i); t += $i } }
-		END { printf "%.0f\n", t / s }'
-}
+# -- overhead: hum throughput with the samplers stopped and running
 cpu_us() {	# cpu_us PID...: CPU time they used so far, us
 	local p t=0
 	for p in "$@"; do
@@ -69,60 +66,71 @@ cpu_us() {	# cpu_us PID...: CPU time they used so far, us
 	done
 	echo "$t"
 }
-with_samplers() {	# with_samplers CONF: hum tx/s while 3 samplers run
-	local sp pids c0 c1 t0 t1 tps n port
+toggle_run() {	# toggle_run CONF OUT: one run; pairs to OUT, CPU share on stdout
+	local hp sp kids pids port on=1 c0 c1 end
+	"$HARNESS" -c "$1" -k hum -n "$C" -t $(( SECS + 3 )) >"$LAB_DIR/hum.out" &
+	hp=$!
 	"$HARNESS" -c "$1" -k sampler -a pub,sub1,sub2 -n 3 -q \
-	    -t $(( SECS + 2 )) >"$LAB_DIR/samplers.out" &
+	    -t $(( SECS + 4 )) >/dev/null &
 	sp=$!
 	sleep 1
-	# the samplers and the server backends they talk to
-	pids=$(pgrep -P "$sp")
+	kids=$(pgrep -P "$sp")
+	pids=$kids
 	for port in "$PUB_PORT" "$SUB1_PORT" "$SUB2_PORT"; do
 		pids="$pids $(psql_node "$port" "SELECT pid FROM pg_stat_activity
 		    WHERE application_name = 'labsup-sampler'")"
 	done
-	c0=$(cpu_us $pids); t0=$(date +%s%N)
-	tps=$(hum_tps "$1")
-	c1=$(cpu_us $pids); t1=$(date +%s%N)
-	wait "$sp"
-	n=$(nproc)
-	# tx/s, then the share of all CPUs the samplers and backends used, %
-	awk -v tps="$tps" -v us=$(( c1 - c0 )) -v ns=$(( t1 - t0 )) -v n="$n" \
-	    'BEGIN { printf "%s %.2f\n", tps, 100 * us * 1000 / ns / n }'
+	: >"$LAB_DIR/toggles"
+	c0=$(cpu_us $pids)
+	end=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		echo "$(date +%s%N) $on" >>"$LAB_DIR/toggles"
+		sleep 1
+		if [ "$on" = 1 ]; then kill -STOP $kids; on=0; else kill -CONT $kids; on=1; fi
+	done
+	echo "$(date +%s%N) $on" >>"$LAB_DIR/toggles"
+	c1=$(cpu_us $pids)
+	kill -CONT $kids
+	wait "$hp" "$sp"
+	# tx/s of every block (its first 200 ms left out: the switch settles),
+	# then each off block against the mean of its two on neighbours
+	awk 'NR == FNR { t[NR] = $1; st[NR] = $2; n = NR; next }
+	/^hum / { for (i = 1; i <= NF; i++) {
+			if ($i ~ /^ts=/) ts = substr($i, 4)
+			if ($i ~ /^tx=/) tx = substr($i, 4) }
+		b = 0
+		for (j = 1; j < n; j++) if (ts >= t[j] && ts < t[j + 1]) b = j
+		if (b == 0 || ts - t[b] < 200000000) next
+		sum[b] += tx }
+	END { for (b = 2; b < n - 1; b++) if (st[b] == 0) {
+		r[b - 1] = sum[b - 1] / ((t[b] - t[b - 1]) / 1e9 - 0.2)
+		r[b] = sum[b] / ((t[b + 1] - t[b]) / 1e9 - 0.2)
+		r[b + 1] = sum[b + 1] / ((t[b + 2] - t[b + 1]) / 1e9 - 0.2)
+		printf "%.1f %.1f\n", r[b], (r[b - 1] + r[b + 1]) / 2 } }' \
+	    "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >>"$2"
+	# CPU share while on: the samplers ran half the time
+	awk -v us=$(( c1 - c0 )) -v s="$SECS" -v n="$(nproc)" \
+	    'BEGIN { printf "%.2f\n", 100 * us / 1e6 / (s / 2) / n }'
 }
-: >"$LAB_DIR/rounds"
-# the order turns every round (off first, then last, ...): a machine that
-# warms up or slows down over the run must not favour one setting
-for r in $(seq 1 "$ROUNDS"); do
-	if [ $(( r % 2 )) = 1 ]; then
-		a=$(hum_tps "$LAB_DIR/100hz.conf")
-		b=$(with_samplers "$LAB_DIR/100hz.conf")
-		c=$(with_samplers "$LAB_DIR/default.conf")
-	else
-		c=$(with_samplers "$LAB_DIR/default.conf")
-		b=$(with_samplers "$LAB_DIR/100hz.conf")
-		a=$(hum_tps "$LAB_DIR/100hz.conf")
-	fi
-	echo "$a $b $c" >>"$LAB_DIR/rounds"
-	echo "$a $b $c" | awk -v r="$r" '{ printf "  round %d: off %d, 100 Hz %d (%.1f %%, samplers %.1f %% CPU), default %d (%.1f %%, %.2f %% CPU) tx/s\n",
-	    r, $1, $2, 100 * ($1 - $2) / $1, $3, $4, 100 * ($1 - $4) / $1, $5 }' >&2
-done
-# overhead_summary NAME TPS-FIELD CPU-FIELD: median, range, means
-overhead_summary() {
-	awk -v name="$1" -v f="$2" -v g="$3" '
-	{ off[NR] = $1; on[NR] = $f; cpu[NR] = $g; so += $1; sn += $f; sc += $g
-	  o[NR] = 100 * ($1 - $f) / $1 }
+overhead() {	# overhead NAME CONF
+	local r cpu=0
+	: >"$LAB_DIR/pairs.$1"
+	for r in $(seq 1 "$ROUNDS"); do
+		cpu=$(awk -v a="$cpu" -v b="$(toggle_run "$2" "$LAB_DIR/pairs.$1")" \
+		    'BEGIN { print a + b }')
+	done
+	awk -v name="$1" -v cpu="$cpu" -v rounds="$ROUNDS" '
+	{ off += $1; on += $2; d[++k] = 100 * ($1 - $2) / $1 }
 	END {
-		n = NR
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-			if (o[j] < o[i]) { t = o[i]; o[i] = o[j]; o[j] = t }
-		med = n % 2 ? o[(n + 1) / 2] : (o[n / 2] + o[n / 2 + 1]) / 2
-		printf "bench: sampler_overhead_%s = %.1f %% (baseline samplers_off = %.0f tx/s, with = %.0f tx/s; median of %d rounds, %.1f to %.1f %%; samplers and their backends used %.1f %% of the CPUs)\n",
-		    name, med, so / n, sn / n, n, o[1], o[n], sc / n
-	}' "$LAB_DIR/rounds"
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+			if (d[j] < d[i]) { x = d[i]; d[i] = d[j]; d[j] = x }
+		printf "bench: sampler_overhead_%s = %.1f %% (baseline samplers_off = %.0f tx/s, with = %.0f tx/s; %d paired seconds, median %.1f %%, quartiles %.1f to %.1f %%; samplers and their backends used %.1f %% of the CPUs)\n",
+		    name, 100 * (off - on) / off, off / k, on / k, k,
+		    d[int((k + 1) / 2)], d[int(k / 4) + 1], d[int(3 * k / 4)],
+		    cpu / rounds }' "$LAB_DIR/pairs.$1"
 }
-overhead_summary 100hz 2 3
-overhead_summary default 4 5
+overhead 100hz "$LAB_DIR/100hz.conf"
+overhead default "$LAB_DIR/default.conf"
 lab stop >/dev/null 2>&1
 
 # -- footprint: the default lab, hum on, samplers at 100 Hz, for a minute

@@ -4,9 +4,27 @@
  * in ONE round trip: a single prepared statement whose rows are tagged by
  * kind (locks, activity, blocking, replication).  It writes only its own
  * slot and lane; it never counts its own backend.
+ *
+ * It disturbs the workload it watches as little as it can, since on a small
+ * machine under the hum its wake-ups cost the workload more than its CPU:
+ * a woken process preempts the one running, often a hum backend holding
+ * row locks that the others then queue behind.  So:
+ *  - ticks are pipelined: at tick k the sampler reads tick k-1's reply
+ *    (long since in the socket buffer) and sends tick k's query, then
+ *    sleeps; it wakes once per tick instead of twice.  Records keep the
+ *    time their snapshot was asked for and reach the ring one interval
+ *    later.  The cost it reports is the server's time for the statement,
+ *    which the server stamps on a last row.
+ *  - it runs as SCHED_BATCH: woken, it waits for the next scheduling point
+ *    instead of preempting.  Under the hum its ticks stay as punctual
+ *    (interval error p99 1.4-1.7 ms at 10 ms, either way).
+ * Measured with perf at 100 Hz: context switches per tick went from 2.0 to
+ * 1.05 for the sampler and from 1.9 to 1.2 for its server backend; what
+ * that is worth in hum throughput is within this machine's noise.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +78,12 @@ static const char sampler_sql_activity[] =
     "FROM pg_stat_get_activity(NULL) WHERE pid <> pg_backend_pid() "
     "GROUP BY GROUPING SETS ((state, wait_event_type, wait_event), ())";
 
+/* Always last (Append runs its parts in order): the server's time so far. */
+static const char sampler_sql_cost[] =
+    "SELECT 'T'::text, NULL::text, NULL::text, NULL::text, "
+    "(extract(epoch FROM clock_timestamp() - statement_timestamp()) "
+    "* 1000000)::int8, 0::int8, 0::int8, 0::float8";
+
 /*
  * Subscribers: state of each subscription of this database (%u: its oid),
  * apply lag from the heartbeat.
@@ -98,8 +122,12 @@ struct sampler {
 	int64_t next_second;
 	int64_t next_repl_check;
 	int64_t ticks, misses, errors, reconnects;
-	int64_t cost_sum_ns, cost_n;	/* this second's round trips */
+	int64_t cost_sum_us, cost_n;	/* this second's server times */
 	bool lost;		/* reachable once, now gone */
+	bool pending;		/* a tick's query is out, its reply unread */
+	bool pending_locks;	/* ... and it scans pg_locks */
+	int64_t pending_t0;	/* mono ns it was sent */
+	int64_t pending_ts;	/* realtime ns: its records' timestamp */
 };
 
 void
@@ -110,9 +138,9 @@ sampler_sql(char *buf, size_t len, bool locks, bool repl, unsigned dboid)
 
 	snprintf(act, sizeof(act), sampler_sql_activity, dboid);
 	snprintf(rep, sizeof(rep), sampler_sql_replication, dboid);
-	snprintf(buf, len, "%s%s%s%s%s", locks ? sampler_sql_locks : "",
-	    locks ? " UNION ALL " : "", act, repl ? " UNION ALL " : "",
-	    repl ? rep : "");
+	snprintf(buf, len, "%s%s%s%s%s UNION ALL %s",
+	    locks ? sampler_sql_locks : "", locks ? " UNION ALL " : "", act,
+	    repl ? " UNION ALL " : "", repl ? rep : "", sampler_sql_cost);
 }
 
 static void
@@ -120,6 +148,7 @@ sampler_disconnect(struct sampler *s)
 {
 	PQfinish(s->conn);
 	s->conn = NULL;
+	s->pending = false;
 }
 
 /*
@@ -189,12 +218,11 @@ sampler_emit_labsup(struct sampler *s)
 	worker_labsup_init(s->ctx, &r);
 	r.u.labsup.deadline_misses = s->misses;
 	r.u.labsup.errors = s->errors;
-	/* mean round trip of a sample this second, us */
-	r.u.labsup.value = s->cost_n > 0 ? s->cost_sum_ns / s->cost_n / 1000 :
-	    0;
+	/* mean server time of a sample this second, us */
+	r.u.labsup.value = s->cost_n > 0 ? s->cost_sum_us / s->cost_n : 0;
 	worker_emit(s->ctx, &r);
 	status_counter_set(s->ctx->slot, SC_TICK_COST_US, r.u.labsup.value);
-	s->cost_sum_ns = s->cost_n = 0;
+	s->cost_sum_us = s->cost_n = 0;
 }
 
 static void
@@ -345,6 +373,10 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 			status_counter_set(s->ctx->slot, SC_WAITING, n1);
 			status_counter_set(s->ctx->slot, SC_PAIRS, n2);
 			break;
+		case 'T':
+			s->cost_sum_us += n1;
+			s->cost_n++;
+			continue;
 		case 'R':
 			r.kind = REC_REPLICATION;
 			strlcpy(r.u.replication.node, s->node->name, REC_NAME);
@@ -370,34 +402,59 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 }
 
 /*
- * One tick: one prepared statement, one round trip.  Returns 0, or -1 when
- * the node is gone (the caller reconnects).
+ * Send this tick's statement; its reply is read at the next tick.  Returns
+ * 0, or -1 when the node is gone (the caller reconnects).
  */
 static int
-sampler_tick(struct sampler *s)
+sampler_send(struct sampler *s)
 {
 	bool locks = s->k % s->locks_every == 0;
-	int64_t t0 = mono_ns(), ts = now_ns();
 	char why[200];
-	PGresult *res;
-	int rc;
 
+	s->pending_t0 = mono_ns();
+	s->pending_ts = now_ns();
 	if (!PQsendQueryPrepared(s->conn, locks ? "tick_locks" : "tick", 0,
 	    NULL, NULL, NULL, 0)) {
 		sampler_node_lost(s, pgc_error(s->conn, why, sizeof(why)));
 		return -1;
 	}
-	rc = pgc_wait(s->conn, t0 + SAMPLER_QUERY_TIMEOUT_NS, NULL, NULL);
-	if (rc == PGC_STOPPED)
-		return 0;
-	if (rc != PGC_READY) {
-		sampler_node_lost(s, rc == PGC_TIMEOUT ? "no answer in 5 s" :
-		    pgc_error(s->conn, why, sizeof(why)));
-		return -1;
+	s->pending = true;
+	s->pending_locks = locks;
+	return 0;
+}
+
+/*
+ * Read the reply of the tick in flight into records, waiting for it if it
+ * is not there yet; with `arrived_only` (stopping), only if it is there.
+ * Returns 0, or -1 when the node is gone (the caller reconnects).
+ */
+static int
+sampler_collect(struct sampler *s, bool arrived_only)
+{
+	char why[200];
+	PGresult *res;
+	int rc;
+
+	s->pending = false;
+	if (arrived_only) {
+		if (!PQconsumeInput(s->conn) || PQisBusy(s->conn))
+			return 0;
+	} else {
+		rc = pgc_wait(s->conn, s->pending_t0 +
+		    SAMPLER_QUERY_TIMEOUT_NS, NULL, NULL);
+		if (rc == PGC_STOPPED)
+			return 0;
+		if (rc != PGC_READY) {
+			sampler_node_lost(s, rc == PGC_TIMEOUT ?
+			    "no answer in 5 s" :
+			    pgc_error(s->conn, why, sizeof(why)));
+			return -1;
+		}
 	}
 	while ((res = PQgetResult(s->conn)) != NULL) {
 		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-			sampler_emit_rows(s, res, ts, locks);
+			sampler_emit_rows(s, res, s->pending_ts,
+			    s->pending_locks);
 		} else {
 			s->errors++;
 			status_counter_set(s->ctx->slot, SC_ERRORS, s->errors);
@@ -413,11 +470,9 @@ sampler_tick(struct sampler *s)
 		sampler_node_lost(s, pgc_error(s->conn, why, sizeof(why)));
 		return -1;
 	}
-	s->cost_sum_ns += mono_ns() - t0;
-	s->cost_n++;
 	s->ticks++;
 	status_counter_set(s->ctx->slot, SC_TICKS, s->ticks);
-	status_counter_set(s->ctx->slot, SC_LAST_TICK, ts);
+	status_counter_set(s->ctx->slot, SC_LAST_TICK, s->pending_ts);
 	return 0;
 }
 
@@ -474,6 +529,13 @@ sampler_main(struct worker_ctx *ctx)
 		return EXIT_NORESPAWN;
 	}
 	snprintf(s.name, sizeof(s.name), "sampler %s", s.node->name);
+	{
+		struct sched_param sp = { .sched_priority = 0 };
+		if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)
+			log_warnx("%s: cannot run as SCHED_BATCH (%s); it "
+			    "will preempt the workload more", s.name,
+			    strerror(errno));
+	}
 	s.subscriber = s.node->role == NODE_SUBSCRIBER;
 	/*
 	 * interval_ms 0 (never from a config file, which allows 10 and up;
@@ -496,6 +558,13 @@ sampler_main(struct worker_ctx *ctx)
 		sampler_sleep_until(due);
 		if (worker_stop)
 			break;
+		if (s.pending && sampler_collect(&s, false) == -1) {
+			sampler_connect(&s);
+			sampler_resync(&s);
+			continue;
+		}
+		if (worker_stop)	/* it stopped waiting for the reply */
+			break;
 		if (s.subscriber && !s.with_repl &&
 		    mono_ns() >= s.next_repl_check) {
 			/* the schema may have arrived: prepare again */
@@ -509,7 +578,7 @@ sampler_main(struct worker_ctx *ctx)
 			sampler_resync(&s);
 			continue;
 		}
-		if (sampler_tick(&s) == -1) {
+		if (sampler_send(&s) == -1) {
 			sampler_connect(&s);
 			sampler_resync(&s);
 		} else {
@@ -517,6 +586,8 @@ sampler_main(struct worker_ctx *ctx)
 		}
 		sampler_second(&s);
 	}
+	if (s.pending && s.conn != NULL)	/* the last tick, if it is in */
+		sampler_collect(&s, true);
 	sampler_disconnect(&s);
 	return 0;
 }
