@@ -551,7 +551,14 @@ sampler_main(struct worker_ctx *ctx)
 	s.next_second = mono_ns() + SAMPLER_SECOND_NS;
 	status_set(ctx->slot, WS_STARTING, "connecting to %s", s.node->name);
 	sampler_connect(&s);
+	/*
+	 * The grid is the monotonic clock's multiples of the interval, the
+	 * same in every sampler: all nodes are sampled at the same instants,
+	 * so their figures compare side by side.
+	 */
 	s.start = mono_ns();
+	if (s.interval_ns > 0)
+		s.start += s.interval_ns - s.start % s.interval_ns;
 	while (!worker_stop) {
 		int64_t due = s.start + s.k * s.interval_ns;
 
