@@ -19,7 +19,7 @@
 #     proportional resident memory (PSS) of the supervisor and every
 #     worker, plus the shm segment once.
 . "$(dirname "$0")/harness-lab.bash" benchsampler
-SECS=${SAMPLER_SECS:-40}	# per overhead run, half of it with samplers
+SECS=${SAMPLER_SECS:-60}	# per overhead run, half of it with samplers
 ROUNDS=${SAMPLER_ROUNDS:-2}	# overhead runs per setting, pooled
 FOOT_SECS=${FOOTPRINT_SECS:-60}
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")

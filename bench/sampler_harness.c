@@ -7,7 +7,8 @@
  * usage: sampler_harness -c CONF -k hum|sampler [-a ARG] [-b] [-n N] -t SECONDS
  *   -a  the sampler's node (default pub) or the first hum client index
  *   -b  samplers tick back to back (no sleep between, pg_locks each time):
- *       their REC_LABSUP value is then the round trip alone
+ *       their tick count over the run gives the round trip (their
+ *       REC_LABSUP value is the statement's server time, as always)
  *   -n  how many workers (hum clients ARG .. ARG+N-1, or one per -a node
  *       list "pub,sub1")
  *   -q  print only the closing summary lines
@@ -169,9 +170,15 @@ main(int argc, char **argv)
 		}
 	}
 	if (print_sql) {	/* one tick's SQL, for a pgbench baseline */
-		char sql[8192];
-		sampler_sql(sql, sizeof(sql), true, false,
-		    arg ? (unsigned)strtoul(arg, NULL, 10) : 0);
+		char sql[8192], *oid_end = NULL;
+		unsigned long oid = arg ? strtoul(arg, &oid_end, 10) : 0;
+		if (arg == NULL || *arg == '\0' || *oid_end != '\0' ||
+		    oid == 0 || oid > 0xffffffffUL) {
+			fprintf(stderr, "sampler_harness: -S needs -a OID, the "
+			    "oid of the database the SQL is for\n");
+			return 2;
+		}
+		sampler_sql(sql, sizeof(sql), true, false, (unsigned)oid);
 		printf("%s;\n", sql);
 		return 0;
 	}

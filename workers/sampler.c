@@ -78,10 +78,15 @@ static const char sampler_sql_activity[] =
     "FROM pg_stat_get_activity(NULL) WHERE pid <> pg_backend_pid() "
     "GROUP BY GROUPING SETS ((state, wait_event_type, wait_event), ())";
 
-/* Always last (Append runs its parts in order): the server's time so far. */
+/*
+ * Always last (Append runs its parts in order): the server's time so far,
+ * from the start of the implicit transaction, which is when the Bind
+ * message arrived: it counts executor set-up, which statement_timestamp()
+ * (reset at Execute) would leave out.
+ */
 static const char sampler_sql_cost[] =
     "SELECT 'T'::text, NULL::text, NULL::text, NULL::text, "
-    "(extract(epoch FROM clock_timestamp() - statement_timestamp()) "
+    "(extract(epoch FROM clock_timestamp() - transaction_timestamp()) "
     "* 1000000)::int8, 0::int8, 0::int8, 0::float8";
 
 /*
@@ -408,7 +413,10 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 static int
 sampler_send(struct sampler *s)
 {
-	bool locks = s->k % s->locks_every == 0;
+	/* the slot on the shared grid: every node scans pg_locks together */
+	int64_t slot = s->interval_ns > 0 ? s->start / s->interval_ns + s->k :
+	    s->k;
+	bool locks = slot % s->locks_every == 0;
 	char why[200];
 
 	s->pending_t0 = mono_ns();
