@@ -131,11 +131,6 @@ overhead() {	# overhead NAME CONF
 }
 overhead 100hz "$LAB_DIR/100hz.conf"
 overhead default "$LAB_DIR/default.conf"
-# this lab is done: stop it and delete its data here, since the EXIT trap
-# cleans only the last lab_setup's lab (2 GB left in /tmp per run otherwise)
-lab stop --purge >/dev/null 2>&1
-rm -rf "$LAB_DIR"
-
 # -- footprint: the default lab, hum on, samplers at 100 Hz, for a minute
 lab_setup benchfoot <<EOC
 [sampler]

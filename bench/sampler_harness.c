@@ -12,8 +12,8 @@
  *   -n  how many workers (hum clients ARG .. ARG+N-1, or one per -a node
  *       list "pub,sub1")
  *   -q  print only the closing summary lines
- *   -S  print the SQL of one tick with pg_locks and exit (-a: the oid of
- *       the database it is for)
+ *   -S  print the SQL of one tick with pg_locks and exit (-a OID, needed:
+ *       the oid of the database it is for)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -165,7 +165,7 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: sampler_harness -c CONF -k "
 			    "hum|sampler [-a ARG] [-b] [-n N] [-q] -t SECONDS | "
-			    "-S [-a OID]\n");
+			    "-S -a OID\n");
 			return 2;
 		}
 	}

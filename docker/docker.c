@@ -779,9 +779,8 @@ docker_ensure(const struct config *cfg, const struct service_def *svc,
 	state = json_object_get(ctr, "State");
 	running = json_is_true(json_object_get(state, "Running"));
 	/* copied: ctr (which owns the string) is released below */
-	snprintf(status_buf, sizeof(status_buf), "%s",
-	    json_string_value(json_object_get(state, "Status")) ?
-	    json_string_value(json_object_get(state, "Status")) : "");
+	status = json_string_value(json_object_get(state, "Status"));
+	snprintf(status_buf, sizeof(status_buf), "%s", status ? status : "");
 	status = status_buf[0] ? status_buf : NULL;
 	code = (int)json_integer_value(json_object_get(state, "ExitCode"));
 	if (running) {

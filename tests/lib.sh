@@ -49,6 +49,7 @@ wait_for() {
 
 # lab_setup NAME [extra INI text on stdin is appended]: writes $LAB_CONF.
 lab_setup() {
+	lab_teardown 0	# a lab set up before in this script
 	LAB_NAME="t-$1-$$"
 	LAB_DIR=$(mktemp -d "/tmp/labsup-$1.XXXXXX")
 	chmod 0711 "$LAB_DIR"
@@ -90,8 +91,11 @@ EOC
 labsup() { "$LABSUP" "$@"; }
 lab() { "$LABSUP" "$1" -c "$LAB_CONF" "${@:2}"; }
 
-lab_cleanup() {
-	local rc=$?
+# lab_teardown RC: stop and delete the current lab (its log shown when RC
+# is not 0).  lab_setup calls it for the lab before, the EXIT trap for the
+# last one.
+lab_teardown() {
+	local rc=$1
 	if [ -n "${LAB_CONF:-}" ] && [ -f "$LAB_CONF" ]; then
 		timeout 60 "$LABSUP" stop -c "$LAB_CONF" --purge >/dev/null 2>&1
 		if [ $rc -ne 0 ] && [ -f "$LAB_DIR/state/labsup.log" ]; then
@@ -101,17 +105,22 @@ lab_cleanup() {
 		# a server that outlived the stop gets an immediate shutdown
 		# (SIGQUIT), which still removes its shared memory: a kill -9
 		# would leave it in /dev/shm for good, its data directory gone
-		local pf p n
+		local pf p
 		for pf in "$LAB_DIR"/state/pg/*/postmaster.pid; do
 			p=$(head -n 1 "$pf" 2>/dev/null)
 			[ -n "$p" ] && kill -QUIT "$p" 2>/dev/null || continue
-			for n in $(seq 50); do gone "$p" && break; sleep 0.1; done
+			wait_for 5 gone "$p"
 		done
 		# nothing of this lab may survive it
 		pkill -9 -f "$LAB_DIR/" 2>/dev/null
 		rm -f "/dev/shm/labsup.$(id -u).$LAB_NAME"
 		[ -n "${KEEP_LAB:-}" ] || rm -rf "$LAB_DIR"
 	fi
+}
+
+lab_cleanup() {
+	local rc=$?
+	lab_teardown "$rc"
 	exit $rc
 }
 

@@ -171,7 +171,7 @@ container_main(struct worker_ctx *ctx)
 	struct ct_svc svcs[CT_MAX_SVC];
 	const struct backend_ops *be;
 	char why[256], err[256];
-	int n, ready, failed, first_wait;
+	int n, ready, failed, first_failed, first_waiting, tell;
 	int64_t last_emit = 0, errors = 0;
 
 	be = backend_pick(cfg, why, sizeof(why));
@@ -206,39 +206,35 @@ container_main(struct worker_ctx *ctx)
 			worker_sleep_ms(CT_SLOW_MS);
 			continue;
 		}
-		ready = failed = 0;
-		first_wait = 0;	/* the service to tell about */
 		for (int i = 0; i < n && !worker_stop; i++) {
 			ct_reconcile_one(ctx, be, &svcs[i]);
 			ct_publish(ctx, i, &svcs[i]);
 		}
 		if (worker_stop)
 			break;	/* the pass was cut short: nothing to report */
-		for (int i = n - 1; i >= 0; i--) {
+		ready = failed = 0;
+		first_failed = first_waiting = -1;
+		for (int i = 0; i < n; i++) {
 			int st = svcs[i].obs.state;
-			if (st == SS_READY || st == SS_UNAVAILABLE) {
+			if (st == SS_READY || st == SS_UNAVAILABLE)
 				ready++;
-				continue;
-			}
-			/* the first failed one, else the first not ready */
-			if (st == SS_FAILED) {
-				failed++;
-				first_wait = i;
-			} else if (failed == 0)
-				first_wait = i;
+			else if (st == SS_FAILED && failed++ == 0)
+				first_failed = i;
+			else if (st != SS_FAILED && first_waiting == -1)
+				first_waiting = i;
 		}
+		/* the service to tell about: the first failed, else waiting */
+		tell = failed ? first_failed : first_waiting;
 		status_counter_set(ctx->slot, CC_SERVICES_READY, ready);
 		if (ready == n)
 			status_set(ctx->slot, WS_RUNNING, "%d services up (%s)",
 			    n, be->name);
 		else if (failed)
 			status_set(ctx->slot, WS_FAILED, "%s: %s",
-			    svcs[first_wait].def.name,
-			    svcs[first_wait].obs.detail);
+			    svcs[tell].def.name, svcs[tell].obs.detail);
 		else
 			status_set(ctx->slot, WS_STARTING, "starting %s: %s",
-			    svcs[first_wait].def.name,
-			    svcs[first_wait].obs.detail);
+			    svcs[tell].def.name, svcs[tell].obs.detail);
 		if (mono_ns() - last_emit >= 1000000000LL) {
 			last_emit = mono_ns();
 			for (int i = 0; i < n; i++)
