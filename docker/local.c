@@ -118,7 +118,7 @@ local_path(const struct config *cfg, char *buf, size_t len, const char *fmt,
 static void
 node_dir(const struct config *cfg, const char *node, char *buf, size_t len)
 {
-	local_path(cfg, buf, len, "pg/%s", node);
+	lab_node_dir(cfg, node, buf, len);	/* the layout lab_conninfo uses */
 }
 
 static int

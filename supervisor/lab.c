@@ -49,6 +49,16 @@ lab_path(const struct config *cfg, const char *file, char *buf, size_t len)
 	return 0;
 }
 
+int
+lab_node_dir(const struct config *cfg, const char *node, char *buf,
+    size_t len)
+{
+	char rel[CFG_NAME + 8];
+
+	snprintf(rel, sizeof(rel), "pg/%s", node);
+	return lab_path(cfg, rel, buf, len);
+}
+
 void
 lab_seg_name(const struct config *cfg, char *buf, size_t len)
 {
@@ -60,21 +70,19 @@ lab_conninfo(const struct config *cfg, const struct node_cfg *node,
     const char *appname, char *buf, size_t len)
 {
 	char passfile[CFG_PATH + 16];
-	int n;
-
 	char sockdir[CFG_PATH + 32], sock[CFG_PATH + 64];
 	struct stat st;
 	const char *host = cfg->lab.bind;
+	int n;
 
-	if (lab_path(cfg, LAB_PASSFILE, passfile, sizeof(passfile)) == -1)
+	if (lab_path(cfg, LAB_PASSFILE, passfile, sizeof(passfile)) == -1 ||
+	    lab_node_dir(cfg, node->name, sockdir, sizeof(sockdir)) == -1)
 		return -1;
 	/*
 	 * A local-backend server also listens on a unix socket in its data
 	 * directory (server user only, trusted there): a round trip through
 	 * it costs less than TCP's, which matters to 100 Hz samplers.
 	 */
-	snprintf(sockdir, sizeof(sockdir), "%s/pg/%s", cfg->lab.state_dir,
-	    node->name);
 	snprintf(sock, sizeof(sock), "%s/.s.PGSQL.%d", sockdir, node->port);
 	if (stat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
 		host = sockdir;

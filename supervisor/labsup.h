@@ -81,6 +81,9 @@ int64_t mono_ns(void);	   /* CLOCK_MONOTONIC */
 /* Paths in the lab's state directory: lab_path(cfg, "pgpass", buf, len). */
 int lab_path(const struct config *cfg, const char *file, char *buf,
     size_t len);
+/* A PostgreSQL node's directory there (local backend: its data directory). */
+int lab_node_dir(const struct config *cfg, const char *node, char *buf,
+    size_t len);
 /* The segment name of this lab. */
 void lab_seg_name(const struct config *cfg, char *buf, size_t len);
 
