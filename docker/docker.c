@@ -362,7 +362,8 @@ static void
 docker_signature(const struct config *cfg, const struct service_def *svc,
     char *buf, size_t len)
 {
-	snprintf(buf, len, "v1 %s port=%d user=%s db=%s",
+	/* v2: PostgreSQL containers run with PG_SERVER_TUNABLES */
+	snprintf(buf, len, "v2 %s port=%d user=%s db=%s",
 	    docker_image_for(cfg, svc->role), svc->port, cfg->lab.user,
 	    cfg->lab.database);
 }
@@ -466,6 +467,7 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		    "POSTGRES_PASSWORD_FILE=/run/labsup/password"));
 		json_array_append_new(env, json_string(
 		    "PGPASSFILE=/run/labsup/pgpass"));
+		json_array_append_new(env, json_string(PG_SERVER_TUNABLES));
 		/* the local backend's settings (docker/local.c) */
 		cmd = json_pack("[s, s,s, s,s, s,s, s,s, s,s, s,s, s,s, s,s,"
 		    " s,s, s,s]", "postgres",

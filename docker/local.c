@@ -327,12 +327,13 @@ child_drop(const struct local_ids *ids)
 /*
  * Start argv as a server nobody's child: double fork so it is reparented at
  * once, setsid so it leaves our session and process group, and no
- * PDEATHSIG (fork clears it).  stdout/stderr go to logfd.  Returns the
+ * PDEATHSIG (fork clears it).  stdout/stderr go to logfd; env (NULL or
+ * NULL-terminated "NAME=value" strings) is added to ours.  Returns the
  * server's pid, or -1 with errno.
  */
 static pid_t
 spawn_server(const struct local_ids *ids, int logfd, const char *pidfile,
-    char *const argv[])
+    char *const argv[], char *const env[])
 {
 	int pfd[2];
 	pid_t mid, pid = -1;
@@ -373,6 +374,8 @@ spawn_server(const struct local_ids *ids, int logfd, const char *pidfile,
 		if (nul == -1 || dup2(nul, 0) == -1 || dup2(logfd, 1) == -1 ||
 		    dup2(logfd, 2) == -1)
 			goto fail;
+		for (int i = 0; env != NULL && env[i] != NULL; i++)
+			putenv(env[i]);
 		execv(argv[0], argv);
 	fail:
 		child_errno = errno;
@@ -835,6 +838,8 @@ pg_start(const struct config *cfg, const struct service_def *svc,
 	pg_write_conf(cfg, svc, dir, ids);
 	snprintf(postgres, sizeof(postgres), "%s/postgres", cfg->lab.pg_bin);
 	char *const argv[] = { postgres, "-D", dir, NULL };
+	static char tunables[] = PG_SERVER_TUNABLES;
+	char *const pg_env[] = { tunables, NULL };
 	logfd = open_log(logp, ids);
 	if (logfd == -1) {
 		obs->state = SS_FAILED;
@@ -842,7 +847,7 @@ pg_start(const struct config *cfg, const struct service_def *svc,
 		    logp, strerror(errno));
 		return;
 	}
-	st->server_pid = spawn_server(ids, logfd, NULL, argv);
+	st->server_pid = spawn_server(ids, logfd, NULL, argv, pg_env);
 	close(logfd);
 	st->started_ns = mono_ns();
 	st->provisioned = false;
@@ -1088,7 +1093,7 @@ influx_ensure(const struct config *cfg, const struct service_def *svc,
 	}
 	char *const argv[] = { influxd, "run", "-config", confp, NULL };
 	struct local_ids self = { getuid(), getgid(), false };
-	st->server_pid = spawn_server(&self, logfd, pidp, argv);
+	st->server_pid = spawn_server(&self, logfd, pidp, argv, NULL);
 	close(logfd);
 	st->started_ns = mono_ns();
 	st->provisioned = false;
@@ -1195,7 +1200,7 @@ grafana_ensure(const struct config *cfg, const struct service_def *svc,
 	char *const argv[] = { binp, "--homepath=/usr/share/grafana", conf_arg,
 		NULL };
 	struct local_ids self = { getuid(), getgid(), false };
-	st->server_pid = spawn_server(&self, logfd, pidp, argv);
+	st->server_pid = spawn_server(&self, logfd, pidp, argv, NULL);
 	close(logfd);
 	st->started_ns = mono_ns();
 	obs->pid = st->server_pid > 0 ? st->server_pid : 0;

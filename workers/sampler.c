@@ -42,52 +42,57 @@
 #define SAMPLER_BACKOFF_MAX_MS 2000	/* a restarted node is seen soon */
 
 /*
- * Every part yields (k, a, b, c, n1, n2, n3, x) so they can be UNION ALL'd
- * into one statement, hence one round trip per tick.  The parts call the
- * functions behind the pg_locks and pg_stat_activity views directly and
- * scan backend activity once: at 100 Hz, executor set-up is a good part of
- * a sample's server time, so fewer plan nodes is less CPU taken from the
- * workload (a fifth less than one scan per figure and the views, measured
- * back to back).
+ * One tick is one statement, hence one round trip.  Its main part is a
+ * single function scan: ROWS FROM zips pg_lock_status() (the function
+ * behind pg_locks) with pg_stat_get_activity(NULL) (behind pg_stat_activity)
+ * and the database's deadlock count, so row i carries the i-th lock and
+ * the i-th backend (NULLs once one side runs out).  The sampler groups the
+ * rows itself.  At 100 Hz the server's time goes mostly to executor
+ * set-up on cold caches: grouping in SQL (a hash aggregate for the locks,
+ * grouping sets for activity and blocking) cost its backend 250 us of CPU
+ * per tick under the hum, this plan 180 us (pgbench at 100 Hz with each,
+ * side by side).  pg_blocking_pids() takes the lock manager's partition
+ * locks, so it runs only for backends waiting on a lock; their wait is
+ * measured from query_start, as pg_locks.waitstart would need the lock scan
+ * that may run only every locks_interval_ms.
+ *
+ * Every row is (k, a, b, c, lpid, state, wtype, wevent, apid, blockers,
+ * wait_ms, deadlocks, us):
+ *   'S'  a snapshot row: lock (a locktype, b mode, c granted, lpid) and
+ *        backend (state .. wait_ms).  The first row also has the deadlock
+ *        count and the server's time to take the snapshot in us: from the
+ *        start of the implicit transaction (the Bind message, so executor
+ *        set-up counts) to the clock_timestamp() evaluated after the two
+ *        scans (ROWS FROM evaluates its functions in order).  A separate
+ *        last row timing the whole statement cost a tenth more.
+ *   'R'  a subscription (subscribers): a name, b state, wait_ms: apply lag
+ * The column names pg_lock_status() returns are those of PostgreSQL 14 and
+ * later; sampler_prepare() refuses older servers.
  */
-static const char sampler_sql_locks[] =
-    "SELECT 'L'::text, locktype, mode, granted::text, count(*)::int8, "
-    "0::int8, 0::int8, 0::float8 FROM pg_lock_status() "
-    "WHERE pid IS DISTINCT FROM pg_backend_pid() GROUP BY 2, 3, 4";
+#define SAMPLER_COLS 13
+#define SAMPLER_ACTIVITY_COLS "datid, apid, usesysid, application_name, " \
+    "state, query, wait_event_type, wait_event, xact_start, query_start"
 
-/*
- * Activity and blocking from one scan: a row 'A' per (state, wait event),
- * and the grand-total grouping set as the row 'B': backends waiting on a
- * lock, the pids blocking them, the database's deadlock count (%u: its
- * oid) and the longest wait.  pg_blocking_pids() takes the lock manager's
- * partition locks: the FILTER calls it only for backends that wait on a
- * lock.  The longest wait is measured from query_start: pg_locks.waitstart
- * would need the lock-table scan that we only make every locks_interval_ms.
- */
-static const char sampler_sql_activity[] =
-    "SELECT CASE WHEN grouping(state, wait_event_type, wait_event) = 0 "
-    "THEN 'A' ELSE 'B' END, coalesce(state, ''), "
-    "coalesce(wait_event_type, ''), coalesce(wait_event, ''), "
-    "CASE WHEN grouping(state, wait_event_type, wait_event) = 0 "
-    "THEN count(*) ELSE count(*) FILTER (WHERE wait_event_type = 'Lock') "
-    "END::int8, coalesce(sum(cardinality(pg_blocking_pids(pid))) "
-    "FILTER (WHERE wait_event_type = 'Lock'), 0)::int8, "
-    "pg_stat_get_db_deadlocks(%u)::int8, "
-    "coalesce(max(extract(epoch FROM clock_timestamp() - query_start)) "
-    "FILTER (WHERE wait_event_type = 'Lock') * 1000, 0)::float8 "
-    "FROM pg_stat_get_activity(NULL) WHERE pid <> pg_backend_pid() "
-    "GROUP BY GROUPING SETS ((state, wait_event_type, wait_event), ())";
+static const char sampler_sql_snapshot[] =
+    "SELECT 'S'::text, %s, state, wait_event_type, wait_event, apid, "
+    "CASE WHEN wait_event_type = 'Lock' "
+    "THEN cardinality(pg_blocking_pids(apid)) END, "
+    "CASE WHEN wait_event_type = 'Lock' THEN extract(epoch FROM "
+    "clock_timestamp() - query_start) * 1000 END::float8, "
+    "pg_stat_get_db_deadlocks, (extract(epoch FROM clock_timestamp - "
+    "transaction_timestamp()) * 1000000)::int8 FROM ROWS FROM (%s"
+    "pg_stat_get_activity(NULL), pg_stat_get_db_deadlocks(%u), "
+    "clock_timestamp()) AS x(%s" SAMPLER_ACTIVITY_COLS ")";
 
-/*
- * Always last (Append runs its parts in order): the server's time so far,
- * from the start of the implicit transaction, which is when the Bind
- * message arrived: it counts executor set-up, which statement_timestamp()
- * (reset at Execute) would leave out.
- */
-static const char sampler_sql_cost[] =
-    "SELECT 'T'::text, NULL::text, NULL::text, NULL::text, "
-    "(extract(epoch FROM clock_timestamp() - transaction_timestamp()) "
-    "* 1000000)::int8, 0::int8, 0::int8, 0::float8";
+static const char sampler_sql_lock_cols[] =
+    "locktype, mode, granted, lpid";
+static const char sampler_sql_no_lock_cols[] =
+    "NULL::text, NULL::text, NULL::bool, NULL::int4";
+static const char sampler_sql_lock_fn[] = "pg_lock_status(), ";
+static const char sampler_sql_lock_names[] =
+    "locktype, database, relation, page, tuple, virtualxid, transactionid, "
+    "classid, objid, objsubid, virtualtransaction, lpid, mode, granted, "
+    "fastpath, waitstart, ";
 
 /*
  * Subscribers: state of each subscription of this database (%u: its oid),
@@ -99,12 +104,28 @@ static const char sampler_sql_replication[] =
     "WHEN st.pid IS NULL THEN 'down' "
     "WHEN EXISTS (SELECT 1 FROM pg_subscription_rel r "
     "WHERE r.srsubid = s.oid AND r.srsubstate <> 'r') THEN 'syncing' "
-    "ELSE 'streaming' END, NULL::text, 0::int8, 0::int8, 0::int8, "
+    "ELSE 'streaming' END, NULL::bool, NULL::int4, NULL::text, NULL::text, "
+    "NULL::text, NULL::int4, NULL::int4, "
     "(SELECT extract(epoch FROM clock_timestamp() - h.ts) * 1000 "
-    "FROM heartbeat h WHERE h.id = 1)::float8 "
+    "FROM heartbeat h WHERE h.id = 1)::float8, NULL::int8, NULL::int8 "
     "FROM pg_subscription s LEFT JOIN LATERAL (SELECT w.pid "
     "FROM pg_stat_get_subscription(s.oid) w WHERE w.relid IS NULL) st "
     "ON true WHERE s.subdbid = %u";
+
+/* Groups of one tick; more are possible only in theory (see below). */
+#define SAMPLER_LOCK_GROUPS 256
+#define SAMPLER_ACT_GROUPS 256
+
+struct lock_group {
+	const char *locktype, *mode;
+	bool granted;
+	int64_t count;
+};
+
+struct act_group {
+	const char *state, *wtype, *wevent;
+	int64_t count;
+};
 
 enum sampler_stmt {
 	SS_TICK = 0,	/* activity + blocking (+ replication) */
@@ -129,6 +150,7 @@ struct sampler {
 	int64_t ticks, misses, errors, reconnects;
 	int64_t cost_sum_us, cost_n;	/* this second's server times */
 	bool lost;		/* reachable once, now gone */
+	bool warned_groups;	/* said once that a tick overflowed */
 	bool pending;		/* a tick's query is out, its reply unread */
 	bool pending_locks;	/* ... and it scans pg_locks */
 	int64_t pending_t0;	/* mono ns it was sent */
@@ -138,14 +160,18 @@ struct sampler {
 void
 sampler_sql(char *buf, size_t len, bool locks, bool repl, unsigned dboid)
 {
-	char act[sizeof(sampler_sql_activity) + 16];
+	char snap[sizeof(sampler_sql_snapshot) + sizeof(sampler_sql_lock_cols) +
+	    sizeof(sampler_sql_no_lock_cols) + sizeof(sampler_sql_lock_fn) +
+	    sizeof(sampler_sql_lock_names) + 16];
 	char rep[sizeof(sampler_sql_replication) + 16];
 
-	snprintf(act, sizeof(act), sampler_sql_activity, dboid);
+	snprintf(snap, sizeof(snap), sampler_sql_snapshot,
+	    locks ? sampler_sql_lock_cols : sampler_sql_no_lock_cols,
+	    locks ? sampler_sql_lock_fn : "", dboid,
+	    locks ? sampler_sql_lock_names : "");
 	snprintf(rep, sizeof(rep), sampler_sql_replication, dboid);
-	snprintf(buf, len, "%s%s%s%s%s UNION ALL %s",
-	    locks ? sampler_sql_locks : "", locks ? " UNION ALL " : "", act,
-	    repl ? " UNION ALL " : "", repl ? rep : "", sampler_sql_cost);
+	snprintf(buf, len, "%s%s%s", snap, repl ? " UNION ALL " : "",
+	    repl ? rep : "");
 }
 
 static void
@@ -167,6 +193,12 @@ sampler_prepare(struct sampler *s, char *err, size_t errlen)
 	static char sql[8192];
 	PGresult *res;
 
+	if (PQserverVersion(s->conn) < 140000) {
+		snprintf(err, errlen, "%s runs PostgreSQL %d; the sampler needs "
+		    "14 or later (set [lab] pg_bin to a newer one)",
+		    s->node->name, PQserverVersion(s->conn) / 10000);
+		return -1;
+	}
 	res = PQexec(s->conn, "SELECT oid, to_regclass('heartbeat') IS NOT "
 	    "NULL FROM pg_database WHERE datname = current_database()");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
@@ -321,85 +353,185 @@ sampler_node_lost(struct sampler *s, const char *why)
 	    why);
 }
 
-/* Turn the tick's rows into records; update the figures for `top`. */
+static void
+sampler_record(struct record *r, enum rec_kind kind, int64_t ts)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->ts = ts;
+}
+
+/* A column's text, or NULL for SQL NULL. */
+static const char *
+sampler_col(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+/*
+ * The group of (a, b, c) in one tick's table, added if new.  Linear search:
+ * a tick has a few dozen distinct groups.  NULL when the table is full,
+ * which takes more distinct lock kinds (lock types x modes x granted, about
+ * 180 exist) or backend states than a lab has; the row is then left out.
+ */
+static struct lock_group *
+sampler_lock_group(struct lock_group *g, int *n, const char *locktype,
+    const char *mode, bool granted)
+{
+	for (int i = 0; i < *n; i++)
+		if (g[i].granted == granted && !strcmp(g[i].mode, mode) &&
+		    !strcmp(g[i].locktype, locktype))
+			return &g[i];
+	if (*n == SAMPLER_LOCK_GROUPS)
+		return NULL;
+	g[*n] = (struct lock_group){ locktype, mode, granted, 0 };
+	return &g[(*n)++];
+}
+
+static struct act_group *
+sampler_act_group(struct act_group *g, int *n, const char *state,
+    const char *wtype, const char *wevent)
+{
+	for (int i = 0; i < *n; i++)
+		if (!strcmp(g[i].wevent, wevent) && !strcmp(g[i].wtype, wtype) &&
+		    !strcmp(g[i].state, state))
+			return &g[i];
+	if (*n == SAMPLER_ACT_GROUPS)
+		return NULL;
+	g[*n] = (struct act_group){ state, wtype, wevent, 0 };
+	return &g[(*n)++];
+}
+
+/*
+ * Turn the tick's rows into records: pg_locks grouped by (locktype, mode,
+ * granted), backends by (state, wait event type, wait event), one blocking
+ * record, one per subscription; never counting our own backend.  Updates
+ * the figures for `top`.
+ */
 static void
 sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 {
-	int64_t granted = 0, active = 0, idle_tx = 0;
-	int n = PQntuples(res);
+	static struct lock_group lg[SAMPLER_LOCK_GROUPS];
+	static struct act_group ag[SAMPLER_ACT_GROUPS];
+	int nl = 0, na = 0, dropped = 0, n = PQntuples(res);
+	int64_t granted = 0, active = 0, idle_tx = 0, waiting = 0, pairs = 0;
+	int64_t deadlocks = 0;
+	double longest = 0;
+	char self[16];
 	struct record r;
 
+	if (PQnfields(res) != SAMPLER_COLS) {
+		s->errors++;
+		status_counter_set(s->ctx->slot, SC_ERRORS, s->errors);
+		log_warnx("%s: the sample on %s has %d columns, not %d",
+		    s->name, s->node->name, PQnfields(res), SAMPLER_COLS);
+		return;
+	}
+	snprintf(self, sizeof(self), "%d", PQbackendPID(s->conn));
 	for (int i = 0; i < n; i++) {
 		const char *k = PQgetvalue(res, i, 0);
-		const char *a = PQgetvalue(res, i, 1);
-		const char *b = PQgetvalue(res, i, 2);
-		const char *c = PQgetvalue(res, i, 3);
-		int64_t n1 = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-		int64_t n2 = strtoll(PQgetvalue(res, i, 5), NULL, 10);
-		int64_t n3 = strtoll(PQgetvalue(res, i, 6), NULL, 10);
-		double x = strtod(PQgetvalue(res, i, 7), NULL);
+		const char *a = sampler_col(res, i, 1);
+		const char *lpid = sampler_col(res, i, 4);
+		const char *apid = sampler_col(res, i, 8);
+		const char *v;
 
-		memset(&r, 0, sizeof(r));
-		r.ts = ts;
-		switch (k[0]) {
-		case 'L':
-			r.kind = REC_LOCKS;
-			strlcpy(r.u.locks.node, s->node->name, REC_NAME);
-			strlcpy(r.u.locks.locktype, a,
-			    sizeof(r.u.locks.locktype));
-			strlcpy(r.u.locks.mode, b, sizeof(r.u.locks.mode));
-			r.u.locks.granted = c[0] == 't';
-			r.u.locks.count = n1;
-			if (c[0] == 't')
-				granted += n1;
-			break;
-		case 'A':
-			r.kind = REC_ACTIVITY;
-			strlcpy(r.u.activity.node, s->node->name, REC_NAME);
-			strlcpy(r.u.activity.state, a,
-			    sizeof(r.u.activity.state));
-			strlcpy(r.u.activity.wait_event_type, b,
-			    sizeof(r.u.activity.wait_event_type));
-			strlcpy(r.u.activity.wait_event, c,
-			    sizeof(r.u.activity.wait_event));
-			r.u.activity.count = (int32_t)n1;
-			if (!strcmp(a, "active"))
-				active += n1;
-			else if (!strncmp(a, "idle in transaction", 19))
-				idle_tx += n1;
-			break;
-		case 'B':
-			r.kind = REC_BLOCKING;
-			strlcpy(r.u.blocking.node, s->node->name, REC_NAME);
-			r.u.blocking.waiting = n1;
-			r.u.blocking.pairs = n2;
-			r.u.blocking.deadlocks = n3;
-			r.u.blocking.longest_wait_ms = x;
-			status_counter_set(s->ctx->slot, SC_WAITING, n1);
-			status_counter_set(s->ctx->slot, SC_PAIRS, n2);
-			break;
-		case 'T':
-			s->cost_sum_us += n1;
-			s->cost_n++;
-			continue;
-		case 'R':
-			r.kind = REC_REPLICATION;
+		if (k[0] == 'R') {
+			sampler_record(&r, REC_REPLICATION, ts);
 			strlcpy(r.u.replication.node, s->node->name, REC_NAME);
-			strlcpy(r.u.replication.subscription, a,
+			strlcpy(r.u.replication.subscription, a ? a : "",
 			    sizeof(r.u.replication.subscription));
-			strlcpy(r.u.replication.state, b,
+			strlcpy(r.u.replication.state, PQgetvalue(res, i, 2),
 			    sizeof(r.u.replication.state));
 			/* left out: byte lag is the replication worker's */
 			r.u.replication.lag_bytes = REC_ABSENT;
-			r.u.replication.apply_lag_ms = x;
+			r.u.replication.apply_lag_ms =
+			    strtod(PQgetvalue(res, i, 10), NULL);
 			status_counter_set(s->ctx->slot, SC_APPLY_LAG_US,
-			    (int64_t)(x * 1000));
-			break;
-		default:
+			    (int64_t)(r.u.replication.apply_lag_ms * 1000));
+			worker_emit(s->ctx, &r);
 			continue;
 		}
+		if ((v = sampler_col(res, i, 11)) != NULL)
+			deadlocks = strtoll(v, NULL, 10);
+		if ((v = sampler_col(res, i, 12)) != NULL) {
+			s->cost_sum_us += strtoll(v, NULL, 10);
+			s->cost_n++;
+		}
+		/* a lock; pid NULL is a prepared transaction's, counted */
+		if (a != NULL && (lpid == NULL || strcmp(lpid, self) != 0)) {
+			bool g = PQgetvalue(res, i, 3)[0] == 't';
+			struct lock_group *lk = sampler_lock_group(lg, &nl, a,
+			    PQgetvalue(res, i, 2), g);
+
+			if (lk != NULL)
+				lk->count++;
+			else
+				dropped++;
+			if (g)
+				granted++;
+		}
+		if (apid != NULL && strcmp(apid, self) != 0) {
+			const char *st = PQgetvalue(res, i, 5);
+			const char *wt = PQgetvalue(res, i, 6);
+			struct act_group *ak = sampler_act_group(ag, &na, st,
+			    wt, PQgetvalue(res, i, 7));
+
+			if (ak != NULL)
+				ak->count++;
+			else
+				dropped++;
+			if (!strcmp(st, "active"))
+				active++;
+			else if (!strncmp(st, "idle in transaction", 19))
+				idle_tx++;
+			if (!strcmp(wt, "Lock")) {
+				double w = strtod(PQgetvalue(res, i, 10), NULL);
+
+				waiting++;
+				pairs += strtoll(PQgetvalue(res, i, 9), NULL,
+				    10);
+				if (w > longest)
+					longest = w;
+			}
+		}
+	}
+	for (int i = 0; i < nl; i++) {
+		sampler_record(&r, REC_LOCKS, ts);
+		strlcpy(r.u.locks.node, s->node->name, REC_NAME);
+		strlcpy(r.u.locks.locktype, lg[i].locktype,
+		    sizeof(r.u.locks.locktype));
+		strlcpy(r.u.locks.mode, lg[i].mode, sizeof(r.u.locks.mode));
+		r.u.locks.granted = lg[i].granted;
+		r.u.locks.count = lg[i].count;
 		worker_emit(s->ctx, &r);
 	}
+	for (int i = 0; i < na; i++) {
+		sampler_record(&r, REC_ACTIVITY, ts);
+		strlcpy(r.u.activity.node, s->node->name, REC_NAME);
+		strlcpy(r.u.activity.state, ag[i].state,
+		    sizeof(r.u.activity.state));
+		strlcpy(r.u.activity.wait_event_type, ag[i].wtype,
+		    sizeof(r.u.activity.wait_event_type));
+		strlcpy(r.u.activity.wait_event, ag[i].wevent,
+		    sizeof(r.u.activity.wait_event));
+		r.u.activity.count = (int32_t)ag[i].count;
+		worker_emit(s->ctx, &r);
+	}
+	sampler_record(&r, REC_BLOCKING, ts);
+	strlcpy(r.u.blocking.node, s->node->name, REC_NAME);
+	r.u.blocking.waiting = waiting;
+	r.u.blocking.pairs = pairs;
+	r.u.blocking.deadlocks = deadlocks;
+	r.u.blocking.longest_wait_ms = longest;
+	worker_emit(s->ctx, &r);
+	if (dropped > 0 && !s->warned_groups) {
+		log_warnx("%s: more than %d distinct lock kinds or backend "
+		    "states on %s; %d rows left out of this sample", s->name,
+		    SAMPLER_LOCK_GROUPS, s->node->name, dropped);
+		s->warned_groups = true;
+	}
+	status_counter_set(s->ctx->slot, SC_WAITING, waiting);
+	status_counter_set(s->ctx->slot, SC_PAIRS, pairs);
 	if (locks)
 		status_counter_set(s->ctx->slot, SC_GRANTED, granted);
 	status_counter_set(s->ctx->slot, SC_ACTIVE, active);
