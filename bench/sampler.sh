@@ -15,17 +15,22 @@
 #     machine (10 % over a minute here) cancels out.  The figure is the
 #     mean over all pairs, with their median and quartiles, and the CPU the
 #     samplers and their server backends used, as a share of the machine.
+#   sampler_latency_p50_100hz / _default: the same switching with the hum
+#     at a fixed rate (half what it reached with the samplers off): the
+#     change in the p50 latency of its transactions (each hum record's
+#     p50 over 100 ms, averaged per second).
 #   footprint_rss: a default lab after a minute of hum and 100 Hz sampling:
 #     proportional resident memory (PSS) of the supervisor and every
 #     worker, plus the shm segment once.
 . "$(dirname "$0")/harness-lab.bash" benchsampler
 SECS=${SAMPLER_SECS:-60}	# per overhead run, half of it with samplers
 ROUNDS=${SAMPLER_ROUNDS:-2}	# overhead runs per setting, pooled
+LAT_ROUNDS=${SAMPLER_LAT_ROUNDS:-1}	# fixed-rate latency runs per setting
 FOOT_SECS=${FOOTPRINT_SECS:-60}
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
-mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL
-	printf '%s\n[hum]\nclients = %d\nrate = 0\n\n[sampler]\ninterval_ms = %d\nlocks_interval_ms = %d\n' \
-	    "$base" "$C" "$2" "$3" >"$1"
+mkconf() {	# mkconf FILE INTERVAL LOCKS_INTERVAL [RATE]
+	printf '%s\n[hum]\nclients = %d\nrate = %d\n\n[sampler]\ninterval_ms = %d\nlocks_interval_ms = %d\n' \
+	    "$base" "$C" "${4:-0}" "$2" "$3" >"$1"
 }
 mkconf "$LAB_DIR/100hz.conf" 10 10
 mkconf "$LAB_DIR/default.conf" 100 100
@@ -66,7 +71,7 @@ cpu_us() {	# cpu_us PID...: CPU time they used so far, us
 	done
 	echo "$t"
 }
-toggle_run() {	# toggle_run CONF OUT: one run; pairs to OUT, CPU share on stdout
+toggle_run() {	# toggle_run CONF OUT FIELD: one run; pairs to OUT, CPU share on stdout
 	local hp sp kids pids port on=1 c0 c1 end
 	"$HARNESS" -c "$1" -k hum -n "$C" -t $(( SECS + 3 )) >"$LAB_DIR/hum.out" &
 	hp=$!
@@ -92,33 +97,40 @@ toggle_run() {	# toggle_run CONF OUT: one run; pairs to OUT, CPU share on stdout
 	c1=$(cpu_us $pids)
 	kill -CONT $kids
 	wait "$hp" "$sp"
-	# tx/s of every block (its first 200 ms left out: the switch settles),
-	# then each off block against the mean of its two on neighbours
-	awk 'NR == FNR { t[NR] = $1; st[NR] = $2; n = NR; next }
+	# every block's figure (its first 200 ms left out: the switch
+	# settles): tx/s, or the mean of the hum records' p50 latency; then
+	# each off block against the mean of its two on neighbours
+	awk -v field="$3" 'NR == FNR { t[NR] = $1; st[NR] = $2; n = NR; next }
 	/^hum / { for (i = 1; i <= NF; i++) {
 			if ($i ~ /^ts=/) ts = substr($i, 4)
-			if ($i ~ /^tx=/) tx = substr($i, 4) }
+			if ($i ~ /^tx=/) tx = substr($i, 4)
+			if ($i ~ /^p50=/) p50 = substr($i, 5) }
 		b = 0
 		for (j = 1; j < n; j++) if (ts >= t[j] && ts < t[j + 1]) b = j
 		if (b == 0 || ts - t[b] < 200000000) next
-		sum[b] += tx }
-	END { for (b = 2; b < n - 1; b++) if (st[b] == 0) {
-		r[b - 1] = sum[b - 1] / ((t[b] - t[b - 1]) / 1e9 - 0.2)
-		r[b] = sum[b] / ((t[b + 1] - t[b]) / 1e9 - 0.2)
-		r[b + 1] = sum[b + 1] / ((t[b + 2] - t[b + 1]) / 1e9 - 0.2)
-		printf "%.1f %.1f\n", r[b], (r[b - 1] + r[b + 1]) / 2 } }' \
+		if (field == "tx") sum[b] += tx
+		else if (tx > 0) { sum[b] += p50; cnt[b]++ } }
+	function v(b) { return field == "tx" ? sum[b] / ((t[b + 1] - t[b]) / 1e9 - 0.2) : \
+		(cnt[b] ? sum[b] / cnt[b] : 0) }
+	END { for (b = 2; b < n - 1; b++) if (st[b] == 0)
+		printf "%.4f %.4f\n", v(b), (v(b - 1) + v(b + 1)) / 2 }' \
 	    "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >>"$2"
 	# CPU share while on: the samplers ran half the time
 	awk -v us=$(( c1 - c0 )) -v s="$SECS" -v n="$(nproc)" \
 	    'BEGIN { printf "%.2f\n", 100 * us / 1e6 / (s / 2) / n }'
 }
-overhead() {	# overhead NAME CONF
+toggle_runs() {	# toggle_runs NAME CONF FIELD ROUNDS: pairs in pairs.NAME; mean CPU share
 	local r cpu=0
 	: >"$LAB_DIR/pairs.$1"
-	for r in $(seq 1 "$ROUNDS"); do
-		cpu=$(awk -v a="$cpu" -v b="$(toggle_run "$2" "$LAB_DIR/pairs.$1")" \
+	for r in $(seq 1 "$4"); do
+		cpu=$(awk -v a="$cpu" -v b="$(toggle_run "$2" "$LAB_DIR/pairs.$1" "$3")" \
 		    'BEGIN { print a + b }')
 	done
+	awk -v c="$cpu" -v r="$4" 'BEGIN { print c / r }'
+}
+overhead() {	# overhead NAME CONF
+	local cpu
+	cpu=$(toggle_runs "$1" "$2" tx "$ROUNDS")
 	awk -v name="$1" -v cpu="$cpu" -v rounds="$ROUNDS" '
 	{ off += $1; on += $2; d[++k] = 100 * ($1 - $2) / $1 }
 	END {
@@ -127,10 +139,30 @@ overhead() {	# overhead NAME CONF
 		printf "bench: sampler_overhead_%s = %.1f %% (baseline samplers_off = %.0f tx/s, with = %.0f tx/s; %d paired seconds, median %.1f %%, quartiles %.1f to %.1f %%; samplers and their backends used %.1f %% of the CPUs)\n",
 		    name, 100 * (off - on) / off, off / k, on / k, k,
 		    d[int((k + 1) / 2)], d[int(k / 4) + 1], d[int(3 * k / 4)],
-		    cpu / rounds }' "$LAB_DIR/pairs.$1"
+		    cpu }' "$LAB_DIR/pairs.$1"
+}
+latency() {	# latency NAME CONF: the hum's p50 at a fixed rate, samplers off and on
+	local cpu
+	cpu=$(toggle_runs "lat_$1" "$2" p50 "$LAT_ROUNDS")
+	awk -v name="$1" -v cpu="$cpu" -v rate="$RATE" '
+	{ off += $1; on += $2; d[++k] = 100 * ($2 - $1) / $1 }
+	END {
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+			if (d[j] < d[i]) { x = d[i]; d[i] = d[j]; d[j] = x }
+		printf "bench: sampler_latency_p50_%s = %+.1f %% (baseline samplers_off = %.3f ms, with = %.3f ms; hum at a fixed %d tx/s; %d paired seconds, median %+.1f %%, quartiles %+.1f to %+.1f %%; samplers and their backends used %.1f %% of the CPUs)\n",
+		    name, 100 * (on - off) / off, off / k, on / k, rate, k,
+		    d[int((k + 1) / 2)], d[int(k / 4) + 1], d[int(3 * k / 4)],
+		    cpu }' "$LAB_DIR/pairs.lat_$1"
 }
 overhead 100hz "$LAB_DIR/100hz.conf"
 overhead default "$LAB_DIR/default.conf"
+# the p50 latency change at a fixed rate: half of what the hum reached
+# above with the samplers off, so it has room to absorb their wake-ups
+RATE=$(awk '{ s += $1; k++ } END { printf "%d\n", s / k / 2 }' "$LAB_DIR/pairs.default")
+mkconf "$LAB_DIR/lat100hz.conf" 10 10 "$RATE"
+mkconf "$LAB_DIR/latdefault.conf" 100 100 "$RATE"
+latency 100hz "$LAB_DIR/lat100hz.conf"
+latency default "$LAB_DIR/latdefault.conf"
 # -- footprint: the default lab, hum on, samplers at 100 Hz, for a minute
 lab_setup benchfoot <<EOC
 [sampler]
