@@ -574,6 +574,7 @@ pg_write_conf(const struct config *cfg, const struct service_def *svc,
 	    "max_sync_workers_per_subscription = 4\n"
 	    "max_connections = 100\n"
 	    "shared_buffers = 128MB\n"
+	    "jit = off\n"
 	    "password_encryption = 'scram-sha-256'\n"
 	    "logging_collector = off\n"
 	    "log_line_prefix = '%%m [%%p] %s '\n",
