@@ -3,10 +3,10 @@
 #   sample_cost: one locks+activity+blocking round trip on an idle
 #     publisher: the sampler's own ticks back to back (harness -b), their
 #     rate turned into a time, against pgbench running the same statement
-#     back to back.  Also the server's time for the statement, back to
-#     back and at 100 Hz (the sampler's REC_LABSUP value), beside what a
-#     round trip costs pgbench at 100 Hz (the same statement, and SELECT 1:
-#     the wake-ups alone).
+#     back to back.  Also the server's time to take the snapshot (from
+#     Bind), back to back and at 100 Hz (the sampler's REC_LABSUP value),
+#     beside what a round trip costs pgbench at 100 Hz (the same
+#     statement, and SELECT 1: the wake-ups alone).
 #   sampler_overhead_100hz / _default: the publisher's throughput under the
 #     hum at saturation, samplers on every node (10 ms with pg_locks every
 #     tick, then the defaults) switched off and on every second
@@ -61,7 +61,7 @@ paced_one=$(pgb "$LAB_DIR/one.sql" -R 100 -T 6)
 awk -v c="$b2b" -v p="$b2b_pgb" -v s="$b2b_server" 'BEGIN {
 	printf "bench: sample_cost = %d us (baseline pgbench_same_sql = %d us, ratio %.2f) [locks+activity+blocking, one round trip, idle node; %d us of it on the server]\n", c, p, c / p, s }'
 awk -v c="$paced_server" -v p="$paced_pgb" -v o="$paced_one" 'BEGIN {
-	printf "bench: sample_server_time_100hz = %d us (the statement on an idle node at 100 Hz; a round trip at 100 Hz costs pgbench %d us with the same statement, %d us with SELECT 1: waking two sleeping processes)\n", c, p, o }'
+	printf "bench: sample_server_time_100hz = %d us (server time from Bind to the snapshot taken, idle node, 100 Hz; a round trip at 100 Hz costs pgbench %d us with the same statement, %d us with SELECT 1: waking two sleeping processes)\n", c, p, o }'
 
 # -- overhead: hum throughput with the samplers stopped and running
 cpu_us() {	# cpu_us PID...: CPU time they used so far, us

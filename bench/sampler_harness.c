@@ -8,7 +8,8 @@
  *   -a  the sampler's node (default pub) or the first hum client index
  *   -b  samplers tick back to back (no sleep between, pg_locks each time):
  *       their tick count over the run gives the round trip (their
- *       REC_LABSUP value is the statement's server time, as always)
+ *       REC_LABSUP value is the server's time to take the snapshot, as
+ *       always)
  *   -n  how many workers (hum clients ARG .. ARG+N-1, or one per -a node
  *       list "pub,sub1")
  *   -q  print only the closing summary lines

@@ -75,7 +75,7 @@ enum sampler_counter {
 	SC_ACTIVE,
 	SC_IDLE_IN_TX,
 	SC_APPLY_LAG_US,
-	SC_TICK_COST_US, /* mean server time of a sample, last second */
+	SC_TICK_COST_US, /* mean server time to take a sample, last second */
 };
 enum hum_counter {
 	HC_TX = 0,

@@ -1,9 +1,10 @@
 /*
  * sampler.c: the sampler worker, one process per node.  On an absolute
  * schedule (clock_nanosleep, TIMER_ABSTIME) it takes one snapshot per tick
- * in ONE round trip: a single prepared statement whose rows are tagged by
- * kind (locks, activity, blocking, replication).  It writes only its own
- * slot and lane; it never counts its own backend.
+ * in ONE round trip: a single prepared statement (raw lock and backend
+ * rows, and on subscribers one row per subscription) that it groups into
+ * records itself.  It writes only its own slot and lane; it never counts
+ * its own backend.
  *
  * It disturbs the workload it watches as little as it can, since on a small
  * machine under the hum its wake-ups cost the workload more than its CPU:
@@ -13,8 +14,8 @@
  *    (long since in the socket buffer) and sends tick k's query, then
  *    sleeps; it wakes once per tick instead of twice.  Records keep the
  *    time their snapshot was asked for and reach the ring one interval
- *    later.  The cost it reports is the server's time for the statement,
- *    which the server stamps on a last row.
+ *    later.  The cost it reports is the server's time to take the
+ *    snapshot, which the server stamps on the first row.
  *  - it runs as SCHED_BATCH: woken, it waits for the next scheduling point
  *    instead of preempting.  Under the hum its ticks stay as punctual
  *    (interval error p99 1.4-1.7 ms at 10 ms, either way).
@@ -50,7 +51,7 @@
  * rows itself.  At 100 Hz the server's time goes mostly to executor
  * set-up on cold caches: grouping in SQL (a hash aggregate for the locks,
  * grouping sets for activity and blocking) cost its backend 250 us of CPU
- * per tick under the hum, this plan 180 us (pgbench at 100 Hz with each,
+ * per tick under the hum, this plan 185 us (pgbench at 100 Hz with each,
  * side by side).  pg_blocking_pids() takes the lock manager's partition
  * locks, so it runs only for backends waiting on a lock; their wait is
  * measured from query_start, as pg_locks.waitstart would need the lock scan
@@ -255,7 +256,7 @@ sampler_emit_labsup(struct sampler *s)
 	worker_labsup_init(s->ctx, &r);
 	r.u.labsup.deadline_misses = s->misses;
 	r.u.labsup.errors = s->errors;
-	/* mean server time of a sample this second, us */
+	/* the server's mean time to take a snapshot this second, us */
 	r.u.labsup.value = s->cost_n > 0 ? s->cost_sum_us / s->cost_n : 0;
 	worker_emit(s->ctx, &r);
 	status_counter_set(s->ctx->slot, SC_TICK_COST_US, r.u.labsup.value);
