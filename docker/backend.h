@@ -13,7 +13,6 @@
 
 #include "../supervisor/config.h"
 
-/* A service the config asks for. */
 /*
  * The environment every PostgreSQL server of the lab runs with, whichever
  * backend.  glibc's malloc returns the top of the heap to the kernel when
@@ -27,6 +26,7 @@
 #define PG_SERVER_TUNABLES "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=" \
     "2097152:glibc.malloc.trim_threshold=4194304"
 
+/* A service the config asks for. */
 struct service_def {
 	char name[16];		/* node name, "influxdb", "grafana" */
 	int role;		/* enum svc_role (shm/status.h) */
