@@ -131,7 +131,7 @@ toggle_runs() {	# toggle_runs NAME CONF FIELD ROUNDS: pairs in pairs.NAME; mean 
 overhead() {	# overhead NAME CONF
 	local cpu
 	cpu=$(toggle_runs "$1" "$2" tx "$ROUNDS")
-	awk -v name="$1" -v cpu="$cpu" -v rounds="$ROUNDS" '
+	awk -v name="$1" -v cpu="$cpu" '
 	{ off += $1; on += $2; d[++k] = 100 * ($1 - $2) / $1 }
 	END {
 		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
