@@ -142,6 +142,7 @@ struct sampler {
 	bool subscriber;
 	bool with_repl;		/* the heartbeat table exists here */
 	unsigned dboid;		/* the lab database's oid, for its stats */
+	char self[16];		/* our backend's pid, as the rows spell it */
 	PGconn *conn;
 	int64_t interval_ns, locks_every; /* locks every n-th tick */
 	int64_t start;		/* mono ns: tick k is due at start + k * iv */
@@ -208,6 +209,7 @@ sampler_prepare(struct sampler *s, char *err, size_t errlen)
 		return -1;
 	}
 	s->dboid = (unsigned)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(s->self, sizeof(s->self), "%d", PQbackendPID(s->conn));
 	s->with_repl = s->subscriber && PQgetvalue(res, 0, 1)[0] == 't';
 	PQclear(res);
 	if (s->subscriber)
@@ -418,7 +420,6 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 	int64_t granted = 0, active = 0, idle_tx = 0, waiting = 0, pairs = 0;
 	int64_t deadlocks = 0;
 	double longest = 0;
-	char self[16];
 	struct record r;
 
 	if (PQnfields(res) != SAMPLER_COLS) {
@@ -428,7 +429,6 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 		    s->name, s->node->name, PQnfields(res), SAMPLER_COLS);
 		return;
 	}
-	snprintf(self, sizeof(self), "%d", PQbackendPID(s->conn));
 	for (int i = 0; i < n; i++) {
 		const char *k = PQgetvalue(res, i, 0);
 		const char *a = sampler_col(res, i, 1);
@@ -459,7 +459,7 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 			s->cost_n++;
 		}
 		/* a lock; pid NULL is a prepared transaction's, counted */
-		if (a != NULL && (lpid == NULL || strcmp(lpid, self) != 0)) {
+		if (a != NULL && (lpid == NULL || strcmp(lpid, s->self) != 0)) {
 			bool g = PQgetvalue(res, i, 3)[0] == 't';
 			struct lock_group *lk = sampler_lock_group(lg, &nl, a,
 			    PQgetvalue(res, i, 2), g);
@@ -471,7 +471,7 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 			if (g)
 				granted++;
 		}
-		if (apid != NULL && strcmp(apid, self) != 0) {
+		if (apid != NULL && strcmp(apid, s->self) != 0) {
 			const char *st = PQgetvalue(res, i, 5);
 			const char *wt = PQgetvalue(res, i, 6);
 			struct act_group *ak = sampler_act_group(ag, &na, st,
