@@ -26,8 +26,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLABSUP_GRAFANA_DIR='"$(CURDIR)/grafana"' $
 LDLIBS   = $(PKG_LIBS) -lrt -lm -lpthread
 CRIT_LIBS = $(shell pkg-config --libs criterion 2>/dev/null)
 
-SRCS     := $(wildcard shm/*.c supervisor/*.c workers/*.c docker/*.c)
-LIB_SRCS := $(filter-out supervisor/main.c,$(SRCS))
+SRCS     := $(wildcard shm/*.c lib/*.c docker/*.c backend/*.c workers/*.c supervisor/*.c cli/*.c)
+LIB_SRCS := $(filter-out cli/main.c,$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
@@ -57,7 +57,7 @@ $(BUILD)/liblabsup.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LABSUP): $(BUILD)/supervisor/main.o $(BUILD)/liblabsup.a
+$(LABSUP): $(BUILD)/cli/main.o $(BUILD)/liblabsup.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/liblabsup.a
@@ -129,11 +129,11 @@ FUZZ_TARGETS := config lineproto docker_json
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) -Wno-unknown-warning-option \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	$(PKG_CFLAGS)
-FUZZ_DEPS_config      := supervisor/config.c
+FUZZ_DEPS_config      := lib/config.c
 FUZZ_DEPS_lineproto   := workers/lineproto.c shm/record.c
 FUZZ_DEPS_docker_json :=
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard supervisor/*.[ch] workers/*.[ch] docker/*.[ch] shm/*.[ch])
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard lib/*.[ch] workers/*.[ch] docker/*.[ch] shm/*.[ch])
 	@mkdir -p build-fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_DEPS_$*) $(PKG_LIBS)
 

@@ -1,7 +1,7 @@
 /*
  * sampler_harness.c: run hum or sampler workers outside a lab, for tests
  * and benchmarks.  It makes a private segment, forks the workers the way
- * the supervisor does, drains their lanes and prints every record as one
+ * the supervisor does (worker_run), drains their lanes and prints every record as one
  * line of key=value fields, then stops them and prints their counters.
  *
  * usage: sampler_harness -c CONF -k hum|sampler [-a ARG] [-b] [-n N] -t SECONDS
@@ -22,24 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../supervisor/labsup.h"
+#include "../workers/worker.h"
 #include "../workers/sampler.h"
 
 #define HARNESS_MAX 64
-
-extern pid_t worker_parent_pid;
-
-static void
-harness_on_term(int sig)
-{
-	(void)sig;
-	worker_stop = 1;
-}
 
 static void
 harness_print(const struct record *r)
@@ -101,24 +91,16 @@ harness_print(const struct record *r)
 	}
 }
 
+/* Fork a worker through worker_run(), the start-up the supervisor uses. */
 static pid_t
-harness_fork(struct worker_ctx *ctx)
+harness_fork(struct worker_start *ws)
 {
-	pid_t parent = getpid();
 	pid_t pid = fork();
 
 	if (pid != 0)
 		return pid;
-	struct sigaction sa = { .sa_handler = harness_on_term };
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGHUP, SIG_IGN);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	worker_parent_pid = parent;
-	if (getppid() != parent)
-		_exit(1);
-	log_init(ctx->kind == WK_HUM ? "hum" : "sampler", true);
-	_exit(ctx->kind == WK_HUM ? hum_main(ctx) : sampler_main(ctx));
+	log_init(ws->name, true);
+	_exit(worker_run(ws));
 }
 
 static int
@@ -145,7 +127,8 @@ main(int argc, char **argv)
 	static struct config cfg;
 	const char *conf = NULL, *kind = "sampler", *arg = NULL;
 	char err[600], name[SEG_NAME_MAX], args[HARNESS_MAX][32];
-	struct worker_ctx ctx[HARNESS_MAX];
+	char names[HARNESS_MAX][STATUS_NAME];
+	struct worker_start ws[HARNESS_MAX];
 	pid_t pids[HARNESS_MAX];
 	double secs = 5;
 	int n = 1, c, k, rc = 0;
@@ -215,11 +198,12 @@ main(int argc, char **argv)
 			snprintf(args[i], sizeof(args[i]), "%.*s",
 			    p ? (int)strcspn(p, ",") : 0, p ? p : "");
 		}
-		ctx[i] = (struct worker_ctx){ .seg = &seg,
-		    .slot = seg_slot(&seg, (uint32_t)i),
-		    .lane = seg_lane(&seg, (uint32_t)i), .cfg = &cfg,
-		    .slot_index = i, .kind = k, .arg = args[i] };
-		pids[i] = harness_fork(&ctx[i]);
+		snprintf(names[i], sizeof(names[i]), "%s %s",
+		    worker_kind_name(k), args[i]);
+		ws[i] = (struct worker_start){ .seg = &seg, .slot = (uint32_t)i,
+		    .kind = k, .arg = args[i], .name = names[i], .cfg = &cfg,
+		    .parent = getpid() };
+		pids[i] = harness_fork(&ws[i]);
 		if (pids[i] == -1) {
 			perror("sampler_harness: fork");
 			return 1;

@@ -28,18 +28,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../supervisor/labsup.h"
+#include "../workers/worker.h"
 #include "../workers/lineproto.h"
-
-/* lab.c: the pid a worker compares getppid() with (set by the forker). */
-extern pid_t worker_parent_pid;
 
 static volatile sig_atomic_t harness_stop;
 
@@ -252,30 +248,20 @@ harness_load(struct config *cfg, const char *path)
 	}
 }
 
-/* Fork writer_main() in slot 0 the way the supervisor does. */
+/* Fork the writer in slot 0 through worker_run(), as the supervisor does. */
 static pid_t
 harness_spawn(struct seg *s, const struct config *cfg)
 {
-	pid_t parent = getpid(), pid;
+	struct worker_start ws = {
+		.seg = s, .slot = 0, .kind = WK_WRITER, .arg = "",
+		.name = "writer", .cfg = cfg, .parent = getpid(),
+	};
+	pid_t pid;
 
 	if ((pid = fork()) != 0)
 		return pid;
-	struct worker_ctx ctx = {
-		.seg = s,
-		.slot = seg_slot(s, 0),
-		.lane = seg_lane(s, 0),
-		.cfg = cfg,
-		.slot_index = 0,
-		.kind = WK_WRITER,
-		.arg = "",
-	};
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	worker_parent_pid = parent;
-	if (getppid() != parent)
-		_exit(1);
-	harness_signals();
 	log_init("writer", true);
-	_exit(writer_main(&ctx));
+	_exit(worker_run(&ws));
 }
 
 static int

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../supervisor/config.h"
+#include "../lib/config.h"
 #include "engine.h"
 
 enum image_kind { IMAGE_POSTGRES = 0, IMAGE_INFLUXDB, IMAGE_MAX };

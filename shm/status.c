@@ -136,22 +136,6 @@ status_write_svc(struct svc_status *s, const struct svc_info *in)
 }
 
 const char *
-worker_kind_name(int kind)
-{
-	static const char *const names[WK_MAX] = {
-		[WK_NONE] = "none",
-		[WK_CONTAINER] = "container",
-		[WK_REPLICATION] = "replication",
-		[WK_HUM] = "hum",
-		[WK_SAMPLER] = "sampler",
-		[WK_WRITER] = "writer",
-		[WK_SUPERVISOR] = "supervisor",
-	};
-
-	return kind >= 0 && kind < WK_MAX ? names[kind] : "unknown";
-}
-
-const char *
 worker_state_name(int state)
 {
 	static const char *const names[WS_MAX] = {

@@ -24,17 +24,6 @@ void seq_write_end(struct seqlock *s);
  */
 int seq_read(const struct seqlock *s, void *dst, const void *src, size_t len);
 
-enum worker_kind {
-	WK_NONE = 0,
-	WK_CONTAINER,
-	WK_REPLICATION,
-	WK_HUM,
-	WK_SAMPLER,
-	WK_WRITER,
-	WK_SUPERVISOR,
-	WK_MAX
-};
-
 enum worker_state {
 	WS_EMPTY = 0, /* slot unused */
 	WS_STARTING,  /* forked, or waiting for something (see detail) */
@@ -45,56 +34,9 @@ enum worker_state {
 	WS_MAX
 };
 
-/* Worker counters: 16 int64 per slot, meaning set by the worker's kind. */
+/* Worker counters: 16 int64 per slot, meaning set by the worker's kind
+ * (workers/worker.h). */
 #define NCOUNTERS 16
-enum writer_counter {
-	WC_POINTS = 0,	 /* points acknowledged by InfluxDB */
-	WC_BATCHES,	 /* batches acknowledged */
-	WC_BYTES,	 /* bytes posted (after gzip) */
-	WC_LAST_FLUSH,	 /* ns, CLOCK_REALTIME, of the last good flush */
-	WC_SPOOL_BYTES,	 /* current spool size */
-	WC_SPOOLED,	 /* points ever written to the spool */
-	WC_RETRIES,
-	WC_ERRORS,
-	WC_REJECTED,	 /* points set aside after a 4xx */
-	WC_SPOOL_DROPPED,/* points dropped because the spool was full */
-	WC_REPLAYED,	 /* points replayed from the spool */
-	WC_INFLUX_UP,	 /* 1 when the last post succeeded */
-	WC_TORN,	 /* torn spool blocks skipped */
-};
-enum sampler_counter {
-	SC_TICKS = 0,
-	SC_DEADLINE_MISSES,
-	SC_ERRORS,
-	SC_RECONNECTS,
-	SC_UNREACHABLE,	 /* 1 while the node cannot be reached */
-	SC_LAST_TICK,	 /* ns, CLOCK_REALTIME */
-	SC_WAITING,	 /* latest figures, for labsup top */
-	SC_GRANTED,
-	SC_PAIRS,
-	SC_ACTIVE,
-	SC_IDLE_IN_TX,
-	SC_APPLY_LAG_US,
-	SC_TICK_COST_US, /* mean server time to take a sample, last second */
-};
-enum hum_counter {
-	HC_TX = 0,
-	HC_ERRORS,
-	HC_RECONNECTS,
-	HC_TPS_X100,	 /* last interval's rate, x100 */
-	HC_P50_US,
-	HC_P99_US,
-	HC_RATE_X100,	 /* target rate now (chaos varies it), x100 */
-};
-enum container_counter {
-	CC_SERVICES_READY = 0,
-	CC_SERVICE_RESTARTS,
-};
-enum replication_counter {
-	RC_SUBS_READY = 0,
-	RC_HEARTBEATS,
-	RC_REPAIRS,
-};
 
 #define STATUS_NAME 32
 #define STATUS_TEXT 120
@@ -103,7 +45,7 @@ enum replication_counter {
 struct slot_sup {
 	char name[STATUS_NAME];	/* "sampler pub", "hum 2", "writer" */
 	char arg[STATUS_NAME];	/* node or client the worker is for */
-	uint8_t kind;		/* enum worker_kind */
+	uint8_t kind;		/* enum worker_kind (workers/worker.h) */
 	uint8_t state;		/* EMPTY, STARTING, BACKOFF, FAILED, STOPPED */
 	uint8_t pad[2];
 	int32_t pid;		/* 0 when not running */
@@ -162,7 +104,6 @@ struct svc_status {
 	struct svc_info info;
 };
 
-const char *worker_kind_name(int kind);
 const char *worker_state_name(int state);
 const char *svc_role_name(int role);
 const char *svc_state_name(int state);

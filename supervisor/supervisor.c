@@ -18,8 +18,6 @@
 
 #include "supervisor.h"
 
-extern pid_t worker_parent_pid;
-
 /* Supervisor-private view of a slot. */
 struct wslot {
 	bool used;
@@ -49,15 +47,9 @@ static struct sup {
 	struct worker_ctx evctx;	/* for our own lane (slot 0) */
 } sup;
 
-static worker_entry entries[WK_MAX] = {
-	[WK_CONTAINER] = container_main,
-	[WK_REPLICATION] = replication_main,
-	[WK_HUM] = hum_main,
-	[WK_SAMPLER] = sampler_main,
-	[WK_WRITER] = writer_main,
-};
+/* Tests replace entry points (NULL: the worker table's). */
+static worker_entry entries[WK_MAX];
 static bool entries_overridden;
-bool sup_titles; /* setproctitle_init was called (not in unit tests) */
 
 void
 sup_set_entry(int kind, worker_entry fn)
@@ -66,62 +58,6 @@ sup_set_entry(int kind, worker_entry fn)
 		entries[kind] = fn;
 		entries_overridden = true;
 	}
-}
-
-/* FNV-1a over the bytes of a config part (structs are memset first). */
-static uint64_t
-hash_add(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ c[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define HASH(h, x) hash_add((h), &(x), sizeof(x))
-
-static uint64_t
-slice_of(const struct config *c, int kind, const char *arg)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	h = HASH(h, c->lab);
-	switch (kind) {
-	case WK_CONTAINER:
-		h = HASH(h, c->nodes);
-		h = HASH(h, c->nnodes);
-		h = HASH(h, c->influx);
-		h = HASH(h, c->grafana);
-		h = HASH(h, c->docker);
-		break;
-	case WK_REPLICATION:
-		h = HASH(h, c->nodes);
-		h = HASH(h, c->nnodes);
-		h = HASH(h, c->replication);
-		break;
-	case WK_WRITER:
-		h = HASH(h, c->influx);
-		h = HASH(h, c->writer);
-		break;
-	case WK_HUM: {
-		const struct node_cfg *n = c->hum.node[0] ?
-		    config_node(c, c->hum.node) : config_publisher(c);
-		h = HASH(h, c->hum);
-		if (n != NULL)
-			h = HASH(h, *n);
-		break;
-	}
-	case WK_SAMPLER: {
-		const struct node_cfg *n = config_node(c, arg);
-		h = HASH(h, c->sampler);
-		h = HASH(h, c->replication.heartbeat_ms);
-		if (n != NULL)
-			h = HASH(h, *n);
-		break;
-	}
-	}
-	return h;
 }
 
 static int
@@ -139,26 +75,37 @@ want_add(struct want *out, int n, int max, const struct config *cfg,
 	else
 		snprintf(out[n].name, sizeof(out[n].name), "%s",
 		    worker_kind_name(kind));
-	out[n].slice = slice_of(cfg, kind, arg);
+	out[n].slice = worker_config_hash(cfg, kind, arg);
 	return n + 1;
 }
 
+/* The workers of cfg, from the worker table, in its start order. */
 int
 sup_wanted(const struct config *cfg, struct want *out, int max)
 {
 	char arg[16];
 	int n = 0;
 
-	n = want_add(out, n, max, cfg, WK_WRITER, "");
-	n = want_add(out, n, max, cfg, WK_CONTAINER, "");
-	n = want_add(out, n, max, cfg, WK_REPLICATION, "");
-	if (cfg->sampler.enabled)
-		for (int i = 0; i < cfg->nnodes; i++)
-			n = want_add(out, n, max, cfg, WK_SAMPLER,
-			    cfg->nodes[i].name);
-	for (int i = 0; i < cfg->hum.clients; i++) {
-		snprintf(arg, sizeof(arg), "%d", i + 1);
-		n = want_add(out, n, max, cfg, WK_HUM, arg);
+	for (size_t o = 0; o < worker_ntypes; o++) {
+		const struct worker_type *t = &worker_types[o];
+		if (t->enabled != NULL && !t->enabled(cfg))
+			continue;
+		switch (t->count) {
+		case WN_ONE:
+			n = want_add(out, n, max, cfg, t->kind, "");
+			break;
+		case WN_PER_NODE:
+			for (int i = 0; i < cfg->nnodes; i++)
+				n = want_add(out, n, max, cfg, t->kind,
+				    cfg->nodes[i].name);
+			break;
+		case WN_PER_CLIENT:
+			for (int i = 0; i < cfg->hum.clients; i++) {
+				snprintf(arg, sizeof(arg), "%d", i + 1);
+				n = want_add(out, n, max, cfg, t->kind, arg);
+			}
+			break;
+		}
 	}
 	return n;
 }
@@ -214,70 +161,21 @@ publish_slot(uint32_t i, int state)
 	seq_write_end(&s->sup_lock);
 }
 
-static void
-worker_sigterm(int sig)
-{
-	(void)sig;
-	worker_stop = 1;
-}
-
 /* In the child: become the worker and never return. */
 static void __attribute__((noreturn))
 become_worker(uint32_t i, pid_t parent)
 {
 	struct wslot *w = &sup.slots[i];
-	struct worker_ctx ctx;
-	struct sigaction sa;
-	sigset_t all;
-	int rc;
+	struct worker_start ws = {
+		.seg = sup.seg, .slot = i, .kind = w->kind, .arg = w->arg,
+		.name = w->name, .cfg = sup.cfg, .parent = parent,
+		.entry = entries[w->kind],
+	};
 
-	/* die with the supervisor; a race with its death is caught below */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	worker_parent_pid = parent;
-	if (getppid() != parent)
-		_exit(0);
 	close(sup.sigfd);
 	if (sup.pfh != NULL)
 		pidfile_close(sup.pfh);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_sigterm;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-
-	if (sup_titles)
-		setproctitle("%s", w->name);
-	char ident[64];
-	snprintf(ident, sizeof(ident), "labsup/%s", w->name);
-	log_setident(ident);
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.seg = sup.seg;
-	ctx.slot = seg_slot(sup.seg, i);
-	ctx.lane = seg_lane(sup.seg, i);
-	ctx.cfg = sup.cfg;
-	ctx.slot_index = (int)i;
-	ctx.kind = w->kind;
-	ctx.arg = w->arg;
-
-	/* a fresh own block: the previous owner may have died mid-write */
-	seq_write_begin(&ctx.slot->own_lock);
-	memset(&ctx.slot->own, 0, sizeof(ctx.slot->own));
-	ctx.slot->own.pid = getpid();
-	ctx.slot->own.state = WS_STARTING;
-	ctx.slot->own.heartbeat_ns = now_ns();
-	seq_write_end(&ctx.slot->own_lock);
-
-	rc = entries[w->kind] != NULL ? entries[w->kind](&ctx) : 1;
-	fflush(NULL);
-	_exit(rc);
+	_exit(worker_run(&ws));
 }
 
 static int
@@ -512,7 +410,8 @@ reconcile(const struct config *cfg, char *err, size_t errlen)
 				w->backoff_ms = 0;
 				if (w->pid > 0) {
 					w->restarting = true;
-					signal_worker(w, SIGTERM, SUP_GRACE_MS);
+					signal_worker(w, SIGTERM,
+					    worker_type_of(w->kind)->grace_ms);
 				} else
 					w->next_start_mono = 0;
 			}
@@ -525,7 +424,8 @@ reconcile(const struct config *cfg, char *err, size_t errlen)
 		if (w->pid > 0) {
 			w->removing = true;
 			w->restarting = false;
-			signal_worker(w, SIGTERM, SUP_GRACE_MS);
+			signal_worker(w, SIGTERM,
+			    worker_type_of(w->kind)->grace_ms);
 		} else {
 			w->used = false;
 			publish_slot(i, WS_EMPTY);
@@ -655,27 +555,26 @@ read_signals(void)
 	}
 }
 
-static bool
-any_alive(int kind_only, bool except_writer)
+static int
+stop_phase(const struct wslot *w)
 {
-	for (uint32_t i = 1; i < sup.nslots; i++) {
-		struct wslot *w = &sup.slots[i];
-		if (w->pid <= 0)
-			continue;
-		if (kind_only && w->kind != kind_only)
-			continue;
-		if (except_writer && w->kind == WK_WRITER)
-			continue;
-		return true;
-	}
+	return worker_type_of(w->kind)->stop_phase;
+}
+
+static bool
+any_alive(int phase)
+{
+	for (uint32_t i = 1; i < sup.nslots; i++)
+		if (sup.slots[i].pid > 0 && stop_phase(&sup.slots[i]) == phase)
+			return true;
 	return false;
 }
 
-/* Wait (reaping) until no matching worker is alive, escalating to KILL. */
+/* Wait (reaping) until no worker of phase is alive, escalating to KILL. */
 static void
-wait_workers(int kind_only, bool except_writer)
+wait_phase(int phase)
 {
-	while (any_alive(kind_only, except_writer)) {
+	while (any_alive(phase)) {
 		struct pollfd pfd = { .fd = sup.sigfd, .events = POLLIN };
 		poll(&pfd, 1, 100);
 		read_signals();
@@ -708,7 +607,7 @@ stop_services(uint32_t flags)
 		close(sup.sigfd);
 		if (sup.pfh != NULL)
 			pidfile_close(sup.pfh);
-		if (sup_titles)
+		if (worker_titles)
 			setproctitle("stopping services");
 		_exit(container_stop_services(sup.cfg,
 		    (flags & SHUT_PURGE) != 0));
@@ -727,16 +626,18 @@ shutdown_all(void)
 
 	log_info("stopping: workers first, then the writer, then services");
 	sup_event("stop", "lab %s stopping", sup.cfg->lab.name);
-	for (uint32_t i = 1; i < sup.nslots; i++)
-		if (sup.slots[i].kind != WK_WRITER)
-			signal_worker(&sup.slots[i], SIGTERM, SUP_GRACE_MS);
-	wait_workers(0, true);
-	/* producers are gone: the writer drains what is left, then exits */
-	for (uint32_t i = 1; i < sup.nslots; i++)
-		if (sup.slots[i].kind == WK_WRITER)
-			signal_worker(&sup.slots[i], SIGTERM,
-			    SUP_WRITER_GRACE_MS);
-	wait_workers(WK_WRITER, false);
+	/*
+	 * By the worker table's stop phases: the producers first; once they
+	 * are gone the writer (phase 1) drains what is left, then exits.
+	 */
+	for (int phase = 0; phase <= WORKER_LAST_PHASE; phase++) {
+		for (uint32_t i = 1; i < sup.nslots; i++)
+			if (sup.slots[i].used &&
+			    stop_phase(&sup.slots[i]) == phase)
+				signal_worker(&sup.slots[i], SIGTERM,
+				    worker_type_of(sup.slots[i].kind)->grace_ms);
+		wait_phase(phase);
+	}
 	stop_services(flags);
 
 	seg_ring_totals(sup.seg, &produced, &committed, &dropped);

@@ -8,17 +8,13 @@
 
 #include <bsd/libutil.h>
 
-#include "labsup.h"
+#include "../workers/worker.h"
 
 #define SUP_MAX_SLOTS 128
 #define SUP_SPARE_SLOTS 8	/* room for workers a reload adds */
 #define SUP_BACKOFF_MIN_MS 100
 #define SUP_BACKOFF_MAX_MS 10000
 #define SUP_BACKOFF_RESET_MS 30000 /* uptime that forgives past crashes */
-#define SUP_GRACE_MS 10000	/* SIGTERM to SIGKILL */
-#define SUP_WRITER_GRACE_MS 20000
-
-typedef int (*worker_entry)(struct worker_ctx *ctx);
 
 /* Workers the config asks for (kind, arg, name), in start order. */
 struct want {
@@ -31,9 +27,6 @@ int sup_wanted(const struct config *cfg, struct want *out, int max);
 
 /* Slots a segment needs for cfg: supervisor + workers + spare. */
 uint32_t sup_nslots(const struct config *cfg);
-
-/* Set once setproctitle_init() ran (main); tests leave it false. */
-extern bool sup_titles;
 
 /* Tests replace worker entry points (and skip stopping services). */
 void sup_set_entry(int kind, worker_entry fn);

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../docker/backend.h"
-#include "../supervisor/labsup.h"
+#include "../backend/backend.h"
+#include "worker.h"
 
 #define CT_MAX_SVC (CFG_MAX_NODES + 2)
 #define CT_FAST_MS 100		/* pass interval while something starts */

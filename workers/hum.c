@@ -19,7 +19,7 @@
 
 #include <libpq-fe.h>
 
-#include "../supervisor/labsup.h"
+#include "worker.h"
 #include "hum.h"
 #include "hum_pgc.h"
 

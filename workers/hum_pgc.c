@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../supervisor/labsup.h"
+#include "worker.h"
 #include "hum_pgc.h"
 
 #define PGC_SLICE_NS 100000000LL

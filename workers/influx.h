@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../supervisor/config.h"
+#include "../lib/config.h"
 
 enum influx_result {
 	INFLUX_OK = 0,	/* 2xx: the points are stored */

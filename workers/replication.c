@@ -14,33 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../docker/backend.h"
-#include "../supervisor/labsup.h"
-#include "replication.h"
+#include "../backend/backend.h"
+#include "worker.h"
+#include "../lib/schema.h"
 
 #define RP_CHECK_MS 2000	/* reconcile pass once everything is ready */
 #define RP_CHECK_FAST_MS 300	/* while something is not */
 #define RP_LAG_MS 1000
 #define RP_COPY_CHUNK 65536
-
-const char *const repl_tables[REPL_NTABLES] = {
-	"branches", "tellers", "accounts", "history", "heartbeat",
-};
-
-/* The schema of docs/CONTRIBUTING.md, made idempotent. */
-static const char *const rp_ddl[REPL_NTABLES] = {
-	"CREATE TABLE IF NOT EXISTS branches (bid int PRIMARY KEY, "
-	"bbalance int NOT NULL DEFAULT 0, filler char(88))",
-	"CREATE TABLE IF NOT EXISTS tellers (tid int PRIMARY KEY, "
-	"bid int NOT NULL, tbalance int NOT NULL DEFAULT 0, filler char(84))",
-	"CREATE TABLE IF NOT EXISTS accounts (aid int PRIMARY KEY, "
-	"bid int NOT NULL, abalance int NOT NULL DEFAULT 0, filler char(84))",
-	"CREATE TABLE IF NOT EXISTS history (hid bigserial PRIMARY KEY, "
-	"tid int, bid int, aid int, delta int, mtime timestamptz, "
-	"filler char(22))",
-	"CREATE TABLE IF NOT EXISTS heartbeat (id int PRIMARY KEY, "
-	"ts timestamptz NOT NULL, seq bigint NOT NULL)",
-};
 
 struct rp_node {
 	const struct node_cfg *node;
@@ -64,119 +45,6 @@ struct rp {
 	char pub_detail[STATUS_TEXT];
 	int64_t heartbeats;
 };
-
-/* ---- shared with labsup check --------------------------------------- */
-
-PGconn *
-repl_connect(const struct config *cfg, const struct node_cfg *node,
-    const char *appname, char *err, size_t errlen)
-{
-	char ci[1024];
-	PGconn *c;
-	PGresult *r;
-
-	if (lab_conninfo(cfg, node, appname, ci, sizeof(ci)) == -1) {
-		snprintf(err, errlen, "connection string too long");
-		return NULL;
-	}
-	c = PQconnectdb(ci);
-	if (PQstatus(c) != CONNECTION_OK) {
-		snprintf(err, errlen, "%s", PQerrorMessage(c));
-		err[strcspn(err, "\n")] = '\0';
-		PQfinish(c);
-		return NULL;
-	}
-	/* IF NOT EXISTS notices are expected; keep the log quiet */
-	r = PQexec(c, "SET client_min_messages = warning");
-	PQclear(r);
-	return c;
-}
-
-int
-repl_schema(PGconn *c, char *err, size_t errlen)
-{
-	for (int i = 0; i < REPL_NTABLES; i++) {
-		PGresult *r = PQexec(c, rp_ddl[i]);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "cannot create %s: %s",
-			    repl_tables[i], PQresultErrorMessage(r));
-			err[strcspn(err, "\n")] = '\0';
-			PQclear(r);
-			return -1;
-		}
-		PQclear(r);
-	}
-	return 0;
-}
-
-void
-repl_subname(const struct node_cfg *node, char *buf, size_t len)
-{
-	snprintf(buf, len, "sub_%s", node->name);
-}
-
-void
-repl_pubname(const struct config *cfg, const struct node_cfg *node,
-    char *buf, size_t len)
-{
-	if (node->tables[0] != '\0' || node->row_filter[0] != '\0')
-		snprintf(buf, len, "pub_%s", node->name);
-	else
-		snprintf(buf, len, "%s", cfg->replication.publication);
-}
-
-/* Is word in a list separated by commas and/or blanks? */
-static bool
-rp_in_list(const char *list, const char *word)
-{
-	size_t wl = strlen(word);
-	const char *p = list;
-
-	while (*p != '\0') {
-		p += strspn(p, ", \t");
-		size_t n = strcspn(p, ", \t");
-		if (n == wl && strncmp(p, word, n) == 0)
-			return true;
-		p += n;
-	}
-	return false;
-}
-
-bool
-repl_node_table(const struct node_cfg *node, const char *table, char *filter,
-    size_t len)
-{
-	const char *p = node->row_filter;
-	size_t tl = strlen(table);
-
-	filter[0] = '\0';
-	if (!strcmp(table, "heartbeat"))
-		return true;
-	if (node->tables[0] != '\0' && !rp_in_list(node->tables, table))
-		return false;
-	/* "table: condition; table: condition": a table name has no ':' */
-	while (*p != '\0') {
-		p += strspn(p, "; \t");
-		size_t seg = strcspn(p, ";");
-		const char *colon = memchr(p, ':', seg);
-		if (colon != NULL) {
-			const char *end = colon;
-			while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-				end--;
-			if ((size_t)(end - p) == tl &&
-			    strncmp(p, table, tl) == 0) {
-				const char *c = colon + 1;
-				size_t cl = seg - (size_t)(c - p);
-				while (cl > 0 && (*c == ' ' || *c == '\t'))
-					c++, cl--;
-				snprintf(filter, len, "%.*s", (int)cl, c);
-				return true;
-			}
-		}
-		p += seg;
-	}
-	return true;
-}
 
 /* ---- small libpq helpers -------------------------------------------- */
 
@@ -248,7 +116,7 @@ rp_connected(struct rp *rp, struct rp_node *n)
 	if (mono_ns() < n->next_connect)
 		return false;
 	n->next_connect = mono_ns() + 250000000LL;
-	n->conn = repl_connect(rp->cfg, n->node, "labsup replication", err,
+	n->conn = lab_connect(rp->cfg, n->node, "labsup replication", err,
 	    sizeof(err));
 	if (n->conn == NULL) {
 		snprintf(n->detail, sizeof(n->detail), "waiting for %s: %s",
@@ -277,7 +145,7 @@ rp_schema_present(PGconn *c)
 	    "'tellers','accounts','history','heartbeat']) t "
 	    "WHERE to_regclass('public.' || t) IS NOT NULL");
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK &&
-	    atoi(PQgetvalue(r, 0, 0)) == REPL_NTABLES;
+	    atoi(PQgetvalue(r, 0, 0)) == SCHEMA_NTABLES;
 
 	PQclear(r);
 	return ok;
@@ -405,7 +273,7 @@ rp_publication(struct rp *rp, PGconn *c, const char *name,
 	char sql[2048], filter[CFG_STR * 2], *q, *tq;
 	const char *params[1] = { name };
 	PGresult *r;
-	bool exists, have[REPL_NTABLES] = { false };
+	bool exists, have[SCHEMA_NTABLES] = { false };
 	size_t off;
 
 	(void)rp;
@@ -414,8 +282,8 @@ rp_publication(struct rp *rp, PGconn *c, const char *name,
 	    errlen) == -1)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++)
-		for (int t = 0; t < REPL_NTABLES; t++)
-			if (!strcmp(PQgetvalue(r, i, 0), repl_tables[t]))
+		for (int t = 0; t < SCHEMA_NTABLES; t++)
+			if (!strcmp(PQgetvalue(r, i, 0), schema_tables[t]))
 				have[t] = true;
 	PQclear(r);
 	if (rp_exec(c, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1,
@@ -433,16 +301,16 @@ rp_publication(struct rp *rp, PGconn *c, const char *name,
 	    exists ? "ALTER" : "CREATE", q, exists ? "ADD" : "FOR");
 	PQfreemem(q);
 	int added = 0;
-	for (int t = 0; t < REPL_NTABLES; t++) {
+	for (int t = 0; t < SCHEMA_NTABLES; t++) {
 		if (have[t])
 			continue;
-		if (node != NULL && !repl_node_table(node, repl_tables[t],
+		if (node != NULL && !schema_node_table(node, schema_tables[t],
 		    filter, sizeof(filter)))
 			continue;
 		if (node == NULL)
 			filter[0] = '\0';
-		tq = PQescapeIdentifier(c, repl_tables[t],
-		    strlen(repl_tables[t]));
+		tq = PQescapeIdentifier(c, schema_tables[t],
+		    strlen(schema_tables[t]));
 		if (tq == NULL)
 			return -1;
 		/* a row filter is SQL from the config file, by design */
@@ -474,7 +342,7 @@ rp_publisher(struct rp *rp)
 		return;
 	}
 	if (!rp_schema_present(n->conn) &&
-	    repl_schema(n->conn, err, sizeof(err)) == -1)
+	    schema_create(n->conn, err, sizeof(err)) == -1)
 		goto fail;
 	if (rp_load(rp, n->conn, err, sizeof(err)) == -1 ||
 	    rp_exec(n->conn, "INSERT INTO heartbeat (id, ts, seq) VALUES "
@@ -646,7 +514,7 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 	if (!rp_connected(rp, s))
 		return;
 	if (!rp_schema_present(s->conn) &&
-	    repl_schema(s->conn, err, sizeof(err)) == -1)
+	    schema_create(s->conn, err, sizeof(err)) == -1)
 		goto fail;
 	if (rp_exec(s->conn, "SELECT s.subenabled, (SELECT count(*) FROM "
 	    "pg_subscription_rel r WHERE r.srsubid = s.oid), (SELECT count(*) "
@@ -842,8 +710,8 @@ replication_main(struct worker_ctx *ctx)
 			continue;
 		struct rp_node *s = &rp.subs[rp.nsubs++];
 		s->node = &cfg->nodes[i];
-		repl_subname(s->node, s->subname, sizeof(s->subname));
-		repl_pubname(cfg, s->node, s->pubname, sizeof(s->pubname));
+		schema_subname(s->node, s->subname, sizeof(s->subname));
+		schema_pubname(cfg, s->node, s->pubname, sizeof(s->pubname));
 	}
 	status_set(ctx->slot, WS_STARTING, "waiting for the container worker");
 	while (!worker_stop && (rp.be = rp_backend(ctx->seg)) == NULL) {

@@ -33,7 +33,7 @@
 
 #include <libpq-fe.h>
 
-#include "../supervisor/labsup.h"
+#include "worker.h"
 #include "sampler.h"
 #include "hum_pgc.h"
 

@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../supervisor/labsup.h"
+#include "worker.h"
 #include "influx.h"
 #include "lineproto.h"
 #include "spool.h"

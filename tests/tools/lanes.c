@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
-#include "../../shm/segment.h"
+#include "../../workers/worker.h"
 
 int
 main(int argc, char **argv)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../supervisor/config.h"
+#include "../../lib/config.h"
 
 static char path[64];
 static char err[600];

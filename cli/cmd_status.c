@@ -15,67 +15,6 @@
 
 #include "cli.h"
 
-void
-cli_snapshot(const struct seg *seg, struct snapshot *snap)
-{
-	const struct seg_header *h = seg->hdr;
-
-	memset(snap, 0, sizeof(*snap));
-	seg_read_info(seg, &snap->info);
-	snap->supervisor_pid = atomic_load(&((struct seg_header *)h)->supervisor_pid);
-	snap->boot_ns = h->boot_ns;
-	snap->nslots = h->nslots < 128 ? h->nslots : 128;
-	snap->nsvc = h->nsvc < CFG_MAX_NODES + 2 ? h->nsvc : CFG_MAX_NODES + 2;
-	for (uint32_t i = 0; i < snap->nslots; i++) {
-		struct snap_worker *w = &snap->workers[i];
-		const struct slot *s = seg_slot(seg, i);
-		if (status_read_sup(s, &w->sup) == -1)
-			continue;
-		status_read_own(s, &w->own);
-		if (w->sup.state == WS_EMPTY && i > 0)
-			w->state = WS_EMPTY;
-		else if (w->sup.pid > 0 && w->own.pid == w->sup.pid)
-			w->state = w->own.state;
-		else if (w->sup.pid > 0)
-			w->state = WS_STARTING;
-		else
-			w->state = w->sup.state;
-	}
-	for (uint32_t i = 0; i < snap->nsvc; i++)
-		status_read_svc(seg_svc(seg, i), &snap->svcs[i]);
-	seg_ring_totals(seg, &snap->produced, &snap->committed,
-	    &snap->dropped);
-}
-
-const struct snap_worker *
-cli_writer(const struct snapshot *snap)
-{
-	for (uint32_t i = 1; i < snap->nslots; i++)
-		if (snap->workers[i].state != WS_EMPTY &&
-		    snap->workers[i].sup.kind == WK_WRITER)
-			return &snap->workers[i];
-	return NULL;
-}
-
-/* "12 MB"; compact ("12M") for narrow columns. */
-void
-cli_bytes(int64_t b, bool compact, char *buf, size_t len)
-{
-	const char *sp = compact ? "" : " ";
-
-	if (b >= 1 << 30)
-		snprintf(buf, len, "%.1f%s%s", b / 1073741824.0, sp,
-		    compact ? "G" : "GB");
-	else if (b >= 1 << 20)
-		snprintf(buf, len, "%.0f%s%s", b / 1048576.0, sp,
-		    compact ? "M" : "MB");
-	else if (b >= 1024 || !compact)
-		snprintf(buf, len, "%lld%s%s", (long long)(b / 1024), sp,
-		    compact ? "k" : "kB");
-	else
-		snprintf(buf, len, "%lldB", (long long)b);
-}
-
 static json_t *
 status_json(const struct config *cfg, const struct snapshot *s, bool running)
 {
@@ -144,7 +83,7 @@ status_json(const struct config *cfg, const struct snapshot *s, bool running)
 	    "committed", (json_int_t)s->committed,
 	    "dropped", (json_int_t)s->dropped,
 	    "pending", (json_int_t)(s->produced - s->committed)));
-	wr = cli_writer(s);
+	wr = cli_worker(s, WK_WRITER, NULL);
 	if (wr != NULL) {
 		const int64_t *c = wr->own.counters;
 		json_object_set_new(root, "writer", json_pack(
@@ -210,7 +149,7 @@ status_print(const struct config *cfg, const struct snapshot *s)
 	    (unsigned long long)s->committed,
 	    (unsigned long long)(s->produced - s->committed),
 	    (unsigned long long)s->dropped);
-	wr = cli_writer(s);
+	wr = cli_worker(s, WK_WRITER, NULL);
 	if (wr != NULL) {
 		const int64_t *c = wr->own.counters;
 		printf("writer: %lld points in %lld batches, %lld spooled "
@@ -224,24 +163,20 @@ status_print(const struct config *cfg, const struct snapshot *s)
 }
 
 int
-cmd_status(int argc, char **argv)
+cmd_status(struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL;
 	bool json = false;
-	struct config *cfg;
 	struct snapshot *snap;
 	struct seg seg;
 	pid_t pid;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "+c:j", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': path = optarg; break;
 		case 'j': json = true; break;
 		default:
 			cli_usage_error("status: unknown option or missing value \"%s\"", argv[optind - 1]);
@@ -250,7 +185,6 @@ cmd_status(int argc, char **argv)
 	if (optind != argc)
 		cli_usage_error("status: unexpected argument \"%s\"",
 		    argv[optind]);
-	cfg = cli_find_lab(path);
 	if (cfg_error[0])
 		fprintf(stderr, "labsup: warning: %s (a running lab keeps the "
 		    "config it has)\n", cfg_error);

@@ -21,10 +21,10 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-#include "../supervisor/labsup.h"
+#include "../lib/labsup.h"
 #include "backend.h"
-#include "engine.h"
-#include "image.h"
+#include "../docker/engine.h"
+#include "../docker/image.h"
 
 #define DOCKER_MAX_SVC (CFG_MAX_NODES + 2)
 #define DOCKER_PWLEN 32

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../supervisor/config.h"
+#include "../lib/config.h"
 
 /*
  * The environment every PostgreSQL server of the lab runs with, whichever

@@ -102,18 +102,6 @@ top_line(struct top_state *t, const char *fmt, ...)
 }
 
 
-/* The sampler slot for a node, or NULL when it has none (yet). */
-static const struct snap_worker *
-top_sampler(const struct snapshot *s, const char *node)
-{
-	for (uint32_t i = 1; i < s->nslots; i++)
-		if (s->workers[i].state != WS_EMPTY &&
-		    s->workers[i].sup.kind == WK_SAMPLER &&
-		    !strcmp(s->workers[i].sup.arg, node))
-			return &s->workers[i];
-	return NULL;
-}
-
 static void
 top_hist_push(struct top_hist *h, const double *v)
 {
@@ -175,7 +163,7 @@ static void
 top_render(struct top_state *t, const struct config *cfg)
 {
 	const struct snapshot *s = t->cur;
-	const struct snap_worker *wr = cli_writer(s);
+	const struct snap_worker *wr = cli_worker(s, WK_WRITER, NULL);
 	double fig[TF_MAX] = { 0 }, secs, pps = -1, tps;
 	int64_t now = now_ns(), up = (now - s->boot_ns) / 1000000000;
 	int nrun = 0, nback = 0, nfail = 0, nstart = 0, hums = 0, shown;
@@ -209,7 +197,7 @@ top_render(struct top_state *t, const struct config *cfg)
 		if (++shown > CFG_MAX_NODES)
 			break;
 		cli_bytes(v->mem_bytes, true, mem, sizeof(mem));
-		if ((w = top_sampler(s, v->name)) == NULL) {
+		if ((w = cli_worker(s, WK_SAMPLER, v->name)) == NULL) {
 			top_line(t, "%-8.8s %-6.6s %5s %5s %5s %6s %7s %9s %5.1f "
 			    "%5s", v->name, svc_state_name(v->state), "-", "-",
 			    "-", "-", "-", "-", v->cpu_pct, mem);
@@ -271,10 +259,10 @@ top_render(struct top_state *t, const struct config *cfg)
 		const int64_t *c = wr->own.counters;
 		char spool[16], ago[24], rate[24];
 
-		if (t->have_prev && cli_writer(t->prev) != NULL &&
+		if (t->have_prev && cli_worker(t->prev, WK_WRITER, NULL) != NULL &&
 		    (secs = (now - t->prev_ns) / 1e9) > 0.2) {
 			pps = (double)(c[WC_POINTS] -
-			    cli_writer(t->prev)->own.counters[WC_POINTS]) / secs;
+			    cli_worker(t->prev, WK_WRITER, NULL)->own.counters[WC_POINTS]) / secs;
 			fig[TF_POINTS] = pps > 0 ? pps : 0;
 		}
 		cli_bytes(c[WC_SPOOL_BYTES], true, spool, sizeof(spool));
@@ -390,7 +378,7 @@ top_free(struct top_state *t)
 }
 
 int
-cmd_top(const struct config *cfg, int argc, char **argv)
+cmd_top(struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, '1' },
@@ -398,7 +386,6 @@ cmd_top(const struct config *cfg, int argc, char **argv)
 		{ "plain", no_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char **av = calloc((size_t)argc + 2, sizeof(char *));
 	struct top_state *t = calloc(1, sizeof(*t));
 	long count = -1;
 	bool tty, plain = false;
@@ -406,17 +393,13 @@ cmd_top(const struct config *cfg, int argc, char **argv)
 	struct seg seg;
 	int ch, rc = 0;
 
-	if (av == NULL || t == NULL ||
+	if (t == NULL ||
 	    (t->prev = calloc(1, sizeof(*t->prev))) == NULL ||
 	    (t->cur = calloc(1, sizeof(*t->cur))) == NULL) {
 		fprintf(stderr, "labsup: top: out of memory\n");
 		return 1;
 	}
-	/* run_ext hands over the arguments after "top": getopt wants argv[0] */
-	av[0] = "top";
-	memcpy(av + 1, argv, (size_t)argc * sizeof(char *));
-	optind = 1;
-	while ((ch = getopt_long(argc + 1, av, "+1n:p", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+1n:p", opts, NULL)) != -1) {
 		char *end;
 
 		switch (ch) {
@@ -432,16 +415,12 @@ cmd_top(const struct config *cfg, int argc, char **argv)
 		default:
 			cli_usage_error("top: unknown option or missing value "
 			    "\"%s\" (try --once, -n COUNT, --plain)",
-			    av[optind - 1]);
+			    argv[optind - 1]);
 		}
 	}
-	if (optind != argc + 1)
-		cli_usage_error("top: unexpected argument \"%s\"", av[optind]);
-	free(av);
-	if (cli_running_pid(cfg) == 0 || cli_open_seg(cfg, &seg, false,
-	    true) == -1 || !top_running(cfg, &seg)) {
-		printf("lab %s is not running (start it with `labsup start%s%s`)"
-		    "\n", cfg->lab.name, cfg->path[0] ? " -c " : "", cfg->path);
+	if (optind != argc)
+		cli_usage_error("top: unexpected argument \"%s\"", argv[optind]);
+	if (cli_require_running(cfg, &seg, stdout) == -1) {
 		top_free(t);
 		return EXIT_NOT_RUNNING;
 	}

@@ -38,7 +38,7 @@ struct node_cfg {
 	 */
 	char tables[CFG_STR];
 	char row_filter[CFG_STR * 2];
-	int line;		/* where the section starts, for messages */
+	int line;		/* where the section starts, for messages only */
 };
 
 struct config {
@@ -117,6 +117,57 @@ struct config {
 		int timeout_ms;		/* one HTTP request */
 	} writer;
 };
+
+/* ---- the key table ------------------------------------------------------ */
+
+/* How a key's text becomes a value (and is checked). */
+enum cfg_type {
+	CT_INT,		/* a whole number in min..max */
+	CT_POW2,	/* the same, and a power of two */
+	CT_DOUBLE,	/* a finite number in min..max */
+	CT_BOOL,	/* yes/no, true/false, on/off, 1/0 */
+	CT_TRISTATE,	/* auto, or a bool (enum tristate) */
+	CT_ENUM,	/* one of names[]; stored as its index */
+	CT_STR,		/* any text shorter than the field */
+	CT_NAME,	/* [a-z][a-z0-9_]*: ends up in SQL identifiers and tags */
+	CT_NAME_DASH,	/* the same, and '-' (lab names: shm, containers) */
+	CT_PATH,	/* an absolute path, or empty */
+	CT_ADDR,	/* an IPv4 or IPv6 address */
+	CT_SECRET,	/* refused: secrets go in files (names the _file key) */
+};
+
+#define CFG_NODE "node"	/* the section name of every [node NAME] */
+
+/*
+ * One row per key of the file.  Parsing, defaults, `labsup config check`,
+ * unknown-key errors, the reload comparison of workers' config
+ * (workers/worker.h) and the test against labsup.conf.example all come
+ * from this table.
+ */
+struct cfg_key {
+	const char *section;	/* "lab", CFG_NODE, "influxdb", ... */
+	const char *key;
+	int type;		/* enum cfg_type */
+	size_t offset;		/* in struct config (in struct node_cfg for nodes) */
+	size_t size;		/* of the field */
+	double min, max;	/* CT_INT, CT_POW2, CT_DOUBLE */
+	const char *const *names; /* CT_ENUM: by value, NULL-terminated */
+	const char *def;	/* the default as text; NULL: empty or derived */
+	const char *doc;	/* one line */
+};
+
+extern const struct cfg_key cfg_keys[];
+extern const size_t cfg_nkeys;
+
+/* The row of section.key (section CFG_NODE for any node), or NULL. */
+const struct cfg_key *config_key(const char *section, const char *key);
+
+/*
+ * The value of key k as the file would spell it; node is the node for
+ * CFG_NODE keys.  "" for an empty string.  Returns buf.
+ */
+const char *config_value(const struct config *cfg, const struct cfg_key *k,
+    const struct node_cfg *node, char *buf, size_t len);
 
 /* Fill *cfg with the built-in defaults. */
 void config_defaults(struct config *cfg);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../supervisor/labsup.h"
+#include "../lib/labsup.h"
 #include "backend.h"
 
 int

@@ -1,7 +1,7 @@
 /*
  * lab.c: small facts about a lab that every process needs: paths in its
- * state directory, its segment name, connection strings, clocks, and the
- * helpers a worker uses to talk to its lane and status slot.
+ * state directory, its segment name, connection strings, clocks and the
+ * lab's credentials.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +15,6 @@
 #include <unistd.h>
 
 #include "labsup.h"
-
-volatile sig_atomic_t worker_stop;
-pid_t worker_parent_pid;
 
 int64_t
 now_ns(void)
@@ -98,73 +95,29 @@ lab_conninfo(const struct config *cfg, const struct node_cfg *node,
 	return 0;
 }
 
-bool
-worker_orphaned(void)
+PGconn *
+lab_connect(const struct config *cfg, const struct node_cfg *node,
+    const char *appname, char *err, size_t errlen)
 {
-	return getppid() != worker_parent_pid;
-}
+	char ci[1024];
+	PGconn *c;
+	PGresult *r;
 
-void
-worker_sleep_ms(int ms)
-{
-	int64_t end = mono_ns() + (int64_t)ms * 1000000;
-
-	while (!worker_stop) {
-		int64_t left = end - mono_ns();
-		if (left <= 0)
-			break;
-		if (left > 50000000)
-			left = 50000000;
-		struct timespec ts = { 0, (long)left };
-		nanosleep(&ts, NULL);
-		if (worker_orphaned()) {
-			worker_stop = 1;
-			break;
-		}
+	if (lab_conninfo(cfg, node, appname, ci, sizeof(ci)) == -1) {
+		snprintf(err, errlen, "connection string too long");
+		return NULL;
 	}
-}
-
-int
-worker_emit(struct worker_ctx *ctx, struct record *r)
-{
-	if (r->ts == 0)
-		r->ts = now_ns();
-	return lane_push(ctx->lane, r);
-}
-
-void
-worker_labsup_init(struct worker_ctx *ctx, struct record *r)
-{
-	struct slot_sup sup;
-
-	memset(r, 0, sizeof(*r));
-	r->kind = REC_LABSUP;
-	if (status_read_sup(ctx->slot, &sup) == -1)
-		memset(&sup, 0, sizeof(sup));
-	snprintf(r->u.labsup.worker, sizeof(r->u.labsup.worker), "%s",
-	    sup.name[0] ? sup.name : worker_kind_name(ctx->kind));
-	r->u.labsup.ring_drops = (int64_t)lane_dropped(ctx->lane);
-	r->u.labsup.restarts = sup.restarts;
-	r->u.labsup.spool_bytes = REC_ABSENT;
-	r->u.labsup.deadline_misses = REC_ABSENT;
-	r->u.labsup.points_written = REC_ABSENT;
-	r->u.labsup.errors = REC_ABSENT;
-	r->u.labsup.value = REC_ABSENT;
-}
-
-int
-worker_event(struct worker_ctx *ctx, const char *kind, const char *fmt, ...)
-{
-	struct record r;
-	va_list ap;
-
-	memset(&r, 0, sizeof(r));
-	r.kind = REC_EVENT;
-	snprintf(r.u.event.kind, sizeof(r.u.event.kind), "%s", kind);
-	va_start(ap, fmt);
-	vsnprintf(r.u.event.text, sizeof(r.u.event.text), fmt, ap);
-	va_end(ap);
-	return worker_emit(ctx, &r);
+	c = PQconnectdb(ci);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		err[strcspn(err, "\n")] = '\0';
+		PQfinish(c);
+		return NULL;
+	}
+	/* IF NOT EXISTS notices are expected; keep the log quiet */
+	r = PQexec(c, "SET client_min_messages = warning");
+	PQclear(r);
+	return c;
 }
 
 /*
@@ -229,41 +182,9 @@ fail:
 int
 lab_write_secret(const char *path, const char *text)
 {
-	char tmp[CFG_PATH + 40], cur[512];
 	size_t len = strlen(text);
-	struct stat st;
-	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = fstat(fd, &st) == 0 && (st.st_mode & 077) == 0 ?
-		    read(fd, cur, sizeof(cur)) : -1;
-		close(fd);
-		if (n == (ssize_t)len && memcmp(cur, text, len) == 0) {
-			explicit_bzero(cur, sizeof(cur));
-			return 0;
-		}
-		explicit_bzero(cur, sizeof(cur));
-	}
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return -1;
-	if (fchmod(fd, 0600) == -1 || write(fd, text, len) != (ssize_t)len ||
-	    fsync(fd) == -1) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) == -1) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	if (file_same(path, text, len, 0600))
+		return 0;
+	return file_write_atomic(path, text, len, 0600, (uid_t)-1, (gid_t)-1);
 }

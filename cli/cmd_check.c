@@ -1,5 +1,5 @@
 /*
- * cmd_lab.c: `labsup check` (are the subscribers true copies of the
+ * cmd_check.c: `labsup check` (are the subscribers true copies of the
  * publisher?) and `labsup psql NODE` (a psql on a node with the lab's
  * credentials).  Both talk to the nodes directly; neither needs the
  * supervisor.
@@ -13,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../workers/replication.h"
-#include "labsup.h"
+#include "../lib/schema.h"
+#include "cli.h"
 
 #define CK_DEFAULT_TIMEOUT 120
 /* tables compared; the heartbeat changes every 100 ms by design */
-#define CK_NTABLES (REPL_NTABLES - 1)
+#define CK_NTABLES (SCHEMA_NTABLES - 1)
 
 struct ck_sum {
 	bool taken;		/* the node takes this table */
@@ -160,7 +160,7 @@ ck_print(struct ck_node *nodes, int n)
 		printf("  %-22s", nodes[j].node->name);
 	printf("\n");
 	for (int t = 0; t < CK_NTABLES; t++) {
-		printf("%-10s", repl_tables[t]);
+		printf("%-10s", schema_tables[t]);
 		for (int j = 0; j < n; j++) {
 			const struct ck_sum *s = &nodes[j].t[t];
 			char cell[40];
@@ -187,7 +187,7 @@ ck_usage(void)
 }
 
 int
-cmd_check(const struct config *cfg, int argc, char **argv)
+cmd_check(struct config *cfg, int argc, char **argv)
 {
 	struct ck_node nodes[CFG_MAX_NODES];
 	struct ck_sum pubf;
@@ -197,7 +197,7 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 	int64_t deadline;
 	PGresult *r;
 
-	for (int i = 0; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
 			timeout = atoi(argv[++i]);
 		else
@@ -211,12 +211,12 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 	for (int i = 0; i < cfg->nnodes; i++)
 		if (cfg->nodes[i].role == NODE_SUBSCRIBER) {
 			nodes[n].node = &cfg->nodes[i];
-			repl_subname(nodes[n].node, nodes[n].subname,
+			schema_subname(nodes[n].node, nodes[n].subname,
 			    sizeof(nodes[n].subname));
 			n++;
 		}
 	for (int j = 0; j < n; j++) {
-		nodes[j].conn = repl_connect(cfg, nodes[j].node, "labsup check",
+		nodes[j].conn = lab_connect(cfg, nodes[j].node, "labsup check",
 		    err, sizeof(err));
 		if (nodes[j].conn == NULL) {
 			ck_err("cannot connect to %s: %s (is the lab running? "
@@ -259,8 +259,8 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 	PQclear(r);
 	for (int t = 0; t < CK_NTABLES; t++) {
 		nodes[0].t[t].taken = true;
-		if (ck_table(pc, repl_tables[t], "", &nodes[0].t[t]) == -1) {
-			ck_err("%s.%s: %s", pub->name, repl_tables[t],
+		if (ck_table(pc, schema_tables[t], "", &nodes[0].t[t]) == -1) {
+			ck_err("%s.%s: %s", pub->name, schema_tables[t],
 			    PQerrorMessage(pc));
 			goto out;
 		}
@@ -271,25 +271,25 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 		for (int t = 0; t < CK_NTABLES; t++) {
 			struct ck_sum *s = &nodes[j].t[t];
 			const struct ck_sum *want = &nodes[0].t[t];
-			s->taken = repl_node_table(nodes[j].node,
-			    repl_tables[t], s->filter, sizeof(s->filter));
+			s->taken = schema_node_table(nodes[j].node,
+			    schema_tables[t], s->filter, sizeof(s->filter));
 			if (!s->taken)
 				continue;
-			if (ck_table(nodes[j].conn, repl_tables[t], "", s) ==
+			if (ck_table(nodes[j].conn, schema_tables[t], "", s) ==
 			    -1) {
 				bad++;
 				ck_err("%s.%s: %s", nodes[j].node->name,
-				    repl_tables[t],
+				    schema_tables[t],
 				    PQerrorMessage(nodes[j].conn));
 				continue;
 			}
 			if (s->filter[0] != '\0') {
 				/* a filtered subscriber holds the filtered set */
 				memset(&pubf, 0, sizeof(pubf));
-				if (ck_table(pc, repl_tables[t], s->filter,
+				if (ck_table(pc, schema_tables[t], s->filter,
 				    &pubf) == -1) {
 					ck_err("%s.%s with filter %s: %s",
-					    pub->name, repl_tables[t],
+					    pub->name, schema_tables[t],
 					    s->filter, PQerrorMessage(pc));
 					bad++;
 					continue;
@@ -302,7 +302,7 @@ cmd_check(const struct config *cfg, int argc, char **argv)
 				s->ok = false;
 				ck_err("%s.%s differs from %s: %lld rows vs "
 				    "%lld%s", nodes[j].node->name,
-				    repl_tables[t], pub->name, s->rows,
+				    schema_tables[t], pub->name, s->rows,
 				    want->rows, s->rows == want->rows ?
 				    ", same count but different content" : "");
 			}
@@ -320,13 +320,14 @@ out:
 }
 
 int
-cmd_psql(const struct config *cfg, int argc, char **argv)
+cmd_psql(struct config *cfg, int argc, char **argv)
 {
 	const struct node_cfg *node;
 	char passfile[CFG_PATH + 16], psql[CFG_PATH + 16], sport[16];
 	char **args;
 	int n = 0;
 
+	argc--, argv++;	/* after "psql": NODE [psql arguments] */
 	if (argc < 1 || argv[0][0] == '-') {
 		fprintf(stderr, "labsup: usage: labsup psql [-c FILE] NODE "
 		    "[psql arguments] (see `labsup --help`)\n");

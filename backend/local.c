@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../supervisor/labsup.h"
+#include "../lib/labsup.h"
 #include "backend.h"
 
 #define LOCAL_MAX_SVC (CFG_MAX_NODES + 2)

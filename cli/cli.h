@@ -1,0 +1,99 @@
+/*
+ * cli.h: the command line: the command table, the helpers every command
+ * shares (cli.c), and the commands, one file per command or family.
+ */
+#ifndef LABSUP_CLI_H
+#define LABSUP_CLI_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "../supervisor/supervisor.h"
+
+/* What a command needs before it runs (the dispatcher provides it). */
+enum cli_needs {
+	CLI_CONFIG = 1,	/* a valid config file (or the built-in defaults) */
+	CLI_LAB,	/* a lab to find: a broken file still names it */
+	CLI_RUNNING,	/* as CLI_LAB, and the command works on the running
+			   lab: it calls cli_require_running() once its
+			   options are parsed (usage errors come first) */
+};
+
+/*
+ * A command: cfg is loaded by the dispatcher (-c FILE, $LABSUP_CONFIG or
+ * the built-in defaults); argv[0] is the command's name and the rest its
+ * arguments, with -c FILE taken out.
+ */
+typedef int (*cli_fn)(struct config *cfg, int argc, char **argv);
+
+struct cli_command {
+	const char *name;	/* "start", "config" ("config check") */
+	const char *usage;	/* options and operands, for --help */
+	const char *summary;	/* one line, for --help */
+	cli_fn run;
+	int needs;		/* enum cli_needs */
+	bool operands_end;	/* our options stop at the first operand (psql) */
+};
+
+extern const struct cli_command cli_commands[];
+
+/* cli.c */
+void cli_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+/* Run argv[1] (the command) from the table; the process exit code. */
+int cli_dispatch(int argc, char **argv);
+/* Load the config: strict, or lenient (an invalid file only warns). */
+struct config *cli_load_config(const char *path, bool lenient);
+extern char cfg_error[600];	/* set when a lenient load met an invalid file */
+int cli_state_dir(const struct config *cfg, bool create);
+pid_t cli_running_pid(const struct config *cfg);
+int cli_open_seg(const struct config *cfg, struct seg *seg, bool writable,
+    bool quiet);
+/*
+ * Map the running lab's segment (read only), or say on say (stdout or
+ * stderr) that the lab does not run and how to start it: 0, or -1 (exit
+ * EXIT_NOT_RUNNING).
+ */
+int cli_require_running(const struct config *cfg, struct seg *seg,
+    FILE *say);
+
+/* A consistent snapshot of the segment, for status, start and top. */
+struct snap_worker {
+	struct slot_sup sup;
+	struct slot_own own;
+	int state;		/* combined: enum worker_state */
+};
+struct snapshot {
+	struct lab_info info;
+	int32_t supervisor_pid;
+	int64_t boot_ns;
+	uint32_t nslots, nsvc;
+	struct snap_worker workers[SUP_MAX_SLOTS];
+	struct svc_info svcs[CFG_MAX_NODES + 2];
+	uint64_t produced, committed, dropped;
+};
+void cli_snapshot(const struct seg *seg, struct snapshot *snap);
+/* The first worker of kind in a snapshot (arg NULL: any), or NULL. */
+const struct snap_worker *cli_worker(const struct snapshot *snap, int kind,
+    const char *arg);
+
+/* "12 MB"; compact ("12M") for narrow columns. */
+void cli_bytes(int64_t b, bool compact, char *buf, size_t len);
+
+/* cmd_status.c: what start prints while the lab comes up, and at the end */
+int cli_follow_start(const struct config *cfg, struct seg *seg, pid_t pid,
+    int timeout, bool quiet);
+void cli_summary(const struct config *cfg, const struct snapshot *snap);
+
+/* The commands (cli_commands[] in main.c). */
+int cmd_start(struct config *cfg, int argc, char **argv);	/* cmd_lab.c */
+int cmd_stop(struct config *cfg, int argc, char **argv);
+int cmd_reload(struct config *cfg, int argc, char **argv);
+int cmd_status(struct config *cfg, int argc, char **argv);	/* cmd_status.c */
+int cmd_top(struct config *cfg, int argc, char **argv);	/* cmd_top.c */
+int cmd_check(struct config *cfg, int argc, char **argv);	/* cmd_check.c */
+int cmd_psql(struct config *cfg, int argc, char **argv);
+int cmd_config(struct config *cfg, int argc, char **argv);	/* cmd_config.c */
+int cmd_image(struct config *cfg, int argc, char **argv);	/* cmd_image.c */
+
+#endif

@@ -1,0 +1,982 @@
+/*
+ * config.c: built-in defaults, the INI parser (libinih) and validation.
+ * Every error names the file and line; nothing here exits.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define DEFAULT_PG_BIN "/usr/lib/postgresql/15/bin"
+/* the source tree's grafana/ (set by the Makefile) */
+#ifndef LABSUP_GRAFANA_DIR
+#define LABSUP_GRAFANA_DIR "/usr/share/labsup/grafana"
+#endif
+
+struct parse {
+	struct config *cfg;
+	const char *file;
+	const char *text;	/* the whole file */
+	size_t len, off;	/* its size, and where the reader is */
+	int line;		/* line being parsed (our reader counts) */
+	char err[512];		/* first error */
+	int err_line;
+	char seen[64][80];	/* section.key already set: duplicates */
+	int seen_line[64];	/* where each was set */
+	int nseen;
+	int section_line;	/* line of the current [section] header */
+	bool node_seen[CFG_MAX_NODES];
+	char sections[32][80];	/* section headers met so far */
+	int section_lines[32];
+	int nsections;
+};
+
+#define CFG_MAX_FILE (1 << 20)
+
+static void
+default_state_dir(char *buf, size_t len, const char *lab)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+
+	if (geteuid() == 0)
+		snprintf(buf, len, "/var/lib/labsup/%s", lab);
+	else if (xdg != NULL && xdg[0] == '/')
+		snprintf(buf, len, "%s/labsup/%s", xdg, lab);
+	else
+		snprintf(buf, len, "%s/.local/state/labsup/%s",
+		    home != NULL ? home : "/tmp", lab);
+}
+
+static void
+add_node(struct config *cfg, const char *name, int role, int port)
+{
+	struct node_cfg *n = &cfg->nodes[cfg->nnodes++];
+
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->role = role;
+	n->port = port;
+}
+
+/* ---- the key table ------------------------------------------------------ */
+
+static const char *const backend_names[] = { "auto", "docker", "local", NULL };
+static const char *const role_names[] = { "", "publisher", "subscriber", NULL };
+static const char *const workload_names[] = { "tpcb", "select", "contention",
+	"script", NULL };
+
+#define C(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define N(f) offsetof(struct node_cfg, f), sizeof(((struct node_cfg *)0)->f)
+#define PORT 1024, 65535
+
+/*
+ * Every key of the file: section, key, type, field, limits, enum names,
+ * default (as text, parsed like the file's), one line of documentation.
+ * labsup.conf.example must agree (tests/unit/test_config.c checks it).
+ */
+const struct cfg_key cfg_keys[] = {
+	{ "lab", "name", CT_NAME_DASH, C(lab.name), 0, 0, NULL, "default",
+	  "names the shared memory (/labsup.<uid>.<name>), containers and volumes" },
+	{ "lab", "backend", CT_ENUM, C(lab.backend), 0, 0, backend_names, "auto",
+	  "auto: docker when a Docker engine answers, local processes otherwise" },
+	{ "lab", "state_dir", CT_PATH, C(lab.state_dir), 0, 0, NULL, NULL,
+	  "where the lab keeps its data, log, pidfile and secrets (default: /var/lib/labsup/<name> for root, else $XDG_STATE_HOME/labsup/<name> or ~/.local/state/labsup/<name>)" },
+	{ "lab", "run_as", CT_NAME_DASH, C(lab.run_as), 0, 0, NULL, "postgres",
+	  "the user the servers run as when labsup runs as root (local backend)" },
+	{ "lab", "bind", CT_ADDR, C(lab.bind), 0, 0, NULL, "127.0.0.1",
+	  "the address every server listens on (keep it on loopback: no TLS)" },
+	{ "lab", "pg_bin", CT_PATH, C(lab.pg_bin), 0, 0, NULL, DEFAULT_PG_BIN,
+	  "the PostgreSQL server binaries (local backend, image build)" },
+	{ "lab", "database", CT_NAME, C(lab.database), 0, 0, NULL, "labsup",
+	  "the lab's database on every node" },
+	{ "lab", "user", CT_NAME, C(lab.user), 0, 0, NULL, "labsup",
+	  "the lab's PostgreSQL role" },
+
+	{ CFG_NODE, "role", CT_ENUM, N(role), 0, 0, role_names, NULL,
+	  "publisher (exactly one) or subscriber; required" },
+	{ CFG_NODE, "port", CT_INT, N(port), PORT, NULL, NULL,
+	  "the node's port on the bind address; required" },
+	{ CFG_NODE, "tables", CT_STR, N(tables), 0, 0, NULL, NULL,
+	  "subscriber: the lab tables it takes (default all), e.g. accounts, history" },
+	{ CFG_NODE, "row_filter", CT_STR, N(row_filter), 0, 0, NULL, NULL,
+	  "subscriber: row filters, \"table: condition; table: condition\"" },
+
+	{ "influxdb", "version", CT_INT, C(influx.version), 1, 2, NULL, "1",
+	  "1 (InfluxQL, /write?db=) or 2 (/api/v2/write?org=&bucket=)" },
+	{ "influxdb", "port", CT_INT, C(influx.port), PORT, NULL, "18086",
+	  "InfluxDB's port on the bind address" },
+	{ "influxdb", "database", CT_NAME, C(influx.database), 0, 0, NULL,
+	  "labsup", "1.x: the database the lab writes to" },
+	{ "influxdb", "retention_policy", CT_STR, C(influx.retention_policy), 0,
+	  0, NULL, NULL, "1.x: the retention policy (default the database's)" },
+	{ "influxdb", "user", CT_STR, C(influx.user), 0, 0, NULL, NULL,
+	  "1.x authentication, optional" },
+	{ "influxdb", "password_file", CT_PATH, C(influx.password_file), 0, 0,
+	  NULL, NULL, "1.x: a file holding the user's password" },
+	{ "influxdb", "org", CT_STR, C(influx.org), 0, 0, NULL, NULL,
+	  "2.x: the organization" },
+	{ "influxdb", "bucket", CT_STR, C(influx.bucket), 0, 0, NULL, NULL,
+	  "2.x: the bucket" },
+	{ "influxdb", "token_file", CT_PATH, C(influx.token_file), 0, 0, NULL,
+	  NULL, "2.x: a file holding the token" },
+	{ "influxdb", "token_env", CT_STR, C(influx.token_env), 0, 0, NULL,
+	  "LABSUP_INFLUX_TOKEN", "2.x: the environment variable holding the token" },
+	{ "influxdb", "token", CT_SECRET, 0, 0, 0, 0, NULL, NULL,
+	  "refused: secrets do not go in the config file (token_file)" },
+	{ "influxdb", "password", CT_SECRET, 0, 0, 0, 0, NULL, NULL,
+	  "refused: secrets do not go in the config file (password_file)" },
+
+	{ "grafana", "enabled", CT_TRISTATE, C(grafana.enabled), 0, 0, NULL,
+	  "auto", "auto: start Grafana when it is installed (or its image exists)" },
+	{ "grafana", "port", CT_INT, C(grafana.port), PORT, NULL, "13000",
+	  "Grafana's port on the bind address" },
+	{ "grafana", "admin_password_file", CT_PATH,
+	  C(grafana.admin_password_file), 0, 0, NULL, NULL,
+	  "a file holding Grafana's admin password" },
+	{ "grafana", "dir", CT_PATH, C(grafana.dir), 0, 0, NULL,
+	  LABSUP_GRAFANA_DIR, "holds Grafana's provisioning/ and dashboards/" },
+
+	{ "docker", "host", CT_STR, C(docker.host), 0, 0, NULL, NULL,
+	  "the Docker engine (default $DOCKER_HOST, else unix:///var/run/docker.sock)" },
+	{ "docker", "image_postgres", CT_STR, C(docker.image_postgres), 0, 0,
+	  NULL, "labsup/postgres:15", "built offline by `labsup image build`" },
+	{ "docker", "image_influxdb", CT_STR, C(docker.image_influxdb), 0, 0,
+	  NULL, "labsup/influxdb:1.6", "built offline by `labsup image build`" },
+	{ "docker", "image_grafana", CT_STR, C(docker.image_grafana), 0, 0, NULL,
+	  "grafana/grafana-oss:latest", "used when present" },
+
+	{ "replication", "scale", CT_INT, C(replication.scale), 1, 1000, NULL,
+	  "10", "pgbench scale of the lab tables: accounts = 100000 x scale rows" },
+	{ "replication", "heartbeat_ms", CT_INT, C(replication.heartbeat_ms), 10,
+	  60000, NULL, "100", "how often the publisher's heartbeat row is updated" },
+	{ "replication", "publication", CT_NAME, C(replication.publication), 0,
+	  0, NULL, "labsup_pub", "the publication of the lab tables" },
+
+	{ "hum", "clients", CT_INT, C(hum.clients), 0, 64, NULL, "2",
+	  "one worker process (and connection) per client" },
+	{ "hum", "rate", CT_DOUBLE, C(hum.rate), 0, 1e6, NULL, "100",
+	  "transactions per second over all clients (Poisson arrivals); 0 = flat out" },
+	{ "hum", "workload", CT_ENUM, C(hum.workload), 0, 0, workload_names,
+	  "tpcb", "tpcb | select | contention | script" },
+	{ "hum", "script", CT_PATH, C(hum.script), 0, 0, NULL, NULL,
+	  "workload = script: a SQL file, statements separated by ;" },
+	{ "hum", "node", CT_NAME, C(hum.node), 0, 0, NULL, NULL,
+	  "the node the hum runs against (default the publisher)" },
+	{ "hum", "chaos", CT_BOOL, C(hum.chaos), 0, 0, NULL, "no",
+	  "vary the rate at random between chaos_min and chaos_max times rate" },
+	{ "hum", "chaos_min", CT_DOUBLE, C(hum.chaos_min), 0, 100, NULL, "0.2",
+	  "the lowest chaos factor" },
+	{ "hum", "chaos_max", CT_DOUBLE, C(hum.chaos_max), 0, 100, NULL, "3",
+	  "the highest chaos factor" },
+
+	{ "sampler", "enabled", CT_BOOL, C(sampler.enabled), 0, 0, NULL, "yes",
+	  "one lock sampler per node" },
+	{ "sampler", "interval_ms", CT_INT, C(sampler.interval_ms), 10, 60000,
+	  NULL, "100", "pg_stat_activity and blocking pairs, 10 (100 Hz) to 60000" },
+	{ "sampler", "locks_interval_ms", CT_INT, C(sampler.locks_interval_ms),
+	  10, 60000, NULL, "100", "pg_locks: a multiple of interval_ms, not shorter" },
+
+	{ "writer", "batch_points", CT_INT, C(writer.batch_points), 1, 1000000,
+	  NULL, "5000", "a batch goes out at batch_points or after flush_ms" },
+	{ "writer", "flush_ms", CT_INT, C(writer.flush_ms), 1, 60000, NULL, "200",
+	  "the longest a point waits in a batch" },
+	{ "writer", "spool_max_mb", CT_INT, C(writer.spool_max_mb), 1, 1048576,
+	  NULL, "256", "on-disk spool while InfluxDB is down; beyond it the oldest data is dropped, counted" },
+	{ "writer", "lane_records", CT_POW2, C(writer.lane_records), 64, 1 << 20,
+	  NULL, "4096", "records per lane (a power of two); fixed when the lab starts" },
+	{ "writer", "timeout_ms", CT_INT, C(writer.timeout_ms), 100, 600000,
+	  NULL, "5000", "one HTTP request to InfluxDB" },
+};
+const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+
+#undef C
+#undef N
+#undef PORT
+
+const struct cfg_key *
+config_key(const char *section, const char *key)
+{
+	if (!strncmp(section, CFG_NODE " ", strlen(CFG_NODE) + 1))
+		section = CFG_NODE;
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (!strcmp(cfg_keys[i].section, section) &&
+		    !strcmp(cfg_keys[i].key, key))
+			return &cfg_keys[i];
+	return NULL;
+}
+
+static bool
+section_known(const char *name)
+{
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (!strcmp(cfg_keys[i].section, name) &&
+		    strcmp(name, CFG_NODE) != 0)
+			return true;
+	return !strncmp(name, CFG_NODE " ", strlen(CFG_NODE) + 1) &&
+	    name[strlen(CFG_NODE) + 1] != '\0';
+}
+
+/* "lab, node NAME, influxdb, ... or writer", in the table's order. */
+static void
+section_list(char *buf, size_t len)
+{
+	const char *names[32];
+	int n = 0;
+
+	for (size_t i = 0; i < cfg_nkeys && n < 32; i++) {
+		int j;
+		for (j = 0; j < n && strcmp(names[j], cfg_keys[i].section); j++)
+			;
+		if (j == n)
+			names[n++] = cfg_keys[i].section;
+	}
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s%s", i == 0 ? "" : i == n - 1 ?
+		    " or " : ", ", names[i], strcmp(names[i], CFG_NODE) ? "" :
+		    " NAME");
+	}
+}
+
+static void *
+key_field(struct config *cfg, struct node_cfg *node, const struct cfg_key *k)
+{
+	char *base = !strcmp(k->section, CFG_NODE) ? (char *)node : (char *)cfg;
+
+	return base + k->offset;
+}
+
+static int key_set(struct parse *p, const struct cfg_key *k, void *field,
+    const char *v);
+
+void
+config_defaults(struct config *cfg)
+{
+	struct parse p;
+
+	memset(cfg, 0, sizeof(*cfg));
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].def != NULL &&
+		    strcmp(cfg_keys[i].section, CFG_NODE) != 0)
+			key_set(&p, &cfg_keys[i], key_field(cfg, NULL,
+			    &cfg_keys[i]), cfg_keys[i].def);
+	/* the default lab: one publisher, two subscribers */
+	add_node(cfg, "pub", NODE_PUBLISHER, 15432);
+	add_node(cfg, "sub1", NODE_SUBSCRIBER, 15433);
+	add_node(cfg, "sub2", NODE_SUBSCRIBER, 15434);
+}
+
+static int
+perr(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+perr(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(p->err, sizeof(p->err), fmt, ap);
+		va_end(ap);
+		p->err_line = p->line;
+	}
+	return 0; /* inih: handler failed */
+}
+
+static int
+parse_int(struct parse *p, const char *key, const char *v, long min,
+    long max, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (v[0] == '\0' || *end != '\0' || errno == ERANGE)
+		return perr(p, "%s: \"%s\" is not a whole number", key, v);
+	if (n < min || n > max)
+		return perr(p, "%s: %ld is out of range (%ld to %ld)", key, n,
+		    min, max);
+	*out = (int)n;
+	return 1;
+}
+
+static int
+parse_double(struct parse *p, const char *key, const char *v, double min,
+    double max, double *out)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(v, &end);
+	if (v[0] == '\0' || *end != '\0' || errno == ERANGE || !isfinite(d))
+		return perr(p, "%s: \"%s\" is not a number", key, v);
+	if (d < min || d > max)
+		return perr(p, "%s: %g is out of range (%g to %g)", key, d, min,
+		    max);
+	*out = d;
+	return 1;
+}
+
+static int
+parse_bool(struct parse *p, const char *key, const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") ||
+	    !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") ||
+	    !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return perr(p, "%s: \"%s\" is not yes or no", key, v);
+	return 1;
+}
+
+static int
+parse_str(struct parse *p, const char *key, const char *v, char *dst,
+    size_t len)
+{
+	if (strlen(v) >= len)
+		return perr(p, "%s: value is longer than %zu characters", key,
+		    len - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return 1;
+}
+
+/* Names end up in SQL identifiers, container names and tags: keep them tame. */
+static int
+parse_name(struct parse *p, const char *key, const char *v, char *dst,
+    size_t len, bool dash)
+{
+	if (v[0] == '\0')
+		return perr(p, "%s: must not be empty", key);
+	for (const char *c = v; *c; c++) {
+		if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) ||
+		    *c == '_' || (dash && *c == '-')))
+			return perr(p, "%s: \"%s\" may only contain a-z, 0-9%s "
+			    "and _", key, v, dash ? ", -" : "");
+	}
+	if (!islower((unsigned char)v[0]))
+		return perr(p, "%s: \"%s\" must start with a letter a-z", key,
+		    v);
+	return parse_str(p, key, v, dst, len);
+}
+
+static int
+parse_path(struct parse *p, const char *key, const char *v, char *dst,
+    size_t len)
+{
+	if (v[0] != '\0' && v[0] != '/')
+		return perr(p, "%s: \"%s\" must be an absolute path", key, v);
+	return parse_str(p, key, v, dst, len);
+}
+
+/* "a, b or c" of an enum's names (empty names are placeholders). */
+static void
+enum_list(const char *const *names, char *buf, size_t len)
+{
+	int n = 0, k = 0;
+
+	for (int i = 0; names[i] != NULL; i++)
+		n += names[i][0] != '\0';
+	buf[0] = '\0';
+	for (int i = 0; names[i] != NULL; i++) {
+		if (names[i][0] == '\0')
+			continue;
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s", k == 0 ? "" : k == n - 1 ?
+		    " or " : ", ", names[i]);
+		k++;
+	}
+}
+
+static int
+parse_enum(struct parse *p, const struct cfg_key *k, const char *v, int *out)
+{
+	char list[200];
+
+	for (int i = 0; k->names[i] != NULL; i++)
+		if (k->names[i][0] != '\0' && !strcmp(v, k->names[i])) {
+			*out = i;
+			return 1;
+		}
+	enum_list(k->names, list, sizeof(list));
+	return perr(p, "%s: \"%s\" is not %s", k->key, v, list);
+}
+
+/* Parse v as key k into field: 1, or 0 with the error in p. */
+static int
+key_set(struct parse *p, const struct cfg_key *k, void *field, const char *v)
+{
+	const char *key = k->key;
+	bool b;
+
+	switch (k->type) {
+	case CT_INT:
+		return parse_int(p, key, v, (long)k->min, (long)k->max, field);
+	case CT_POW2:
+		if (!parse_int(p, key, v, (long)k->min, (long)k->max, field))
+			return 0;
+		if (*(int *)field & (*(int *)field - 1))
+			return perr(p, "%s: %d is not a power of two", key,
+			    *(int *)field);
+		return 1;
+	case CT_DOUBLE:
+		return parse_double(p, key, v, k->min, k->max, field);
+	case CT_BOOL:
+		return parse_bool(p, key, v, field);
+	case CT_TRISTATE:
+		if (!strcmp(v, "auto")) {
+			*(int *)field = TRI_AUTO;
+			return 1;
+		}
+		if (!parse_bool(p, key, v, &b))
+			return 0;
+		*(int *)field = b ? TRI_YES : TRI_NO;
+		return 1;
+	case CT_ENUM:
+		return parse_enum(p, k, v, field);
+	case CT_STR:
+		return parse_str(p, key, v, field, k->size);
+	case CT_NAME:
+	case CT_NAME_DASH:
+		return parse_name(p, key, v, field, k->size,
+		    k->type == CT_NAME_DASH);
+	case CT_PATH:
+		return parse_path(p, key, v, field, k->size);
+	case CT_ADDR: {
+		unsigned char addr[16];
+		if (inet_pton(AF_INET, v, addr) != 1 &&
+		    inet_pton(AF_INET6, v, addr) != 1)
+			return perr(p, "%s: \"%s\" is not an IP address (e.g. "
+			    "127.0.0.1)", key, v);
+		return parse_str(p, key, v, field, k->size);
+	}
+	case CT_SECRET:
+		return perr(p, "%s: secrets do not go in the config file; use "
+		    "%s_file (or token_env)", key, key);
+	}
+	return perr(p, "%s: internal: unknown type %d", key, k->type);
+}
+
+const char *
+config_value(const struct config *cfg, const struct cfg_key *k,
+    const struct node_cfg *node, char *buf, size_t len)
+{
+	const void *f = key_field((struct config *)cfg,
+	    (struct node_cfg *)node, k);
+	int i;
+
+	buf[0] = '\0';
+	switch (k->type) {
+	case CT_INT:
+	case CT_POW2:
+		snprintf(buf, len, "%d", *(const int *)f);
+		break;
+	case CT_DOUBLE:
+		snprintf(buf, len, "%.17g", *(const double *)f);
+		/* the shortest text that reads back the same */
+		for (int prec = 1; prec <= 17; prec++) {
+			char t[64];
+			snprintf(t, sizeof(t), "%.*g", prec, *(const double *)f);
+			if (strtod(t, NULL) == *(const double *)f) {
+				snprintf(buf, len, "%s", t);
+				break;
+			}
+		}
+		break;
+	case CT_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)f ? "yes" : "no");
+		break;
+	case CT_TRISTATE:
+		i = *(const int *)f;
+		snprintf(buf, len, "%s", i == TRI_YES ? "yes" : i == TRI_NO ?
+		    "no" : "auto");
+		break;
+	case CT_ENUM:
+		i = *(const int *)f;
+		for (int j = 0; k->names[j] != NULL; j++)
+			if (j == i) {
+				snprintf(buf, len, "%s", k->names[j]);
+				break;
+			}
+		break;
+	case CT_STR:
+	case CT_NAME:
+	case CT_NAME_DASH:
+	case CT_PATH:
+	case CT_ADDR:
+		snprintf(buf, len, "%s", (const char *)f);
+		break;
+	case CT_SECRET:
+		break;
+	}
+	return buf;
+}
+
+static struct node_cfg *
+node_for_section(struct parse *p, const char *section)
+{
+	const char *name = section + strlen(CFG_NODE " ");
+	struct config *c = p->cfg;
+
+	for (int i = 0; i < c->nnodes; i++)
+		if (!strcmp(c->nodes[i].name, name))
+			return &c->nodes[i];
+	return NULL;
+}
+
+static int
+new_node(struct parse *p, const char *name)
+{
+	struct config *c = p->cfg;
+	struct node_cfg *n;
+
+	if (c->nnodes >= CFG_MAX_NODES)
+		return perr(p, "[node %s]: at most %d nodes", name,
+		    CFG_MAX_NODES);
+	n = &c->nodes[c->nnodes];
+	memset(n, 0, sizeof(*n));
+	if (!parse_name(p, "node name", name, n->name, sizeof(n->name), false))
+		return 0;
+	n->line = p->section_line;
+	p->node_seen[c->nnodes] = true;
+	c->nnodes++;
+	return 1;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	char key[80];
+
+	if (p->err[0] != '\0')
+		return 0;
+	snprintf(key, sizeof(key), "%s.%s", section, name ? name : "");
+	if (name == NULL) {
+		/* a new section (inih calls with name NULL when built so) */
+		return 1;
+	}
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], key))
+			return perr(p, "%s: set twice in [%s]", name, section);
+	if (p->nseen < 64) {
+		p->seen_line[p->nseen] = p->line;
+		snprintf(p->seen[p->nseen++], sizeof(p->seen[0]), "%s", key);
+	}
+
+	if (section[0] == '\0')
+		return perr(p, "\"%s\" is outside any section (start with "
+		    "[lab])", name);
+	const struct cfg_key *k = config_key(section, name);
+	struct node_cfg *n = NULL;
+	if (!strncmp(section, CFG_NODE " ", strlen(CFG_NODE) + 1)) {
+		n = node_for_section(p, section);
+		if (n == NULL) {
+			if (!new_node(p, section + strlen(CFG_NODE) + 1))
+				return 0;
+			n = &p->cfg->nodes[p->cfg->nnodes - 1];
+		} else if (!p->node_seen[n - p->cfg->nodes])
+			return perr(p, "internal: node %s", n->name);
+	}
+	if (k == NULL)
+		return perr(p, "unknown key \"%s\" in [%s]", name, section);
+	if (!section_known(section))
+		return perr(p, "unknown section [%s]", section);
+	return key_set(p, k, key_field(p->cfg, n, k), value);
+	return perr(p, "unknown section [%s]", section);
+}
+
+static bool
+utf8_valid(const unsigned char *s)
+{
+	while (*s) {
+		int n;
+		if (*s < 0x80)
+			n = 0;
+		else if ((*s & 0xe0) == 0xc0 && *s >= 0xc2)
+			n = 1;
+		else if ((*s & 0xf0) == 0xe0)
+			n = 2;
+		else if ((*s & 0xf8) == 0xf0 && *s <= 0xf4)
+			n = 3;
+		else
+			return false;
+		s++;
+		for (; n > 0; n--, s++)
+			if ((*s & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * inih only reports a section once it holds a key: check section headers
+ * here so an unknown or empty-named section is an error even when empty.
+ */
+static bool
+section_line_ok(struct parse *p, const char *line)
+{
+	char list[200];
+	const char *s = line, *e;
+	char name[80];
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '[')
+		return true;
+	p->section_line = p->line;
+	e = strchr(s, ']');
+	if (e == NULL) {
+		perr(p, "syntax error: \"[\" without \"]\"");
+		return false;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(e - s - 1), s + 1);
+	/* a section given twice would silently merge: refuse it */
+	for (int i = 0; i < p->nsections; i++)
+		if (!strcmp(p->sections[i], name)) {
+			perr(p, "[%s] appears twice (first at line %d): one "
+			    "section per name", name, p->section_lines[i]);
+			return false;
+		}
+	if (p->nsections < 32) {
+		p->section_lines[p->nsections] = p->line;
+		snprintf(p->sections[p->nsections++], sizeof(p->sections[0]),
+		    "%s", name);
+	}
+	if (section_known(name))
+		return true;
+	section_list(list, sizeof(list));
+	perr(p, "unknown section [%s] (expected %s)", name, list);
+	return false;
+}
+
+/*
+ * inih reader over the file in memory: counts lines and refuses NUL bytes,
+ * non-UTF-8 and over-long lines (which fgets would hide or split).
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	const char *start = p->text + p->off, *nl;
+	size_t len, rest = p->len - p->off;
+
+	if (rest == 0 || p->err[0] != '\0')
+		return NULL;
+	nl = memchr(start, '\n', rest);
+	len = nl != NULL ? (size_t)(nl - start) + 1 : rest;
+	p->off += len;
+	p->line++;
+	if (len > (size_t)num - 1) {
+		perr(p, "line is longer than %d characters", num - 2);
+		return NULL;
+	}
+	if (memchr(start, '\0', len) != NULL) {
+		perr(p, "a NUL byte: this is not a text file");
+		return NULL;
+	}
+	memcpy(str, start, len);
+	str[len] = '\0';
+	if (!utf8_valid((unsigned char *)str)) {
+		perr(p, "not valid UTF-8 text");
+		return NULL;
+	}
+	if (!section_line_ok(p, str))
+		return NULL;
+	return str;
+}
+
+/* Point p->line at where section.key was set (or the first line). */
+static void
+at_key(struct parse *p, const char *key)
+{
+	p->line = 1;
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], key))
+			p->line = p->seen_line[i];
+}
+
+static int
+validate(struct parse *p)
+{
+	struct config *c = p->cfg;
+	int npub = 0;
+
+	for (int i = 0; i < c->nnodes; i++) {
+		struct node_cfg *n = &c->nodes[i];
+		p->line = n->line;
+		if (n->role == 0)
+			return perr(p, "[node %s]: role is missing (publisher "
+			    "or subscriber)", n->name);
+		if (n->port == 0)
+			return perr(p, "[node %s]: port is missing", n->name);
+		if (n->role == NODE_PUBLISHER) {
+			npub++;
+			if (n->tables[0] || n->row_filter[0])
+				return perr(p, "[node %s]: tables and "
+				    "row_filter are for subscribers", n->name);
+		}
+		for (int j = 0; j < i; j++)
+			if (c->nodes[j].port == n->port)
+				return perr(p, "[node %s]: port %d is already "
+				    "used by node %s", n->name, n->port,
+				    c->nodes[j].name);
+		if (n->port == c->influx.port)
+			return perr(p, "[node %s]: port %d is InfluxDB's port",
+			    n->name, n->port);
+		if (n->port == c->grafana.port)
+			return perr(p, "[node %s]: port %d is Grafana's port",
+			    n->name, n->port);
+	}
+	p->line = c->nnodes > 0 ? c->nodes[0].line : 1;
+	if (npub == 0)
+		return perr(p, "no publisher: add a [node NAME] section with "
+		    "role = publisher");
+	if (npub > 1) {
+		for (int i = 0, seen = 0; i < c->nnodes; i++)
+			if (c->nodes[i].role == NODE_PUBLISHER && seen++)
+				p->line = c->nodes[i].line;
+		return perr(p, "more than one publisher: labsup labs have "
+		    "exactly one");
+	}
+	at_key(p, "grafana.port");
+	if (c->influx.port == c->grafana.port)
+		return perr(p, "InfluxDB and Grafana both on port %d",
+		    c->influx.port);
+	at_key(p, "hum.node");
+	if (c->hum.node[0] && config_node(c, c->hum.node) == NULL)
+		return perr(p, "[hum] node = %s: no such node", c->hum.node);
+	at_key(p, "hum.workload");
+	if (c->hum.workload == WL_SCRIPT && c->hum.script[0] == '\0')
+		return perr(p, "[hum] workload = script needs script = FILE");
+	at_key(p, "hum.chaos_max");
+	if (c->hum.chaos_min > c->hum.chaos_max)
+		return perr(p, "[hum] chaos_min %g is above chaos_max %g",
+		    c->hum.chaos_min, c->hum.chaos_max);
+	at_key(p, "sampler.locks_interval_ms");
+	if (c->sampler.locks_interval_ms < c->sampler.interval_ms)
+		return perr(p, "[sampler] locks_interval_ms %d is shorter than "
+		    "interval_ms %d", c->sampler.locks_interval_ms,
+		    c->sampler.interval_ms);
+	at_key(p, "influxdb.version");
+	if (c->influx.version == 2 && (!c->influx.org[0] || !c->influx.bucket[0]))
+		return perr(p, "[influxdb] version = 2 needs org and bucket");
+	return 1;
+}
+
+static void
+finish(struct config *c)
+{
+	if (c->lab.state_dir[0] == '\0')
+		default_state_dir(c->lab.state_dir, sizeof(c->lab.state_dir),
+		    c->lab.name);
+	snprintf(c->influx.url, sizeof(c->influx.url), "http://%s:%d",
+	    strchr(c->lab.bind, ':') ? "[::1]" : c->lab.bind, c->influx.port);
+}
+
+static int
+read_file(const char *path, struct parse *p, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (fp == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	buf = malloc(CFG_MAX_FILE + 1);
+	if (buf == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	n = fread(buf, 1, CFG_MAX_FILE + 1, fp);
+	if (ferror(fp) || n > CFG_MAX_FILE) {
+		snprintf(err, errlen, "%s: %s", path, ferror(fp) ?
+		    "read error" : "larger than 1 MB: not a labsup config");
+		fclose(fp);
+		free(buf);
+		return -1;
+	}
+	fclose(fp);
+	p->text = buf;
+	p->len = n;
+	p->off = 0;
+	return 0;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct parse p;
+	int rc;
+
+	config_defaults(cfg);
+	if (path == NULL || path[0] == '\0') {
+		finish(cfg);
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.file = path;
+	if (strlen(path) >= sizeof(cfg->path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	if (read_file(path, &p, err, errlen) == -1)
+		return -1;
+	/* A file that names nodes replaces the default three entirely. */
+	int saved_nnodes = cfg->nnodes;
+	cfg->nnodes = 0;
+	rc = ini_parse_stream(reader, &p, handler, &p);
+	free((char *)p.text);
+	if (p.err[0] == '\0' && rc != 0) {
+		p.err_line = rc > 0 ? rc : p.line;
+		snprintf(p.err, sizeof(p.err), "%s",
+		    rc == -2 ? "out of memory" :
+		    "syntax error (expected [section] or key = value)");
+	}
+	if (p.err[0] == '\0') {
+		if (cfg->nnodes == 0) {
+			struct config d;
+			config_defaults(&d);
+			memcpy(cfg->nodes, d.nodes, sizeof(d.nodes));
+			cfg->nnodes = saved_nnodes;
+		}
+		validate(&p);
+	}
+	if (p.err[0] != '\0') {
+		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.err);
+		return -1;
+	}
+	finish(cfg);
+	return 0;
+}
+
+/* Only [lab] name and state_dir: enough to find a running lab. */
+static int
+identity_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct config *c = user;
+
+	if (name == NULL || strcmp(section, "lab") != 0)
+		return 1;
+	if (!strcmp(name, "name") && strlen(value) < sizeof(c->lab.name))
+		snprintf(c->lab.name, sizeof(c->lab.name), "%s", value);
+	else if (!strcmp(name, "state_dir") && value[0] == '/' &&
+	    strlen(value) < sizeof(c->lab.state_dir))
+		snprintf(c->lab.state_dir, sizeof(c->lab.state_dir), "%s", value);
+	return 1;
+}
+
+int
+config_load_identity(struct config *cfg, const char *path)
+{
+	config_defaults(cfg);
+	if (path != NULL && path[0] != '\0') {
+		snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+		if (ini_parse(path, identity_handler, cfg) < 0)
+			return -1;
+	}
+	finish(cfg);
+	return 0;
+}
+
+int
+config_set_backend(struct config *cfg, const char *name)
+{
+	for (int i = 0; backend_names[i] != NULL; i++)
+		if (!strcmp(name, backend_names[i])) {
+			cfg->lab.backend = i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+backend_name(int backend)
+{
+	return backend >= BACKEND_AUTO && backend <= BACKEND_LOCAL ?
+	    backend_names[backend] : "auto";
+}
+
+const char *
+workload_name(int wl)
+{
+	return wl >= WL_TPCB && wl <= WL_SCRIPT ? workload_names[wl] :
+	    "unknown";
+}
+
+const struct node_cfg *
+config_node(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->nnodes; i++)
+		if (!strcmp(cfg->nodes[i].name, name))
+			return &cfg->nodes[i];
+	return NULL;
+}
+
+const struct node_cfg *
+config_publisher(const struct config *cfg)
+{
+	for (int i = 0; i < cfg->nnodes; i++)
+		if (cfg->nodes[i].role == NODE_PUBLISHER)
+			return &cfg->nodes[i];
+	return NULL;
+}
+
+void
+config_print(const struct config *c, FILE *fp)
+{
+	const char *last = "";
+	char v[CFG_PATH * 2];
+
+	fprintf(fp, "; effective configuration%s%s\n",
+	    c->path[0] ? " of " : " (built-in defaults)", c->path);
+	/* every key with a value, in the table's order; nodes in theirs */
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (!strcmp(k->section, CFG_NODE)) {
+			if (!strcmp(last, CFG_NODE))
+				continue;
+			last = CFG_NODE;
+			for (int j = 0; j < c->nnodes; j++) {
+				fprintf(fp, "\n[node %s]\n", c->nodes[j].name);
+				for (size_t m = i; m < cfg_nkeys &&
+				    !strcmp(cfg_keys[m].section, CFG_NODE); m++)
+					if (config_value(c, &cfg_keys[m],
+					    &c->nodes[j], v, sizeof(v))[0])
+						fprintf(fp, "%s = %s\n",
+						    cfg_keys[m].key, v);
+			}
+			continue;
+		}
+		if (strcmp(last, k->section)) {
+			fprintf(fp, "\n[%s]\n", k->section);
+			last = k->section;
+		}
+		if (config_value(c, k, NULL, v, sizeof(v))[0])
+			fprintf(fp, "%s = %s\n", k->key, v);
+	}
+}
