@@ -38,7 +38,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LABSUP   := $(BUILD)/labsup
 
-.PHONY: all deps start stop test test-sanitize unit integration bench fuzz format clean images faults
+.PHONY: all deps start stop test test-sanitize unit integration bench fuzz format clean images faults check-layers
 
 all: $(LABSUP) labsup
 
@@ -83,7 +83,7 @@ stop:
 
 # Everything a change must pass: unit tests, then integration tests against
 # real servers that the run starts itself.
-test: deps
+test: deps check-layers
 	@$(MAKE) --no-print-directory WERROR=1 all $(BUILD)/unit_tests
 	@$(MAKE) --no-print-directory unit integration
 
@@ -92,6 +92,10 @@ test-sanitize: deps
 	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests
 	$(BUILD)/unit_tests --jobs 2
 	LABSUP=$(abspath $(BUILD)/labsup) tests/run-integration.sh $(or $(T),--sanitize)
+
+# No #include reaches a folder above its own (docs/ARCHITECTURE.md).
+check-layers:
+	@scripts/check-layers.sh
 
 unit: $(BUILD)/unit_tests
 	$(BUILD)/unit_tests --jobs 2

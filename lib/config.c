@@ -489,16 +489,10 @@ config_value(const struct config *cfg, const struct cfg_key *k,
 		snprintf(buf, len, "%d", *(const int *)f);
 		break;
 	case CT_DOUBLE:
-		snprintf(buf, len, "%.17g", *(const double *)f);
-		/* the shortest text that reads back the same */
-		for (int prec = 1; prec <= 17; prec++) {
-			char t[64];
-			snprintf(t, sizeof(t), "%.*g", prec, *(const double *)f);
-			if (strtod(t, NULL) == *(const double *)f) {
-				snprintf(buf, len, "%s", t);
-				break;
-			}
-		}
+		/* %g when it reads back the same (100, 0.2), else all digits */
+		snprintf(buf, len, "%g", *(const double *)f);
+		if (strtod(buf, NULL) != *(const double *)f)
+			snprintf(buf, len, "%.17g", *(const double *)f);
 		break;
 	case CT_BOOL:
 		snprintf(buf, len, "%s", *(const bool *)f ? "yes" : "no");

@@ -314,3 +314,92 @@ Test(config, bind_must_be_an_address)
 	cr_assert_eq(load("[lab]\nbind = ::1\n"), 0, "%s", err);
 	cr_assert_str_eq(cfg.influx.url, "http://[::1]:18086");
 }
+
+/*
+ * labsup.conf.example documents every key with its default: it and the key
+ * table (lib/config.c) must agree.  Keys set in the example carry the
+ * table's default; keys it leaves commented out (";key =") have none, or
+ * one derived at run time.
+ */
+Test(config, example_file_agrees_with_the_key_table)
+{
+	FILE *fp = fopen("labsup.conf.example", "r");
+	char line[512], section[64] = "", seen[128][80];
+	int nseen = 0;
+	struct config d;
+
+	cr_assert_not_null(fp, "run the unit tests from the source tree");
+	config_defaults(&d);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		char key[64], val[256], *s = line;
+		bool commented = false;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(s, "[%63[^]]]", section) == 1)
+			continue;
+		if (*s == ';') {
+			commented = true;
+			s++;
+		}
+		val[0] = '\0';
+		if (sscanf(s, "%63[a-z_] = %255[^\n]", key, val) < 1 ||
+		    strstr(s, " =") == NULL)
+			continue;
+		const struct cfg_key *k = config_key(section, key);
+		cr_assert_not_null(k, "labsup.conf.example: [%s] %s is not in "
+		    "the key table", section, key);
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s.%s", k->section,
+		    key);
+		if (commented || !strcmp(k->section, CFG_NODE))
+			continue;
+		char def[CFG_PATH * 2];
+		config_value(&d, k, NULL, def, sizeof(def));
+		cr_assert_str_eq(val, def, "labsup.conf.example: [%s] %s = %s, "
+		    "but its default is %s", section, key, val, def);
+	}
+	fclose(fp);
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		char name[80];
+		bool found = cfg_keys[i].type == CT_SECRET;
+		snprintf(name, sizeof(name), "%s.%s", cfg_keys[i].section,
+		    cfg_keys[i].key);
+		for (int j = 0; j < nseen && !found; j++)
+			found = !strcmp(seen[j], name);
+		cr_assert(found, "labsup.conf.example does not document [%s] %s",
+		    cfg_keys[i].section, cfg_keys[i].key);
+	}
+}
+
+/* config check prints what config_load reads back as the same config. */
+Test(config, printed_config_reads_back_the_same)
+{
+	char ppath[64], err2[600], a[CFG_PATH * 2], b[CFG_PATH * 2];
+	struct config back;
+	FILE *fp;
+
+	cr_assert_eq(load("[lab]\nname = rt\n[node p]\nrole = publisher\n"
+	    "port = 2000\n[node s]\nrole = subscriber\nport = 2001\n"
+	    "tables = accounts\n[hum]\nrate = 12.5\nchaos = yes\n"), 0, "%s",
+	    err);
+	snprintf(ppath, sizeof(ppath), "/tmp/labsup-cfgprint.%d.conf",
+	    (int)getpid());
+	fp = fopen(ppath, "w");
+	config_print(&cfg, fp);
+	fclose(fp);
+	cr_assert_eq(config_load(&back, ppath, err2, sizeof(err2)), 0, "%s",
+	    err2);
+	unlink(ppath);
+	cr_assert_eq(back.nnodes, cfg.nnodes);
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		int nn = strcmp(k->section, CFG_NODE) ? 1 : cfg.nnodes;
+		for (int j = 0; j < nn; j++) {
+			const struct node_cfg *n1 = nn > 1 || !strcmp(k->section,
+			    CFG_NODE) ? &cfg.nodes[j] : NULL;
+			const struct node_cfg *n2 = n1 ? &back.nodes[j] : NULL;
+			cr_assert_str_eq(config_value(&back, k, n2, b, sizeof(b)),
+			    config_value(&cfg, k, n1, a, sizeof(a)), "[%s] %s",
+			    k->section, k->key);
+		}
+	}
+}

@@ -1,0 +1,168 @@
+/*
+ * test_reload.c: which workers a reload restarts.  A worker's part of the
+ * config is compared key by key from the key table (worker_config_hash), so
+ * comments, blank lines, line numbers and the order of sections never count;
+ * one node's port changes only the workers that read that node.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../supervisor/supervisor.h"
+
+static const char base[] =
+    "[lab]\nname = rl\nstate_dir = /tmp/rl\n\n"
+    "[node pub]\nrole = publisher\nport = 25432\n\n"
+    "[node sub1]\nrole = subscriber\nport = 25433\n\n"
+    "[node sub2]\nrole = subscriber\nport = 25434\n"
+    "row_filter = accounts: aid % 2 = 0\n\n"
+    "[hum]\nclients = 2\nrate = 50\n\n"
+    "[sampler]\ninterval_ms = 20\nlocks_interval_ms = 40\n\n"
+    "[writer]\nflush_ms = 100\n";
+
+/* The same settings: one comment line first, sections in another order. */
+static const char shifted[] =
+    "; one comment line moves every line below it\n"
+    "[writer]\nflush_ms = 100\n\n"
+    "[node sub2]\nrow_filter = accounts: aid % 2 = 0\nport = 25434\n"
+    "role = subscriber\n\n"
+    "[sampler]\nlocks_interval_ms = 40\ninterval_ms = 20\n\n"
+    "[node pub]\nrole = publisher\nport = 25432\n\n"
+    "[hum]\nrate = 50\nclients = 2\n\n"
+    "[node sub1]\n\n; and a blank line or two\n\nrole = subscriber\n"
+    "port = 25433\n\n"
+    "[lab]\nstate_dir = /tmp/rl\nname = rl\n";
+
+static struct want wa[SUP_MAX_SLOTS], wb[SUP_MAX_SLOTS];
+static struct config ca, cb;
+
+static void
+load(struct config *c, const char *text)
+{
+	char path[64], err[600];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/tmp/labsup-reload.%d.conf",
+	    (int)getpid());
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	cr_assert_eq(config_load(c, path, err, sizeof(err)), 0, "%s", err);
+	unlink(path);
+}
+
+static const struct want *
+find(const struct want *w, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(w[i].name, name))
+			return &w[i];
+	return NULL;
+}
+
+/* The names of the workers whose slice differs, space-separated. */
+static void
+changed(const char *a, const char *b, char *out, size_t len)
+{
+	load(&ca, a);
+	load(&cb, b);
+	int na = sup_wanted(&ca, wa, SUP_MAX_SLOTS);
+	int nb = sup_wanted(&cb, wb, SUP_MAX_SLOTS);
+
+	cr_assert_eq(na, nb, "the worker set changed: %d vs %d", na, nb);
+	out[0] = '\0';
+	for (int i = 0; i < na; i++) {
+		const struct want *o = find(wb, nb, wa[i].name);
+		cr_assert_not_null(o, "%s is gone", wa[i].name);
+		if (o->slice != wa[i].slice) {
+			size_t l = strlen(out);
+			snprintf(out + l, len - l, "%s%s", l ? "," : "",
+			    wa[i].name);
+		}
+	}
+}
+
+Test(reload, same_file_shifted_and_reordered_changes_nothing)
+{
+	char out[512];
+
+	changed(base, shifted, out, sizeof(out));
+	cr_assert_str_eq(out, "", "restarted by a comment and a new order: %s",
+	    out);
+	/* the line numbers did move: the test is not vacuous */
+	cr_assert_neq(ca.nodes[0].line, config_node(&cb, "pub")->line);
+}
+
+Test(reload, one_port_changes_only_that_nodes_workers)
+{
+	char text[sizeof(base) + 16], out[512];
+	char *p;
+
+	snprintf(text, sizeof(text), "%s", base);
+	p = strstr(text, "25433");
+	cr_assert_not_null(p);
+	memcpy(p, "25533", 5);
+	changed(base, text, out, sizeof(out));
+	/* sub1's sampler, and the workers that read every node */
+	cr_assert_str_eq(out, "container,replication,sampler sub1", "%s", out);
+}
+
+Test(reload, the_hum_follows_its_node)
+{
+	char text[sizeof(base) + 16], out[512];
+	char *p;
+
+	snprintf(text, sizeof(text), "%s", base);
+	p = strstr(text, "25432");
+	memcpy(p, "25532", 5);
+	changed(base, text, out, sizeof(out));
+	cr_assert_str_eq(out, "container,replication,sampler pub,hum 1,hum 2",
+	    "%s", out);
+}
+
+Test(reload, a_row_filter_changes_replication_not_the_samplers)
+{
+	char text[sizeof(base) + 16], out[512];
+	char *p;
+
+	snprintf(text, sizeof(text), "%s", base);
+	p = strstr(text, "aid % 2 = 0");
+	memcpy(p, "aid % 3 = 0", 11);
+	changed(base, text, out, sizeof(out));
+	cr_assert_str_eq(out, "container,replication,sampler sub2", "%s", out);
+}
+
+Test(reload, a_writer_setting_changes_only_the_writer)
+{
+	char text[sizeof(base) + 16], out[512];
+	char *p;
+
+	snprintf(text, sizeof(text), "%s", base);
+	p = strstr(text, "flush_ms = 100");
+	memcpy(p, "flush_ms = 300", 14);
+	changed(base, text, out, sizeof(out));
+	cr_assert_str_eq(out, "writer", "%s", out);
+}
+
+/* Every key of the table is hashed under some worker, or documented as not. */
+Test(reload, every_key_reaches_a_worker)
+{
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		bool found = k->type == CT_SECRET;
+		for (size_t t = 0; t < worker_ntypes && !found; t++) {
+			const char *const *c = worker_types[t].config;
+			for (; c != NULL && *c != NULL && !found; c++) {
+				size_t sl = strlen(k->section);
+				found = !strncmp(*c, k->section, sl) &&
+				    ((*c)[sl] == '\0' || (*c)[sl] == ' ' ||
+				    ((*c)[sl] == '.' && !strcmp(*c + sl + 1,
+				    k->key)));
+			}
+		}
+		cr_assert(found, "no worker reads [%s] %s: a reload would "
+		    "ignore it", k->section, k->key);
+	}
+}
