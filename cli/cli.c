@@ -187,9 +187,17 @@ cli_snapshot(const struct seg *seg, struct snapshot *snap)
 	for (uint32_t i = 0; i < snap->nslots; i++) {
 		struct snap_worker *w = &snap->workers[i];
 		const struct slot *s = seg_slot(seg, i);
-		if (status_read_sup(s, &w->sup) == -1)
+		if (status_read_sup(s, &w->sup) == -1) {
+			/* no stable copy in ~10 ms: say so, show nothing torn */
+			w->state = WS_STARTING;
+			snprintf(w->sup.name, sizeof(w->sup.name), "slot %u", i);
+			snprintf(w->own.detail, sizeof(w->own.detail),
+			    "(status busy: being written)");
 			continue;
-		status_read_own(s, &w->own);
+		}
+		if (status_read_own(s, &w->own) == -1)
+			snprintf(w->own.detail, sizeof(w->own.detail),
+			    "(status busy: being written)");
 		if (w->sup.state == WS_EMPTY && i > 0)
 			w->state = WS_EMPTY;
 		else if (w->sup.pid > 0 && w->own.pid == w->sup.pid)
@@ -316,4 +324,19 @@ cli_require_running(const struct config *cfg, struct seg *seg, FILE *say)
 		return -1;
 	}
 	return 0;
+}
+
+int
+cli_seconds(const char *cmd, const char *text)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (text[0] == '\0' || *end != '\0' || errno != 0 || v < 1 ||
+	    v > 86400)
+		cli_usage_error("%s: --timeout %s: expected whole seconds, 1 to "
+		    "86400", cmd, text);
+	return (int)v;
 }

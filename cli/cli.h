@@ -42,6 +42,8 @@ void cli_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 /* Run argv[1] (the command) from the table; the process exit code. */
 int cli_dispatch(int argc, char **argv);
+/* A --timeout value: whole seconds, 1 to 86400, or a usage error. */
+int cli_seconds(const char *cmd, const char *text);
 /* Load the config: strict, or lenient (an invalid file only warns). */
 struct config *cli_load_config(const char *path, bool lenient);
 extern char cfg_error[600];	/* set when a lenient load met an invalid file */

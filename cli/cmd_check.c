@@ -199,7 +199,7 @@ cmd_check(struct config *cfg, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
-			timeout = atoi(argv[++i]);
+			timeout = cli_seconds("check", argv[++i]);
 		else
 			return ck_usage();
 	}

@@ -115,10 +115,7 @@ cmd_start(struct config *cfg, int argc, char **argv)
 		case 'f': fg = true; break;
 		case 'q': quiet = true; break;
 		case 't':
-			timeout = atoi(optarg);
-			if (timeout <= 0)
-				cli_usage_error("--timeout %s: expected seconds",
-				    optarg);
+			timeout = cli_seconds("start", optarg);
 			break;
 		default:
 			cli_usage_error("start: unknown option or missing value \"%s\"", argv[optind - 1]);
@@ -213,7 +210,9 @@ cmd_stop(struct config *cfg, int argc, char **argv)
 		switch (ch) {
 		case 'k': flags |= SHUT_KEEP_RUNNING; break;
 		case 'p': flags |= SHUT_PURGE; break;
-		case 't': timeout = atoi(optarg); break;
+		case 't':
+			timeout = cli_seconds("stop", optarg);
+			break;
 		default:
 			cli_usage_error("stop: unknown option or missing value \"%s\"", argv[optind - 1]);
 		}

@@ -1,7 +1,9 @@
 /*
  * status.c: seqlock-guarded status blocks.  A writer that dies mid-write
  * leaves an odd sequence; the next writer of the block repairs it and
- * readers give up after a bounded number of tries instead of spinning.
+ * readers give up after about 10 ms (spinning, then pausing) with a zeroed
+ * copy, never a torn one.  Writers copy prepared data inside the section
+ * and do nothing slow there (no formatting, no system calls).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +12,14 @@
 
 #include "status.h"
 
-#define SEQ_READ_TRIES 10000
+/*
+ * A reader spins SEQ_SPINS times, then pauses SEQ_PAUSE_NS and tries again,
+ * SEQ_ROUNDS rounds in all (about 10 ms): a writer preempted mid-write gets
+ * the CPU back; one that died leaves the block odd until its next writer.
+ */
+#define SEQ_SPINS 1000
+#define SEQ_ROUNDS 100
+#define SEQ_PAUSE_NS 100000L
 
 void
 seq_write_begin(struct seqlock *s)
@@ -38,20 +47,26 @@ seq_read(const struct seqlock *s, void *dst, const void *src, size_t len)
 {
 	struct seqlock *m = (struct seqlock *)s;
 
-	for (int i = 0; i < SEQ_READ_TRIES; i++) {
-		/* pairs with seq_write_end's release store */
-		uint32_t v1 = atomic_load_explicit(&m->seq,
-		    memory_order_acquire);
-		if (v1 & 1)
-			continue;
-		memcpy(dst, src, len);
-		/* pairs with seq_write_begin's release fence */
-		atomic_thread_fence(memory_order_acquire);
-		uint32_t v2 = atomic_load_explicit(&m->seq,
-		    memory_order_relaxed);
-		if (v1 == v2)
-			return 0;
+	for (int round = 0; round < SEQ_ROUNDS; round++) {
+		for (int i = 0; i < SEQ_SPINS; i++) {
+			/* pairs with seq_write_end's release store */
+			uint32_t v1 = atomic_load_explicit(&m->seq,
+			    memory_order_acquire);
+			if (v1 & 1)
+				continue;
+			memcpy(dst, src, len);
+			/* pairs with seq_write_begin's release fence */
+			atomic_thread_fence(memory_order_acquire);
+			uint32_t v2 = atomic_load_explicit(&m->seq,
+			    memory_order_relaxed);
+			if (v1 == v2)
+				return 0;
+		}
+		struct timespec ts = { 0, SEQ_PAUSE_NS };
+		nanosleep(&ts, NULL);
 	}
+	/* no consistent copy: never hand out the torn one */
+	memset(dst, 0, len);
 	return -1;
 }
 
@@ -67,17 +82,20 @@ status_now(void)
 void
 status_set(struct slot *s, int state, const char *fmt, ...)
 {
+	char detail[sizeof(s->own.detail)] = "";
+	int64_t now = status_now();
 	va_list ap;
 
-	seq_write_begin(&s->own_lock);
-	s->own.state = (uint8_t)state;
-	s->own.heartbeat_ns = status_now();
+	/* format first: the write section only copies (readers spin on it) */
 	if (fmt != NULL) {
 		va_start(ap, fmt);
-		vsnprintf(s->own.detail, sizeof(s->own.detail), fmt, ap);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
-	} else
-		s->own.detail[0] = '\0';
+	}
+	seq_write_begin(&s->own_lock);
+	s->own.state = (uint8_t)state;
+	s->own.heartbeat_ns = now;
+	memcpy(s->own.detail, detail, sizeof(detail));
 	seq_write_end(&s->own_lock);
 }
 
@@ -104,8 +122,10 @@ status_counter_add(struct slot *s, int idx, int64_t v)
 void
 status_heartbeat(struct slot *s)
 {
+	int64_t now = status_now();
+
 	seq_write_begin(&s->own_lock);
-	s->own.heartbeat_ns = status_now();
+	s->own.heartbeat_ns = now;
 	seq_write_end(&s->own_lock);
 }
 

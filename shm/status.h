@@ -20,7 +20,8 @@ void seq_write_begin(struct seqlock *s);
 void seq_write_end(struct seqlock *s);
 /*
  * Copy len bytes at src (guarded by s) into dst, consistently.  Returns 0,
- * or -1 when no consistent copy could be had (a writer died mid-write).
+ * or -1 with dst zeroed when no consistent copy could be had in about 10 ms
+ * (a writer died mid-write, or was preempted that long): show it as busy.
  */
 int seq_read(const struct seqlock *s, void *dst, const void *src, size_t len);
 

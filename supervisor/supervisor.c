@@ -34,6 +34,7 @@ struct wslot {
 	bool removing;			/* gone from the config: free on exit */
 	bool restarting;		/* config changed: start again on exit */
 	int64_t kill_at_mono;		/* SIGKILL deadline after SIGTERM */
+	int last_status;		/* wait status of the last exit */
 };
 
 static struct sup {
@@ -142,22 +143,25 @@ publish_slot(uint32_t i, int state)
 {
 	struct wslot *w = &sup.slots[i];
 	struct slot *s = seg_slot(sup.seg, i);
+	struct slot_sup v;
 
-	seq_write_begin(&s->sup_lock);
-	if (!w->used) {
-		memset(&s->sup, 0, sizeof(s->sup));
-	} else {
-		snprintf(s->sup.name, sizeof(s->sup.name), "%s", w->name);
-		snprintf(s->sup.arg, sizeof(s->sup.arg), "%s", w->arg);
-		s->sup.kind = (uint8_t)w->kind;
-		s->sup.state = (uint8_t)state;
-		s->sup.pid = w->pid;
-		s->sup.restarts = w->restarts;
-		s->sup.started_ns = w->pid ? now_ns() -
+	/* prepared outside the write section, which only copies */
+	memset(&v, 0, sizeof(v));
+	if (w->used) {
+		snprintf(v.name, sizeof(v.name), "%s", w->name);
+		snprintf(v.arg, sizeof(v.arg), "%s", w->arg);
+		v.kind = (uint8_t)w->kind;
+		v.state = (uint8_t)state;
+		v.pid = w->pid;
+		v.restarts = w->restarts;
+		v.last_status = w->last_status;
+		v.started_ns = w->pid ? now_ns() -
 		    (mono_ns() - w->started_mono) : 0;
-		s->sup.next_start_ns = w->next_start_mono ?
+		v.next_start_ns = w->next_start_mono ?
 		    now_ns() + (w->next_start_mono - mono_ns()) : 0;
 	}
+	seq_write_begin(&s->sup_lock);
+	memcpy(&s->sup, &v, sizeof(v));
 	seq_write_end(&s->sup_lock);
 }
 
@@ -242,15 +246,12 @@ static void
 worker_exited(uint32_t i, int status, bool stopping)
 {
 	struct wslot *w = &sup.slots[i];
-	struct slot *s = seg_slot(sup.seg, i);
 	int64_t up_ms = (mono_ns() - w->started_mono) / 1000000;
 	char how[64];
 
 	w->pid = 0;
 	w->kill_at_mono = 0;
-	seq_write_begin(&s->sup_lock);
-	s->sup.last_status = status;
-	seq_write_end(&s->sup_lock);
+	w->last_status = status;
 	describe_exit(status, how, sizeof(how));
 
 	if (stopping) {
@@ -414,6 +415,18 @@ reconcile(const struct config *cfg, char *err, size_t errlen)
 					    worker_type_of(w->kind)->grace_ms);
 				} else
 					w->next_start_mono = 0;
+			} else if (w->failed && w->pid <= 0) {
+				/*
+				 * It gave up (exit 78), but the cause may lie
+				 * outside the file (an environment variable, a
+				 * file's mode, an engine that was down): every
+				 * reload gives it another go.
+				 */
+				log_info("%s gave up before: starting it again",
+				    w->name);
+				w->failed = false;
+				w->backoff_ms = 0;
+				w->next_start_mono = 0;
 			}
 		}
 	}
@@ -612,10 +625,33 @@ stop_services(uint32_t flags)
 		_exit(container_stop_services(sup.cfg,
 		    (flags & SHUT_PURGE) != 0));
 	}
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		log_warnx("some services did not stop cleanly; see above");
+	/*
+	 * Bounded: the child escalates per server (backend stop), and if it
+	 * hangs all the same (a stuck engine, a server in D state) it gets
+	 * SIGTERM at the deadline and SIGKILL SUP_SERVICES_KILL_MS later.
+	 */
+	int64_t deadline = mono_ns() + (int64_t)SUP_SERVICES_STOP_MS * 1000000;
+	bool termed = false;
+	status = 0;
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r == -1 && errno != EINTR))
+			break;
+		if (mono_ns() >= deadline) {
+			log_warnx("stopping the services takes longer than %d s: "
+			    "%s the stopper (pid %d); check the servers by hand",
+			    SUP_SERVICES_STOP_MS / 1000, termed ? "SIGKILL to" :
+			    "SIGTERM to", (int)pid);
+			kill(pid, termed ? SIGKILL : SIGTERM);
+			deadline = mono_ns() + (int64_t)SUP_SERVICES_KILL_MS *
+			    1000000;
+			termed = true;
+		}
+		struct pollfd pfd = { .fd = sup.sigfd, .events = POLLIN };
+		poll(&pfd, 1, 100);
+		read_signals();
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)		log_warnx("some services did not stop cleanly; see above");
 }
 
 static int

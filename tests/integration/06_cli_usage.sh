@@ -43,6 +43,11 @@ status --json=1
 stop extra
 stop --purge=yes
 stop --keep-running --purge
+stop --timeout
+stop --timeout 5x
+stop --timeout 0
+stop --timeout -1
+check --timeout 12abc
 reload extra
 reload --json
 check extra
