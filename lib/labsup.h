@@ -66,7 +66,11 @@ int lab_write_secret(const char *path, const char *text);
 #define LAB_PASSFILE "pgpass"	  /* libpq passfile, 0600 */
 #define LAB_PASSWORD "password"	  /* the generated password, 0600 */
 
-/* Logging (log.c): to stderr, which the daemon points at its log file. */
+/*
+ * Logging (log.c): to stderr, which the daemon points at its log file; each
+ * line says its level after the prefix: info:, warning: (log_warn,
+ * log_warnx), debug: (only with LABSUP_DEBUG set), fatal: (then exit 1).
+ */
 void log_init(const char *ident, bool foreground);
 void log_setident(const char *ident);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,6 +1,9 @@
 /*
  * log.c: one-line log messages to stderr, which the daemon points at the
- * lab's log file.  log_warn adds strerror(errno); log_warnx does not.
+ * lab's log file: "<time> ident[pid]: level: message" there, "ident: level:
+ * message" on a terminal.  The level is one word (info, warning, debug,
+ * fatal) so the log can be grepped by severity.  log_warn and fatal add
+ * strerror(errno); log_warnx and fatalx do not.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -58,7 +61,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("", 0, fmt, ap);
+	vlog("info: ", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -81,7 +84,7 @@ log_warn(const char *fmt, ...)
 	int e = errno;
 
 	va_start(ap, fmt);
-	vlog("", e, fmt, ap);
+	vlog("warning: ", e, fmt, ap);
 	va_end(ap);
 }
 
@@ -91,7 +94,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("", 0, fmt, ap);
+	vlog("warning: ", 0, fmt, ap);
 	va_end(ap);
 }
 

@@ -15,6 +15,11 @@ struct hum_rng {
 };
 
 void hum_rng_seed(struct hum_rng *r, uint64_t seed);
+/*
+ * splitmix64: advances *x and returns a well-mixed 64-bit value.  It seeds
+ * the generator, and hum.c hashes a chaos slot with it.
+ */
+uint64_t hum_splitmix(uint64_t *x);
 uint64_t hum_rng_next(struct hum_rng *r);
 double hum_rng_double(struct hum_rng *r);	/* [0, 1) */
 int64_t hum_rng_range(struct hum_rng *r, int64_t lo, int64_t hi); /* [lo, hi] */
