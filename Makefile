@@ -89,7 +89,7 @@ test: deps check-layers
 
 # The sanitizer build's tests: every unit test, then the quick lab tests.
 test-sanitize: deps
-	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests $(TOOL_BINS)
 	$(BUILD)/unit_tests --jobs 2
 	LABSUP=$(abspath $(BUILD)/labsup) tests/run-integration.sh $(or $(T),--sanitize)
 
@@ -103,7 +103,7 @@ unit: $(BUILD)/unit_tests
 integration: $(LABSUP) $(TOOL_BINS) $(BENCH_BINS)
 	LABSUP=$(abspath $(LABSUP)) tests/run-integration.sh $(T)
 
-faults: $(LABSUP)
+faults: $(LABSUP) $(TOOL_BINS)
 	LABSUP=$(abspath $(LABSUP)) tests/run-integration.sh --faults $(T)
 
 bench: deps all $(BENCH_BINS)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,92 @@
 #include <unistd.h>
 
 #include "cli.h"
+
+/* Is pid alive and running this very program (not a recycled pid)? */
+static bool
+is_our_process(pid_t pid)
+{
+	char path[64], exe[PATH_MAX], self[PATH_MAX], stat[256];
+	ssize_t n, m;
+	int fd;
+
+	if (pid <= 0 || pid == getpid() || kill(pid, 0) == -1)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		stat[n > 0 ? n : 0] = '\0';
+		const char *rp = strrchr(stat, ')');
+		if (rp != NULL && (rp[2] == 'Z' || rp[2] == 'X'))
+			return false;	/* exited, not yet reaped */
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	m = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || m <= 0)
+		return true;	/* cannot tell: treat as ours, and wait */
+	exe[n] = self[m] = '\0';
+	return strcmp(exe, self) == 0;
+}
+
+/*
+ * The workers of a supervisor that died get SIGTERM from the kernel
+ * (PR_SET_PDEATHSIG) but may still be at work: its writer flushes for up
+ * to 5 s.  A new supervisor must not rewind and drain the lanes beside
+ * them: wait for every pid the old segment names to exit, SIGKILL what is
+ * left after SUP_TAKEOVER_WAIT_MS.
+ */
+static int
+old_workers_gone(struct seg *seg)
+{
+	pid_t pids[SUP_MAX_SLOTS * 2];
+	int n = 0, left;
+	int64_t until = mono_ns() + (int64_t)SUP_TAKEOVER_WAIT_MS * 1000000;
+	bool killed = false;
+
+	for (uint32_t i = 0; i < seg->hdr->nslots && n + 2 <= (int)(sizeof(pids) /
+	    sizeof(pids[0])); i++) {
+		struct slot *sl = seg_slot(seg, i);
+		pid_t a = sl->sup.pid, b = sl->own.pid;	/* a dead writer's copy */
+		if (is_our_process(a))
+			pids[n++] = a;
+		if (b != a && is_our_process(b))
+			pids[n++] = b;
+	}
+	if (n == 0)
+		return 0;
+	fprintf(stderr, "labsup: waiting for %d worker%s of that supervisor to "
+	    "exit\n", n, n == 1 ? "" : "s");
+	for (;;) {
+		left = 0;
+		for (int i = 0; i < n; i++)
+			if (pids[i] > 0 && !is_our_process(pids[i]))
+				pids[i] = 0;
+			else if (pids[i] > 0)
+				left++;
+		if (left == 0)
+			return 0;
+		if (mono_ns() > until) {
+			if (killed) {
+				fprintf(stderr, "labsup: %d old worker%s did not "
+				    "exit after SIGKILL; see ps\n", left,
+				    left == 1 ? "" : "s");
+				return -1;
+			}
+			for (int i = 0; i < n; i++)
+				if (pids[i] > 0) {
+					fprintf(stderr, "labsup: old worker %d "
+					    "did not exit: SIGKILL\n",
+					    (int)pids[i]);
+					kill(pids[i], SIGKILL);
+				}
+			killed = true;
+			until = mono_ns() + 5000000000LL;
+		}
+		usleep(20000);
+	}
+}
 
 /*
  * Find or make the segment for a new supervisor.  A segment left by a
@@ -46,6 +133,11 @@ prepare_segment(const struct config *cfg, struct seg *seg)
 			    "supervisor that died (pid %d)%s\n", (int)old,
 			    p != c ? ": its unsent samples will be delivered" :
 			    "");
+			/* its workers must be gone before the lanes rewind */
+			if (old_workers_gone(seg) == -1) {
+				seg_close(seg);
+				return -1;
+			}
 			for (uint32_t i = 0; i < h->nslots; i++) {
 				struct slot *s = seg_slot(seg, i);
 				memset(s, 0, sizeof(*s));

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +48,8 @@
 #define WR_REJECT_MAX (64LL << 20)	/* reject file cap */
 #define WR_SPOOL_DIR "writer-spool"
 #define WR_REJECT_FILE "writer-rejects.lp.gz"
+#define WR_LOCK_FILE "writer.lock"	/* one writer per spool, and per lanes */
+#define WR_LOCK_WAIT_MS 30000
 
 struct wr_batch {
 	struct lp_buf text;
@@ -59,6 +62,7 @@ struct wr_batch {
 struct writer {
 	struct worker_ctx *ctx;
 	const struct config *cfg;
+	int lockfd;		/* the one-writer lock (WR_LOCK_FILE), held for life */
 	uint32_t nlanes;
 	uint32_t rr;		/* lane the next pass starts at */
 	struct influx ix;
@@ -431,6 +435,50 @@ wr_stop(struct writer *w)
 	wr_publish(w);
 }
 
+/*
+ * The one-writer lock: held (flock) for the writer's life, taken before it
+ * touches the spool or rewinds a lane.  A writer left by a supervisor that
+ * was killed may still be flushing: wait for it.  -1: give up (the
+ * supervisor restarts us with backoff).
+ */
+static int
+wr_lock(struct writer *w)
+{
+	char path[CFG_PATH + 32], pid[24];
+	int64_t until = mono_ns() + (int64_t)WR_LOCK_WAIT_MS * 1000000;
+	bool said = false;
+
+	if (lab_path(w->cfg, WR_LOCK_FILE, path, sizeof(path)) == -1)
+		return -1;
+	w->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (w->lockfd == -1) {
+		log_warn("cannot open %s", path);
+		return -1;
+	}
+	while (flock(w->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK || worker_stop || mono_ns() > until) {
+			log_warnx("%s is still held by another writer (pid %s): "
+			    "not draining the lanes beside it", path,
+			    pread(w->lockfd, pid, sizeof(pid) - 1, 0) > 0 ?
+			    pid : "?");
+			return -1;
+		}
+		if (!said) {
+			status_set(w->ctx->slot, WS_STARTING, "waiting for the "
+			    "writer of a previous supervisor to exit");
+			said = true;
+		}
+		worker_sleep_ms(50);
+	}
+	log_info("one-writer lock taken: pid %d drains the lanes",
+	    (int)getpid());
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(w->lockfd, 0) == -1 ||
+	    pwrite(w->lockfd, pid, strlen(pid), 0) == -1)
+		log_warn("cannot write %s", path);
+	return 0;
+}
+
 static int
 wr_init(struct writer *w, struct worker_ctx *ctx)
 {
@@ -439,6 +487,7 @@ wr_init(struct writer *w, struct worker_ctx *ctx)
 
 	memset(w, 0, sizeof(*w));
 	w->sp.wfd = -1;
+	w->lockfd = -1;
 	w->ctx = ctx;
 	w->cfg = ctx->cfg;
 	w->nlanes = ctx->seg->hdr->nslots;
@@ -451,6 +500,8 @@ wr_init(struct writer *w, struct worker_ctx *ctx)
 		log_warnx("writer: out of memory");
 		return 1;
 	}
+	if (wr_lock(w) == -1)
+		return 1;
 	/* a restarted writer continues its totals */
 	if (status_read_own(ctx->slot, &own) == 0)
 		memcpy(w->c, own.counters, sizeof(w->c));
@@ -492,6 +543,11 @@ wr_free(struct writer *w)
 	lp_free(&w->b.text);
 	free(w->b.pos);
 	free(w->b.held);
+	if (w->lockfd != -1) {
+		/* said before the close: a successor's "taken" comes after */
+		log_info("one-writer lock released: pid %d", (int)getpid());
+		close(w->lockfd);
+	}
 }
 
 int

@@ -4,14 +4,16 @@
 # lane that produced HEAD records must show up in InfluxDB as exactly the
 # seqs 0..HEAD-1 (a full lane drops the newest record without using a seq).
 
-# lanes_tool: build tests/tools/lanes.c (reads the segment) once per test.
+# lanes_tool: tests/tools/lanes.c (reads the segment), built by make with
+# the labsup under test (`make integration` builds the tools).
 lanes_tool() {
-	LANES="$LAB_DIR/lanes"
+	local build
+	build=$(realpath --relative-to="$ROOT" "$(dirname "$LABSUP")")
+	LANES="$ROOT/$build/tests/tools/lanes"
 	[ -x "$LANES" ] && return 0
-	${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -I"$ROOT" -o "$LANES" \
-		"$ROOT/tests/tools/lanes.c" "$ROOT/shm/segment.c" \
-		"$ROOT/shm/status.c" "$ROOT/shm/ring.c" -lrt ||
-		fail "cannot build tests/tools/lanes.c"
+	make -s -C "$ROOT" BUILD="$build" $([ "$build" = build-san ] && echo SANITIZE=1) \
+		"$build/tests/tools/lanes" >/dev/null 2>&1 ||
+		fail "cannot build $LANES (make build/tests/tools/lanes)"
 }
 
 # lanes: SLOT NAME KIND PID HEAD TAIL DROPPED, one lane a line (tabs).  A
