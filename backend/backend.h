@@ -13,19 +13,6 @@
 
 #include "../lib/config.h"
 
-/*
- * The environment every PostgreSQL server of the lab runs with, whichever
- * backend.  glibc's malloc returns the top of the heap to the kernel when
- * more than 128 kB is free there, and its dynamic thresholds do not always
- * rise above that: a sampler's statement (pg_stat_activity copies every
- * backend's query text, 1 kB each) then grew and shrank its backend's
- * heap on every tick, and brk plus the page faults of the regrown heap
- * were 15 % of that backend's CPU at 100 Hz.  Fixed thresholds keep up to
- * 4 MB of freed heap per backend and mmap only allocations over 2 MB.
- */
-#define PG_SERVER_TUNABLES "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=" \
-    "2097152:glibc.malloc.trim_threshold=4194304"
-
 /* A service the config asks for. */
 struct service_def {
 	char name[16];		/* node name, "influxdb", "grafana" */

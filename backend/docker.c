@@ -23,6 +23,7 @@
 
 #include "../lib/labsup.h"
 #include "backend.h"
+#include "pg_settings.h"
 #include "../docker/engine.h"
 #include "../docker/image.h"
 
@@ -439,6 +440,36 @@ docker_grafana_mounts(const struct config *cfg, json_t *mounts)
 	    DOCKER_GRAFANA_DASHBOARDS, "ReadOnly", 1));
 }
 
+/* -c name=value onto a postgres command line. */
+static void
+docker_cmd_set(json_t *cmd, const char *name, const char *value)
+{
+	char arg[256];
+
+	snprintf(arg, sizeof(arg), "%s=%s", name, value);
+	json_array_append_new(cmd, json_string("-c"));
+	json_array_append_new(cmd, json_string(arg));
+}
+
+/*
+ * The settings every node runs with (pg_settings.c), between this
+ * backend's own: the container listens on its network, and docker logs
+ * already tell the containers apart.
+ */
+static json_t *
+docker_pg_cmd(void)
+{
+	json_t *cmd = json_pack("[s]", "postgres");
+
+	if (cmd == NULL)
+		return NULL;
+	docker_cmd_set(cmd, "listen_addresses", "*");
+	for (size_t i = 0; i < pg_nsettings; i++)
+		docker_cmd_set(cmd, pg_settings[i].name, pg_settings[i].value);
+	docker_cmd_set(cmd, "log_line_prefix", "%m [%p] ");
+	return cmd;
+}
+
 static json_t *
 docker_create_body(const struct config *cfg, const struct service_def *svc)
 {
@@ -468,19 +499,7 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		json_array_append_new(env, json_string(
 		    "PGPASSFILE=/run/labsup/pgpass"));
 		json_array_append_new(env, json_string(PG_SERVER_TUNABLES));
-		/* the local backend's settings (docker/local.c) */
-		cmd = json_pack("[s, s,s, s,s, s,s, s,s, s,s, s,s, s,s, s,s,"
-		    " s,s, s,s]", "postgres",
-		    "-c", "listen_addresses=*",
-		    "-c", "wal_level=logical",
-		    "-c", "max_wal_senders=20",
-		    "-c", "max_replication_slots=20",
-		    "-c", "max_worker_processes=24",
-		    "-c", "max_logical_replication_workers=12",
-		    "-c", "max_sync_workers_per_subscription=4",
-		    "-c", "password_encryption=scram-sha-256",
-		    "-c", "jit=off",
-		    "-c", "log_line_prefix=%m [%p] ");
+		cmd = docker_pg_cmd();
 	} else if (svc->role == ROLE_GRAFANA) {
 		json_array_append_new(env, json_string(
 		    "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/labsup/grafana_admin"));

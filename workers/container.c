@@ -33,16 +33,12 @@ static void
 ct_remember_backend(const struct config *cfg, const char *name)
 {
 	char path[CFG_PATH + 16], line[32];
-	int fd;
 
 	if (lab_path(cfg, CT_BACKEND_FILE, path, sizeof(path)) == -1)
 		return;
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1)
-		return;
 	snprintf(line, sizeof(line), "%s\n", name);
-	(void)!write(fd, line, strlen(line));
-	close(fd);
+	(void)file_write_atomic(path, line, strlen(line), 0644, (uid_t)-1,
+	    (gid_t)-1);
 }
 
 static const struct backend_ops *

@@ -1,0 +1,57 @@
+/*
+ * pg_settings.c: the one table of PostgreSQL server settings both backends
+ * start their servers with (see pg_settings.h), and its postgresql.conf
+ * form.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pg_settings.h"
+
+const struct pg_setting pg_settings[] = {
+	{ "wal_level", "logical",
+	    "publications decode the WAL: logical replication needs it" },
+	{ "max_wal_senders", "20",
+	    "one per subscription and per table-sync worker on a publisher" },
+	{ "max_replication_slots", "20",
+	    "a slot per subscription, plus one per table sync in progress" },
+	{ "max_worker_processes", "24",
+	    "the launcher, apply and sync workers all come out of this pool" },
+	{ "max_logical_replication_workers", "12",
+	    "apply plus table-sync workers of a subscriber's subscriptions" },
+	{ "max_sync_workers_per_subscription", "4",
+	    "a new subscription copies up to four tables at once" },
+	{ "password_encryption", "scram-sha-256",
+	    "what pg_hba.conf asks for: passwords set on a server are SCRAM" },
+	{ "jit", "off",
+	    "short lab statements: compiling them costs more than it saves" },
+};
+
+const size_t pg_nsettings = sizeof(pg_settings) / sizeof(pg_settings[0]);
+
+/* postgresql.conf takes a bare word or number; anything else is quoted. */
+static bool
+pg_setting_bare(const char *value)
+{
+	return value[0] != '\0' && strspn(value, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") == strlen(value);
+}
+
+int
+pg_settings_conf(char *buf, size_t len)
+{
+	size_t used = strlen(buf);
+
+	for (size_t i = 0; i < pg_nsettings; i++) {
+		const struct pg_setting *s = &pg_settings[i];
+		const char *q = pg_setting_bare(s->value) ? "" : "'";
+		int n = snprintf(buf + used, len - used, "%s = %s%s%s\n",
+		    s->name, q, s->value, q);
+
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
