@@ -48,29 +48,57 @@ done || fail "a passfile is not 0600"
 [ $(( 0$(mode "$S") & 022 )) -eq 0 ] || fail "state dir mode $(mode "$S") is group/other writable"
 
 note "every server listens on 127.0.0.1 only; labsup listens nowhere"
+# the servers' pids, for leak_check below
 pids=$(status_json | jq -r '.pid, .workers[].pid')
 srv=$(cat "$S/influxdb/influxd.pid" 2>/dev/null)
 for n in pub sub1 sub2; do srv="$srv $(head -1 "$S/pg/$n/postmaster.pid")"; done
 [ "$(echo $srv | wc -w)" -ge 4 ] || fail "could not find the server pids ($srv)"
-ss -ltnupH >"$LAB_DIR/ss"
+# By the lab's own ports, not by process: `ss -p` shows only the sockets of
+# processes we may trace, and root without CAP_SYS_PTRACE (a container)
+# may not trace the servers, which run as the run_as user.  Every port the
+# lab gave a server has a listening socket, and each socket on it (TCP or
+# UDP, any address family) is on the loopback address: a wildcard listener
+# (0.0.0.0, [::], *) on that port fails.  influxd's rpc port is the one the
+# lab wrote into its config.
+rpc=$(sed -n 's/^bind-address = "[^"]*:\([0-9][0-9]*\)"$/\1/p' "$S/influxdb/influxd.conf" 2>/dev/null)
+[ -n "$rpc" ] || fail "no rpc bind-address in $S/influxdb/influxd.conf"
+ss -Hltnu >"$LAB_DIR/ss" || fail "ss -Hltnu failed"
 nsock=0
-for p in $srv; do
-	# the server and its children (postgres backends, ...)
-	for q in $p $(pgrep -P "$p"); do
-		while read -r line; do
-			nsock=$((nsock + 1))
-			addr=$(echo "$line" | awk '{print $5}')
-			case "$addr" in
-			127.0.0.1:* | "[::1]:"*) ;;
-			*) fail "server pid $q listens on $addr: $line" ;;
-			esac
-		done < <(grep "pid=$q," "$LAB_DIR/ss")
-	done
+for np in pub:$PUB_PORT sub1:$SUB1_PORT sub2:$SUB2_PORT influxdb:$INFLUX_PORT \
+	influxdb-rpc:$rpc grafana:$GRAFANA_PORT; do
+	n=${np%%:*} port=${np#*:} k=0
+	while read -r line; do
+		k=$((k + 1))
+		addr=$(echo "$line" | awk '{print $5}')
+		case "$addr" in
+		127.0.0.1:* | "[::1]:"*) ;;
+		*) fail "$n (port $port) listens on $addr: $line" ;;
+		esac
+	done < <(awk -v p="$port" '{ n = split($5, a, ":"); if (a[n] == p) print }' "$LAB_DIR/ss")
+	# grafana is optional (not installed, it does not run)
+	[ $k -gt 0 ] || [ "$n" = grafana ] || fail "nothing listens on $n's port $port: $(cat "$LAB_DIR/ss")"
+	nsock=$((nsock + k))
 done
-[ $nsock -ge 4 ] || fail "found only $nsock listening sockets of the lab's servers"
+[ $nsock -ge 5 ] || fail "found only $nsock listening sockets on the lab's ports"
+# labsup's own processes are ours: ss -p sees their sockets, provided we
+# may read their fds (checked, so this cannot pass for want of seeing them)
+ss -Hltnup >"$LAB_DIR/ssp" || fail "ss -Hltnup failed"
 for p in $pids; do
-	grep -q "pid=$p," "$LAB_DIR/ss" && fail "labsup process $p listens: $(grep "pid=$p," "$LAB_DIR/ss")"
+	[ "$p" -gt 0 ] 2>/dev/null && ! gone "$p" || continue
+	ls "/proc/$p/fd" >/dev/null 2>&1 || gone "$p" ||
+		fail "cannot read /proc/$p/fd of labsup process $p, so ss -p cannot tell whether it listens"
+	grep -q "pid=$p," "$LAB_DIR/ssp" && fail "labsup process $p listens: $(grep "pid=$p," "$LAB_DIR/ssp")"
 done
+
+# environ_of PID: the environment of PID.  Root without CAP_SYS_PTRACE may
+# not read another user's (the servers run as run_as): read it as its owner.
+environ_of() {
+	cat "/proc/$1/environ" 2>/dev/null && return 0
+	[ "$(id -u)" = 0 ] || return 1
+	local u g
+	u=$(stat -c %u "/proc/$1" 2>/dev/null) && g=$(stat -c %g "/proc/$1" 2>/dev/null) || return 1
+	setpriv --reuid="$u" --regid="$g" --clear-groups cat "/proc/$1/environ" 2>/dev/null
+}
 
 # leak_check WHAT SECRETFILE: the secret in SECRETFILE appears nowhere it
 # must not.  grep -f keeps the secret out of grep's own argv.
@@ -84,7 +112,11 @@ leak_check() {
 	done
 	lab_pids="$(status_json | jq -r '.pid, .workers[].pid') $srv"
 	for p in $lab_pids $(for q in $srv; do pgrep -P "$q"; done); do
-		grep -qaFf "$sf" "/proc/$p/environ" 2>/dev/null && fail "$what is in the environment of lab pid $p"
+		if ! environ_of "$p" >/dev/null; then
+			gone "$p" || fail "cannot read the environment of lab pid $p"
+		elif environ_of "$p" | grep -qaFf "$sf"; then
+			fail "$what is in the environment of lab pid $p"
+		fi
 	done
 	note "$what: not in any log, status or error message"
 	find "$S" -name '*.log' -o -name 'log' -type d | while read -r f; do
