@@ -57,6 +57,14 @@ struct backend_ops {
 	 */
 	int (*peer_addr)(const struct config *cfg, const struct node_cfg *pub,
 	    char *host, size_t hostlen, int *port);
+	/*
+	 * The lab's PostgreSQL nodes the config no longer names (a reload
+	 * removed them) that still have a server, container or data here:
+	 * fills out (name and role only) and returns how many.  The container
+	 * worker stops them (data kept); `stop --purge` deletes them too.
+	 */
+	int (*orphans)(const struct config *cfg, struct service_def *out,
+	    int max);
 };
 
 extern const struct backend_ops backend_local;

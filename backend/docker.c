@@ -927,6 +927,40 @@ docker_stop(const struct config *cfg, const struct service_def *svc,
 	return 0;
 }
 
+static json_t *docker_list(const struct config *cfg, struct engine *e,
+    const char *what);
+
+/* The lab's node containers whose service the config no longer names. */
+static int
+docker_orphans(const struct config *cfg, struct service_def *out, int max)
+{
+	struct service_def want[CFG_MAX_NODES + 2];
+	int nwant = backend_services(cfg, want, CFG_MAX_NODES + 2), n = 0;
+	char err[256];
+	struct engine *e = docker_engine(cfg, err, sizeof(err));
+	json_t *list, *v;
+	size_t i;
+
+	if (e == NULL || (list = docker_list(cfg, e, "containers/json")) == NULL)
+		return 0;
+	json_array_foreach(list, i, v) {
+		const char *svc = json_string_value(json_object_get(
+		    json_object_get(v, "Labels"), DOCKER_LABEL_SVC));
+		bool known = svc == NULL || !strcmp(svc, "influxdb") ||
+		    !strcmp(svc, "grafana");
+		for (int k = 0; k < nwant && !known; k++)
+			known = !strcmp(want[k].name, svc);
+		if (known || n >= max || strlen(svc) >= sizeof(out[n].name))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].name, sizeof(out[n].name), "%s", svc);
+		out[n].role = ROLE_SUBSCRIBER;
+		n++;
+	}
+	json_decref(list);
+	return n;
+}
+
 /* GET a list filtered by our lab label: containers or volumes. */
 static json_t *
 docker_list(const struct config *cfg, struct engine *e, const char *what)
@@ -1026,4 +1060,5 @@ const struct backend_ops backend_docker = {
 	.stop = docker_stop,
 	.teardown = docker_teardown,
 	.peer_addr = docker_peer_addr,
+	.orphans = docker_orphans,
 };

@@ -9,6 +9,7 @@
  * and a connection check.  ensure() never blocks on a slow step: initdb and
  * server start-up run in the background and are polled on the next pass.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <signal.h>
@@ -250,6 +251,69 @@ local_stop(const struct config *cfg, const struct service_def *svc,
 	return 0;
 }
 
+/* The node directories under pg/ that the config does not name. */
+static int
+local_orphans(const struct config *cfg, struct service_def *out, int max)
+{
+	char path[LOCAL_PATH];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	local_path(cfg, path, sizeof(path), "%s", "pg");
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
+		    strlen(de->d_name) >= sizeof(out[n].name) ||
+		    config_node(cfg, de->d_name) != NULL)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		snprintf(out[n].name, sizeof(out[n].name), "%s", de->d_name);
+		out[n].role = ROLE_SUBSCRIBER;
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Before pg/ goes: no server may still run on a data directory there (a
+ * node the config forgot, a server started by hand).  Stop it, or refuse
+ * and name it.
+ */
+static int
+local_pg_quiet(const struct config *cfg, char *err, size_t errlen)
+{
+	char path[LOCAL_PATH], dir[LOCAL_PATH * 2];
+	struct dirent *de;
+	struct pm_pid pm;
+	int rc = 0;
+	DIR *d;
+
+	local_path(cfg, path, sizeof(path), "%s", "pg");
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && rc == 0) {
+		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
+		if (read_postmaster_pid(dir, &pm) != 0 ||
+		    !pid_is(pm.pid, "postgres"))
+			continue;
+		log_info("%s: a server still runs there (pid %d): stopping it "
+		    "before deleting its data", dir, (int)pm.pid);
+		if (!stop_pid(pm.pid, SIGINT, 30, SIGQUIT)) {
+			snprintf(err, errlen, "not deleting %s: its server (pid "
+			    "%d) does not stop; stop it, then run labsup stop "
+			    "--purge again", dir, (int)pm.pid);
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 static int
 local_teardown(const struct config *cfg, bool purge, char *err,
     size_t errlen)
@@ -260,6 +324,8 @@ local_teardown(const struct config *cfg, bool purge, char *err,
 
 	if (!purge)
 		return 0;
+	if (local_pg_quiet(cfg, err, errlen) == -1)
+		return -1;
 	for (int i = 0; files[i] != NULL; i++) {
 		local_path(cfg, path, sizeof(path), "%s", files[i]);
 		if (rm_rf(path) == -1) {
@@ -290,4 +356,5 @@ const struct backend_ops backend_local = {
 	.stop = local_stop,
 	.teardown = local_teardown,
 	.peer_addr = local_peer_addr,
+	.orphans = local_orphans,
 };

@@ -50,11 +50,17 @@ schema_subname(const struct node_cfg *node, char *buf, size_t len)
 }
 
 void
+schema_node_pubname(const struct node_cfg *node, char *buf, size_t len)
+{
+	snprintf(buf, len, "pub_%s", node->name);
+}
+
+void
 schema_pubname(const struct config *cfg, const struct node_cfg *node,
     char *buf, size_t len)
 {
 	if (node->tables[0] != '\0' || node->row_filter[0] != '\0')
-		snprintf(buf, len, "pub_%s", node->name);
+		schema_node_pubname(node, buf, len);
 	else
 		snprintf(buf, len, "%s", cfg->replication.publication);
 }

@@ -21,6 +21,9 @@ int schema_create(PGconn *c, char *err, size_t errlen);
 /* The subscription of a subscriber node: "sub_<node>". */
 void schema_subname(const struct node_cfg *node, char *buf, size_t len);
 
+/* A subscriber's own publication: "pub_<node>". */
+void schema_node_pubname(const struct node_cfg *node, char *buf, size_t len);
+
 /* The publication a subscriber subscribes to (pub_<node> or the lab's). */
 void schema_pubname(const struct config *cfg, const struct node_cfg *node,
     char *buf, size_t len);

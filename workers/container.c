@@ -17,6 +17,7 @@
 #define CT_MAX_SVC (CFG_MAX_NODES + 2)
 #define CT_FAST_MS 100		/* pass interval while something starts */
 #define CT_SLOW_MS 1000		/* once everything is up */
+#define CT_ORPHAN_MS 5000	/* look for nodes a reload removed */
 #define CT_BACKEND_FILE "backend"
 
 struct ct_svc {
@@ -159,6 +160,37 @@ ct_reconcile_one(struct worker_ctx *ctx, const struct backend_ops *be,
 	s->prev_state = s->obs.state;
 }
 
+/*
+ * Nodes a reload removed: their servers stop (data kept until `stop
+ * --purge`).  Run at start (a reload that removes a node restarts this
+ * worker) and every CT_ORPHAN_MS.
+ */
+static void
+ct_stop_orphans(struct worker_ctx *ctx, const struct backend_ops *be)
+{
+	struct service_def gone[CFG_MAX_NODES * 4];
+	struct service_obs obs;
+	char err[256];
+	int n;
+
+	if (be->orphans == NULL || be->stop == NULL)
+		return;
+	n = be->orphans(ctx->cfg, gone, (int)(sizeof(gone) / sizeof(gone[0])));
+	for (int i = 0; i < n && !worker_stop; i++) {
+		memset(&obs, 0, sizeof(obs));
+		if (be->stats == NULL || be->stats(ctx->cfg, &gone[i], &obs) == -1)
+			continue;	/* nothing runs there */
+		log_info("%s: no longer in the config: stopping its server (its "
+		    "data stays until `labsup stop --purge`)", gone[i].name);
+		err[0] = '\0';
+		if (be->stop(ctx->cfg, &gone[i], false, err, sizeof(err)) == -1)
+			log_warnx("%s: %s", gone[i].name, err);
+		else
+			worker_event(ctx, "node_removed", "%s removed from the "
+			    "config: stopped", gone[i].name);
+	}
+}
+
 int
 container_main(struct worker_ctx *ctx)
 {
@@ -168,7 +200,7 @@ container_main(struct worker_ctx *ctx)
 	const struct backend_ops *be;
 	char why[256], err[256];
 	int n, ready, failed, first_failed, first_waiting, tell;
-	int64_t last_emit = 0, errors = 0;
+	int64_t last_emit = 0, last_sweep = 0, errors = 0;
 
 	be = backend_pick(cfg, why, sizeof(why));
 	log_info("backend: %s", why);
@@ -208,6 +240,10 @@ container_main(struct worker_ctx *ctx)
 		}
 		if (worker_stop)
 			break;	/* the pass was cut short: nothing to report */
+		if (mono_ns() - last_sweep >= (int64_t)CT_ORPHAN_MS * 1000000) {
+			last_sweep = mono_ns();
+			ct_stop_orphans(ctx, be);
+		}
 		ready = failed = 0;
 		first_failed = first_waiting = -1;
 		for (int i = 0; i < n; i++) {
@@ -254,6 +290,20 @@ container_stop_services(const struct config *cfg, bool purge)
 		log_warnx("backend %s cannot stop services in this build",
 		    be->name);
 		return 1;
+	}
+	/* nodes the config no longer names first: they run (or hold data) too */
+	if (be->orphans != NULL) {
+		struct service_def gone[CFG_MAX_NODES * 4];
+		int ng = be->orphans(cfg, gone, (int)(sizeof(gone) /
+		    sizeof(gone[0])));
+		for (int i = 0; i < ng; i++) {
+			err[0] = '\0';
+			if (be->stop(cfg, &gone[i], purge, err, sizeof(err)) ==
+			    -1) {
+				log_warnx("stop %s: %s", gone[i].name, err);
+				rc = 1;
+			}
+		}
 	}
 	n = backend_services(cfg, defs, CT_MAX_SVC);
 	/* subscribers before the publisher: no walsender noise on the way */

@@ -30,6 +30,8 @@ struct rp_node {
 	char pubname[64];
 	bool ready;		/* every table of the subscription in 'r' */
 	bool seen;		/* its subscription existed in this process */
+	unsigned resync;	/* tables being synced again (mask), see
+				   rp_follow */
 	int64_t next_connect;	/* mono ns: reconnect throttle */
 	char detail[STATUS_TEXT];
 };
@@ -265,44 +267,24 @@ fail:
 	return -1;
 }
 
-/* Make publication name cover what node takes (node NULL: every table). */
+/*
+ * The table list of a publication as the config wants it ("t1 WHERE (f),
+ * t2"), node NULL for the lab's publication (every table, unfiltered),
+ * leaving out the tables in skip (a mask over schema_tables).  It doubles
+ * as the publication's spec: labsup keeps it as the publication's comment,
+ * so a pass can tell a changed filter from one PostgreSQL rewrote.
+ */
 static int
-rp_publication(struct rp *rp, PGconn *c, const char *name,
-    const struct node_cfg *node, char *err, size_t errlen)
+rp_pub_list(PGconn *c, const struct node_cfg *node, unsigned skip,
+    char *out, size_t len)
 {
-	char sql[2048], filter[CFG_STR * 2], *q, *tq;
-	const char *params[1] = { name };
-	PGresult *r;
-	bool exists, have[SCHEMA_NTABLES] = { false };
-	size_t off;
-
-	(void)rp;
-	if (rp_exec(c, "SELECT tablename FROM pg_publication_tables WHERE "
-	    "pubname = $1 AND schemaname = 'public'", 1, params, &r, err,
-	    errlen) == -1)
-		return -1;
-	for (int i = 0; i < PQntuples(r); i++)
-		for (int t = 0; t < SCHEMA_NTABLES; t++)
-			if (!strcmp(PQgetvalue(r, i, 0), schema_tables[t]))
-				have[t] = true;
-	PQclear(r);
-	if (rp_exec(c, "SELECT 1 FROM pg_publication WHERE pubname = $1", 1,
-	    params, &r, err, errlen) == -1)
-		return -1;
-	exists = PQntuples(r) > 0;
-	PQclear(r);
-
-	q = PQescapeIdentifier(c, name, strlen(name));
-	if (q == NULL) {
-		snprintf(err, errlen, "%s", PQerrorMessage(c));
-		return -1;
-	}
-	off = (size_t)snprintf(sql, sizeof(sql), "%s PUBLICATION %s %s TABLE ",
-	    exists ? "ALTER" : "CREATE", q, exists ? "ADD" : "FOR");
-	PQfreemem(q);
+	char filter[CFG_STR * 2], *tq;
+	size_t off = 0;
 	int added = 0;
+
+	out[0] = '\0';
 	for (int t = 0; t < SCHEMA_NTABLES; t++) {
-		if (have[t])
+		if (skip & (1u << t))
 			continue;
 		if (node != NULL && !schema_node_table(node, schema_tables[t],
 		    filter, sizeof(filter)))
@@ -314,20 +296,131 @@ rp_publication(struct rp *rp, PGconn *c, const char *name,
 		if (tq == NULL)
 			return -1;
 		/* a row filter is SQL from the config file, by design */
-		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
-		    "%s%s%s%s%s", added++ ? ", " : "", tq,
-		    filter[0] ? " WHERE (" : "", filter, filter[0] ? ")" : "");
+		off += (size_t)snprintf(out + off, len - off, "%s%s%s%s%s",
+		    added++ ? ", " : "", tq, filter[0] ? " WHERE (" : "", filter,
+		    filter[0] ? ")" : "");
 		PQfreemem(tq);
-		if (off >= sizeof(sql)) {
-			snprintf(err, errlen, "publication %s: row filters too "
-			    "long", name);
+		if (off >= len)
 			return -1;
-		}
 	}
-	if (added == 0)
+	return 0;
+}
+
+/*
+ * Make publication name publish exactly what the config wants of it (minus
+ * the tables in skip): created, or set (ALTER PUBLICATION ... SET TABLE)
+ * when its spec changed.  Idempotent.
+ */
+static int
+rp_publication(PGconn *c, const char *name, const struct node_cfg *node,
+    unsigned skip, char *err, size_t errlen)
+{
+	char list[1536], sql[2048], *q, *lit;
+	const char *params[1] = { name };
+	PGresult *r;
+	bool exists, same;
+	int rc;
+
+	if (rp_pub_list(c, node, skip, list, sizeof(list)) == -1) {
+		snprintf(err, errlen, "publication %s: row filters too long",
+		    name);
+		return -1;
+	}
+	if (rp_exec(c, "SELECT coalesce(obj_description(oid, 'pg_publication'), "
+	    "'') FROM pg_publication WHERE pubname = $1", 1, params, &r, err,
+	    errlen) == -1)
+		return -1;
+	exists = PQntuples(r) > 0;
+	same = exists && !strcmp(PQgetvalue(r, 0, 0), list);
+	PQclear(r);
+	if (same)
 		return 0;
-	log_info("%s publication %s", exists ? "extending" : "creating", name);
-	return rp_exec(c, sql, 0, NULL, NULL, err, errlen);
+	q = PQescapeIdentifier(c, name, strlen(name));
+	lit = PQescapeLiteral(c, list, strlen(list));
+	if (q == NULL || lit == NULL) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+		PQfreemem(q);
+		PQfreemem(lit);
+		return -1;
+	}
+	log_info("%s publication %s: %s", exists ? "setting" : "creating", name,
+	    list);
+	snprintf(sql, sizeof(sql), "%s PUBLICATION %s %s TABLE %s", exists ?
+	    "ALTER" : "CREATE", q, exists ? "SET" : "FOR", list);
+	rc = rp_exec(c, sql, 0, NULL, NULL, err, errlen);
+	if (rc == 0) {
+		snprintf(sql, sizeof(sql), "COMMENT ON PUBLICATION %s IS %s", q,
+		    lit);
+		rc = rp_exec(c, sql, 0, NULL, NULL, err, errlen);
+	}
+	PQfreemem(q);
+	PQfreemem(lit);
+	return rc;
+}
+
+/* Is name the subscription (slot) or own publication of a configured node? */
+static bool
+rp_configured(const struct rp *rp, const char *name, bool slot)
+{
+	char own[64];
+
+	for (int i = 0; i < rp->nsubs; i++) {
+		schema_node_pubname(rp->subs[i].node, own, sizeof(own));
+		if (!strcmp(name, slot ? rp->subs[i].subname : own))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A subscriber a reload removed leaves a slot on the publisher, which would
+ * hold WAL for ever, and maybe its own publication: drop both once its
+ * walsender is gone (the container worker stops its server).
+ */
+static void
+rp_sweep(struct rp *rp, PGconn *c)
+{
+	char err[256], sql[256];
+	PGresult *r;
+
+	if (rp_exec(c, "SELECT slot_name FROM pg_replication_slots WHERE "
+	    "slot_type = 'logical' AND NOT active AND slot_name LIKE 'sub\\_%' "
+	    "AND database = current_database()", 0, NULL, &r, err,
+	    sizeof(err)) == 0) {
+		for (int i = 0; i < PQntuples(r); i++) {
+			const char *slot = PQgetvalue(r, i, 0);
+			const char *params[1] = { slot };
+			if (rp_configured(rp, slot, true))
+				continue;
+			log_info("dropping slot %s on %s: its subscriber is no "
+			    "longer in the config", slot, rp->pub.node->name);
+			if (rp_exec(c, "SELECT pg_drop_replication_slot($1)", 1,
+			    params, NULL, err, sizeof(err)) == 0)
+				worker_event(rp->ctx, "replication", "slot %s "
+				    "dropped: its node left the config", slot);
+		}
+		PQclear(r);
+	}
+	if (rp_exec(c, "SELECT pubname FROM pg_publication WHERE pubname LIKE "
+	    "'pub\\_%' AND pubname <> $1", 1,
+	    (const char *const[]){ rp->cfg->replication.publication }, &r, err,
+	    sizeof(err)) == 0) {
+		for (int i = 0; i < PQntuples(r); i++) {
+			const char *pub = PQgetvalue(r, i, 0);
+			if (rp_configured(rp, pub, false))
+				continue;
+			char *q = PQescapeIdentifier(c, pub, strlen(pub));
+			if (q == NULL)
+				continue;
+			snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS %s",
+			    q);
+			PQfreemem(q);
+			log_info("dropping publication %s: its subscriber is no "
+			    "longer in the config", pub);
+			(void)rp_exec(c, sql, 0, NULL, NULL, err, sizeof(err));
+		}
+		PQclear(r);
+	}
 }
 
 static void
@@ -348,17 +441,18 @@ rp_publisher(struct rp *rp)
 	    rp_exec(n->conn, "INSERT INTO heartbeat (id, ts, seq) VALUES "
 	    "(1, now(), 0) ON CONFLICT (id) DO NOTHING", 0, NULL, NULL, err,
 	    sizeof(err)) == -1 ||
-	    rp_publication(rp, n->conn, rp->cfg->replication.publication,
-	    NULL, err, sizeof(err)) == -1)
+	    rp_publication(n->conn, rp->cfg->replication.publication, NULL, 0,
+	    err, sizeof(err)) == -1)
 		goto fail;
 	for (int i = 0; i < rp->nsubs; i++) {
 		const struct node_cfg *sn = rp->subs[i].node;
 		if (strcmp(rp->subs[i].pubname,
 		    rp->cfg->replication.publication) != 0 &&
-		    rp_publication(rp, n->conn, rp->subs[i].pubname, sn, err,
-		    sizeof(err)) == -1)
+		    rp_publication(n->conn, rp->subs[i].pubname, sn,
+		    rp->subs[i].resync, err, sizeof(err)) == -1)
 			goto fail;
 	}
+	rp_sweep(rp, n->conn);
 	rp->pub_ready = true;
 	return;
 fail:
@@ -420,6 +514,10 @@ rp_sub_conninfo(struct rp *rp, const struct rp_node *s, char *buf,
 	return 0;
 }
 
+static void rp_sub_spec(const struct rp_node *s, char *out, size_t len);
+static int rp_sub_comment(struct rp_node *s, const char *spec, char *err,
+    size_t errlen);
+
 /* A subscription is missing: clear what is in its way, then create it. */
 static int
 rp_create_sub(struct rp *rp, struct rp_node *s, char *err, size_t errlen)
@@ -479,6 +577,12 @@ rp_create_sub(struct rp *rp, struct rp_node *s, char *err, size_t errlen)
 	PQfreemem(ciq);
 	PQfreemem(sq);
 	PQfreemem(pq);
+	if (rc == 0) {
+		/* what it takes, so a reload that changes it is noticed */
+		char spec[1024];
+		rp_sub_spec(s, spec, sizeof(spec));
+		rc = rp_sub_comment(s, spec, err, errlen);
+	}
 	if (rc == 0 && repair) {
 		status_counter_add(rp->ctx->slot, RC_REPAIRS, 1);
 		worker_event(rp->ctx, "repair", "%s: subscription %s recreated",
@@ -502,11 +606,185 @@ rp_drop_sub(struct rp_node *s, char *err, size_t errlen)
 	    errlen);
 }
 
+/*
+ * What a subscriber takes, as kept in its subscription's comment: the
+ * publication, then "table<TAB>filter" for every table it takes.  A reload
+ * that changes tables or row_filter is told from it.
+ */
+static void
+rp_sub_spec(const struct rp_node *s, char *out, size_t len)
+{
+	char filter[CFG_STR * 2];
+	size_t off = (size_t)snprintf(out, len, "labsup pub=%s\n", s->pubname);
+
+	for (int t = 0; t < SCHEMA_NTABLES && off < len; t++)
+		if (schema_node_table(s->node, schema_tables[t], filter,
+		    sizeof(filter)))
+			off += (size_t)snprintf(out + off, len - off, "%s\t%s\n",
+			    schema_tables[t], filter);
+}
+
+/* In a spec: does it take table, and with which filter?  NULL: not taken. */
+static const char *
+rp_spec_table(const char *spec, const char *table, char *filter, size_t len)
+{
+	size_t tl = strlen(table);
+
+	for (const char *l = spec; l != NULL && *l; l = strchr(l, '\n') ?
+	    strchr(l, '\n') + 1 : NULL) {
+		if (!strncmp(l, table, tl) && l[tl] == '\t') {
+			const char *e = strchr(l + tl + 1, '\n');
+			snprintf(filter, len, "%.*s", e ? (int)(e - l - tl - 1) :
+			    (int)strlen(l + tl + 1), l + tl + 1);
+			return filter;
+		}
+	}
+	return NULL;
+}
+
+/* Keep spec as the subscription's comment (what it takes, rp_sub_spec). */
+static int
+rp_sub_comment(struct rp_node *s, const char *spec, char *err, size_t errlen)
+{
+	char sql[1400];
+	char *sq = PQescapeIdentifier(s->conn, s->subname, strlen(s->subname));
+	char *lit = PQescapeLiteral(s->conn, spec, strlen(spec));
+	int rc = -1;
+
+	if (sq != NULL && lit != NULL) {
+		snprintf(sql, sizeof(sql), "COMMENT ON SUBSCRIPTION %s IS %s", sq,
+		    lit);
+		rc = rp_exec(s->conn, sql, 0, NULL, NULL, err, errlen);
+	} else
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+	PQfreemem(sq);
+	PQfreemem(lit);
+	return rc;
+}
+
+static int
+rp_sub_alter(struct rp_node *s, const char *what, const char *pubname,
+    bool copy, char *err, size_t errlen)
+{
+	char sql[512], *sq = PQescapeIdentifier(s->conn, s->subname,
+	    strlen(s->subname)), *pq = PQescapeIdentifier(s->conn, pubname,
+	    strlen(pubname));
+	int rc = -1;
+
+	if (sq != NULL && pq != NULL) {
+		if (!strcmp(what, "set"))
+			snprintf(sql, sizeof(sql), "ALTER SUBSCRIPTION %s SET "
+			    "PUBLICATION %s WITH (refresh = true, copy_data = %s)",
+			    sq, pq, copy ? "true" : "false");
+		else
+			snprintf(sql, sizeof(sql), "ALTER SUBSCRIPTION %s REFRESH "
+			    "PUBLICATION WITH (copy_data = %s)", sq,
+			    copy ? "true" : "false");
+		rc = rp_exec(s->conn, sql, 0, NULL, NULL, err, errlen);
+	} else
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+	PQfreemem(sq);
+	PQfreemem(pq);
+	return rc;
+}
+
+/*
+ * Make an existing subscription take what the config says now.  Tables
+ * whose filter changed, or that were added or removed, are synced again
+ * from scratch: the subscription is first moved to the node's own
+ * publication without them (so it lets them go), they are emptied, then the
+ * subscription moves to its final publication with copy_data, and the
+ * initial sync brings exactly the rows the new filter admits.  The spec in
+ * the subscription's comment says when it is done.  0 when nothing had to
+ * change, 1 when it moved or resynced something, -1 with err.
+ */
+static int
+rp_follow(struct rp *rp, struct rp_node *s, const char *curpub,
+    const char *curspec, char *err, size_t errlen)
+{
+	char want[1024], stage[64], fa[CFG_STR * 2], fb[CFG_STR * 2];
+	char trunc[256] = "", sql[1400];
+	unsigned changed = 0;
+	size_t off = 0;
+	bool known = curspec[0] != '\0', moved = false;
+
+	rp_sub_spec(s, want, sizeof(want));
+	if (!strcmp(want, curspec))
+		return 0;
+	if (!known && !strcmp(curpub, rp->cfg->replication.publication) &&
+	    !strcmp(curpub, s->pubname)) {
+		/* made before specs were kept, on the shared publication */
+		known = true;
+		changed = 0;
+	} else {
+		/* the heartbeat is always taken whole: it never changes */
+		for (int t = 0; t < SCHEMA_NTABLES - 1; t++) {
+			const char *a = known ? rp_spec_table(curspec,
+			    schema_tables[t], fa, sizeof(fa)) : NULL;
+			const char *b = rp_spec_table(want, schema_tables[t], fb,
+			    sizeof(fb));
+			if (!known || (a == NULL) != (b == NULL) ||
+			    (a != NULL && strcmp(a, b) != 0))
+				changed |= 1u << t;
+		}
+	}
+	if (changed != 0 || strcmp(curpub, s->pubname) != 0) {
+		for (int t = 0; t < SCHEMA_NTABLES; t++)
+			if (changed & (1u << t))
+				off += (size_t)snprintf(trunc + off,
+				    sizeof(trunc) - off, "%s%s", off ? ", " : "",
+				    schema_tables[t]);
+		log_info("%s: following the config: subscription %s to %s%s%s",
+		    s->node->name, s->subname, s->pubname, changed ?
+		    ", syncing again: " : "", trunc);
+		worker_event(rp->ctx, "replication", "%s: subscription %s now "
+		    "takes %s%s%s", s->node->name, s->subname, s->pubname,
+		    changed ? "; syncing again: " : "", trunc);
+		schema_node_pubname(s->node, stage, sizeof(stage));
+		s->resync = changed;
+		/* 1. onto the node's own publication, without those tables */
+		if (rp_publication(rp->pub.conn, stage, s->node, changed, err,
+		    errlen) == -1 ||
+		    rp_sub_alter(s, strcmp(curpub, stage) ? "set" : "refresh",
+		    stage, false, err, errlen) == -1)
+			return -1;
+		/* 2. empty them: the initial copy brings them back */
+		if (changed != 0) {
+			snprintf(sql, sizeof(sql), "TRUNCATE %s", trunc);
+			if (rp_exec(s->conn, sql, 0, NULL, NULL, err, errlen) == -1)
+				return -1;
+		}
+		/* 3. the final publication, whole, with the initial copy */
+		s->resync = 0;
+		if (strcmp(s->pubname, stage) == 0 &&
+		    rp_publication(rp->pub.conn, stage, s->node, 0, err,
+		    errlen) == -1)
+			return -1;
+		if (rp_sub_alter(s, strcmp(s->pubname, stage) ? "set" :
+		    "refresh", s->pubname, true, err, errlen) == -1)
+			return -1;
+		if (strcmp(s->pubname, stage) != 0) {
+			char *q = PQescapeIdentifier(rp->pub.conn, stage,
+			    strlen(stage));
+			snprintf(sql, sizeof(sql), "DROP PUBLICATION IF EXISTS %s",
+			    q ? q : "\"\"");
+			PQfreemem(q);
+			(void)rp_exec(rp->pub.conn, sql, 0, NULL, NULL, err,
+			    errlen);
+		}
+		status_counter_add(rp->ctx->slot, RC_REPAIRS, 1);
+		moved = true;
+	}
+	/* done: remember what it takes */
+	int rc = rp_sub_comment(s, want, err, errlen);
+	return rc == -1 ? -1 : moved ? 1 : 0;
+}
+
 static void
 rp_subscriber(struct rp *rp, struct rp_node *s)
 {
 	const char *params[1] = { s->subname };
-	char err[512], slot[8];
+	char err[512], slot[8], curpub[128], curspec[1024];
 	PGresult *r;
 	int total, waiting;
 
@@ -519,7 +797,9 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 	if (rp_exec(s->conn, "SELECT s.subenabled, (SELECT count(*) FROM "
 	    "pg_subscription_rel r WHERE r.srsubid = s.oid), (SELECT count(*) "
 	    "FROM pg_subscription_rel r WHERE r.srsubid = s.oid AND "
-	    "r.srsubstate <> 'r') FROM pg_subscription s WHERE s.subname = $1 "
+	    "r.srsubstate <> 'r'), array_to_string(s.subpublications, ','), "
+	    "coalesce(obj_description(s.oid, 'pg_subscription'), '') FROM "
+	    "pg_subscription s WHERE s.subname = $1 "
 	    "AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = "
 	    "current_database())", 1, params, &r, err, sizeof(err)) == -1)
 		goto fail;
@@ -538,6 +818,8 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 	bool enabled = !strcmp(PQgetvalue(r, 0, 0), "t");
 	total = atoi(PQgetvalue(r, 0, 1));
 	waiting = atoi(PQgetvalue(r, 0, 2));
+	snprintf(curpub, sizeof(curpub), "%s", PQgetvalue(r, 0, 3));
+	snprintf(curspec, sizeof(curspec), "%s", PQgetvalue(r, 0, 4));
 	PQclear(r);
 	s->seen = true;
 	if (rp_value(rp->pub.conn, "SELECT 1 FROM pg_replication_slots WHERE "
@@ -560,6 +842,15 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 		    s->subname, err, sizeof(err)) == -1)
 			goto fail;
 		status_counter_add(rp->ctx->slot, RC_REPAIRS, 1);
+	}
+	/* a reload may have changed what it takes */
+	switch (rp_follow(rp, s, curpub, curspec, err, sizeof(err))) {
+	case -1:
+		goto fail;
+	case 1:
+		snprintf(s->detail, sizeof(s->detail), "%s: syncing again what "
+		    "the new config adds", s->node->name);
+		return;
 	}
 	if (total == 0 || waiting > 0) {
 		snprintf(s->detail, sizeof(s->detail), "%s: initial sync, %d of "
