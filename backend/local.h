@@ -84,7 +84,11 @@ int start_server(struct local_svc *st, const struct local_ids *ids,
 /* A background job we wait for (initdb): our child, dies with us. */
 pid_t spawn_job(const struct local_ids *ids, int logfd, char *const argv[]);
 int open_log(const char *path, const struct local_ids *ids);
-/* Signal pid and wait up to secs for it to go; then escalate once. */
+/*
+ * Signal pid and wait up to secs for it to go; then escalate (5 s), then
+ * SIGKILL (5 s): never unbounded.  PostgreSQL: SIGINT (fast shutdown),
+ * SIGQUIT (immediate), SIGKILL.
+ */
 bool stop_pid(pid_t pid, int sig, int secs, int escalate);
 /* utime+stime ticks and, when mem is not NULL, PSS of one process. */
 int proc_usage(pid_t pid, pid_t *ppid, int64_t *ticks, int64_t *mem);

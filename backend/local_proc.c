@@ -430,17 +430,19 @@ children_usage(pid_t pid, int64_t *ticks, int64_t *mem)
 bool
 stop_pid(pid_t pid, int sig, int secs, int escalate)
 {
-	kill(pid, sig);
-	for (int i = 0; i < secs * 20; i++) {
-		if (!pid_alive(pid))
-			return true;
-		usleep(50000);
-	}
-	kill(pid, escalate);
-	for (int i = 0; i < 100; i++) {
-		if (!pid_alive(pid))
-			return true;
-		usleep(50000);
+	/* sig, then escalate after secs, then SIGKILL: always bounded */
+	const int steps[3] = { sig, escalate, SIGKILL };
+	const int waits[3] = { secs * 20, 100, 100 };	/* 50 ms each */
+
+	for (int s = 0; s < 3; s++) {
+		if (s > 0 && steps[s] == steps[s - 1])
+			continue;
+		kill(pid, steps[s]);
+		for (int i = 0; i < waits[s]; i++) {
+			if (!pid_alive(pid))
+				return true;
+			usleep(50000);
+		}
 	}
 	return false;
 }
