@@ -95,55 +95,43 @@ Test(reload, same_file_shifted_and_reordered_changes_nothing)
 	cr_assert_neq(ca.nodes[0].line, config_node(&cb, "pub")->line);
 }
 
+/* The workers a reload restarts when base has `from` replaced by `to`. */
+static const char *
+after_edit(const char *from, const char *to)
+{
+	static char text[sizeof(base) + 64], out[512];
+	const char *p = strstr(base, from);
+
+	cr_assert_not_null(p, "%s is not in the base config", from);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(p - base), base, to,
+	    p + strlen(from));
+	changed(base, text, out, sizeof(out));
+	return out;
+}
+
 Test(reload, one_port_changes_only_that_nodes_workers)
 {
-	char text[sizeof(base) + 16], out[512];
-	char *p;
-
-	snprintf(text, sizeof(text), "%s", base);
-	p = strstr(text, "25433");
-	cr_assert_not_null(p);
-	memcpy(p, "25533", 5);
-	changed(base, text, out, sizeof(out));
 	/* sub1's sampler, and the workers that read every node */
-	cr_assert_str_eq(out, "container,replication,sampler sub1", "%s", out);
+	cr_assert_str_eq(after_edit("25433", "25533"),
+	    "container,replication,sampler sub1");
 }
 
 Test(reload, the_hum_follows_its_node)
 {
-	char text[sizeof(base) + 16], out[512];
-	char *p;
-
-	snprintf(text, sizeof(text), "%s", base);
-	p = strstr(text, "25432");
-	memcpy(p, "25532", 5);
-	changed(base, text, out, sizeof(out));
-	cr_assert_str_eq(out, "container,replication,sampler pub,hum 1,hum 2",
-	    "%s", out);
+	cr_assert_str_eq(after_edit("25432", "25532"),
+	    "container,replication,sampler pub,hum 1,hum 2");
 }
 
 Test(reload, a_row_filter_changes_replication_not_the_samplers)
 {
-	char text[sizeof(base) + 16], out[512];
-	char *p;
-
-	snprintf(text, sizeof(text), "%s", base);
-	p = strstr(text, "aid % 2 = 0");
-	memcpy(p, "aid % 3 = 0", 11);
-	changed(base, text, out, sizeof(out));
-	cr_assert_str_eq(out, "container,replication,sampler sub2", "%s", out);
+	cr_assert_str_eq(after_edit("aid % 2 = 0", "aid % 3 = 0"),
+	    "container,replication,sampler sub2");
 }
 
 Test(reload, a_writer_setting_changes_only_the_writer)
 {
-	char text[sizeof(base) + 16], out[512];
-	char *p;
-
-	snprintf(text, sizeof(text), "%s", base);
-	p = strstr(text, "flush_ms = 100");
-	memcpy(p, "flush_ms = 300", 14);
-	changed(base, text, out, sizeof(out));
-	cr_assert_str_eq(out, "writer", "%s", out);
+	cr_assert_str_eq(after_edit("flush_ms = 100", "flush_ms = 300"),
+	    "writer");
 }
 
 /* Every key of the table is hashed under some worker, or documented as not. */
