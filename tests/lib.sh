@@ -136,5 +136,10 @@ influx_query() {
 		--data-urlencode "db=${INFLUX_DB:-labsup}" --data-urlencode "q=$1"
 }
 
+# influx_value QUERY: the first value of an InfluxQL answer (0 when empty).
+influx_value() {
+	influx_query "$1" | jq -r '.results[0].series[0].values[0][1] // 0'
+}
+
 # status_json: `labsup status --json` of the test lab.
 status_json() { "$LABSUP" status -c "$LAB_CONF" --json; }

@@ -4,14 +4,19 @@
 # panel query and annotation query of every dashboard returns data from
 # the lab's InfluxDB, the provisioning YAML has the shape Grafana documents,
 # and the supervisor's and workers' events (start, reload, restart, chaos)
-# are what the annotation query returns.
+# are what the annotation query returns.  Sessions are ordered, and the
+# data awaited, by polling for what must have happened (a session's state
+# on the server, points in InfluxDB, lanes committed), never by sleeping.
 . "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/tools/faults.sh"	# lanes, wait_committed
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
 command -v influxd >/dev/null || skip "influxd not installed"
 command -v jq >/dev/null || skip "jq not installed"
-DASHCHECK=${DASHCHECK:-$ROOT/build/tests/tools/dashcheck}
-[ -x "$DASHCHECK" ] || make -C "$ROOT" --no-print-directory build/tests/tools/dashcheck >/dev/null ||
-	fail "cannot build $DASHCHECK (make build/tests/tools/dashcheck)"
+# the build the tested labsup comes from (make BUILD=... integration)
+BUILD_DIR=$(dirname "$LABSUP")
+DASHCHECK=${DASHCHECK:-$BUILD_DIR/tests/tools/dashcheck}
+[ -x "$DASHCHECK" ] || make -C "$ROOT" --no-print-directory BUILD="$BUILD_DIR" "$DASHCHECK" >/dev/null ||
+	fail "cannot build $DASHCHECK (make $DASHCHECK)"
 
 note "the dashboards are what grafana/dashboards.jq says"
 "$ROOT/grafana/mkdash.sh" --check || fail "grafana/dashboards/*.json are stale: run grafana/mkdash.sh"
@@ -28,27 +33,63 @@ interval_ms = 100
 locks_interval_ms = 100
 EOC
 
+# the sessions below poll; a failed check ends them with the lab
+end_sessions() {
+	local rc=$?
+	kill $(jobs -p) 2>/dev/null
+	(exit $rc)
+	lab_cleanup # takes the exit code from $?
+}
+trap end_sessions EXIT
+
 note "start"
 lab start >/dev/null || fail "labsup start failed"
+lanes_tool
 
-# pg SQL...: psql on the publisher reading the script from stdin, as a user
-# would through `labsup psql`
-pg() { "$LABSUP" psql -c "$LAB_CONF" pub -X -q -v ON_ERROR_STOP=0 >/dev/null 2>&1; }
+# pg NAME: psql on the publisher reading the script from stdin, as a user
+# would through `labsup psql`; NAME is its application_name (it60-NAME)
+pg() {
+	PGAPPNAME="it60-$1" "$LABSUP" psql -c "$LAB_CONF" pub -X -q -v ON_ERROR_STOP=0 >/dev/null 2>&1
+}
+# session NAME CONDITION: pub shows session NAME in that condition
+session() {
+	[ "$(psql_node "$PUB_PORT" "SELECT count(*) FROM pg_stat_activity
+	    WHERE application_name = 'it60-$1' AND $2")" = 1 ]
+}
+# recorded: InfluxDB holds the sampler's view of the hold and the wait on
+# it, sampled after the blocked session was seen waiting
+since="$LAB_DIR/blocked_since"
+recorded() {
+	local q t
+	[ -s "$since" ] || return 1
+	t=$(cat "$since")
+	for q in "pg_locks WHERE granted = 'false'" \
+	    "pg_activity WHERE wait_event_type = 'Lock'" \
+	    "pg_activity WHERE state = 'idle in transaction'"; do
+		[ "$(influx_value "SELECT count(count) FROM $q AND node = 'pub' AND time > $t")" -gt 0 ] || return 1
+	done
+}
 
 note "contention: a row held idle in transaction, a session blocked on it, a deadlock"
+# the holder commits once the sampler's records of it are in InfluxDB
 { echo "BEGIN; UPDATE accounts SET abalance = abalance WHERE aid = 7;"
-  sleep 12; echo "COMMIT;"; } | pg &
+  wait_for 300 recorded; echo "COMMIT;"; } | pg holder &
 holder=$!
-sleep 1
-echo "UPDATE accounts SET abalance = abalance WHERE aid = 7;" | pg &
+wait_for 60 session holder "state = 'idle in transaction'" || fail "the holder did not take row 7"
+echo "UPDATE accounts SET abalance = abalance WHERE aid = 7;" | pg blocked &
 blocked=$!
+wait_for 60 session blocked "wait_event_type = 'Lock'" || fail "the blocked session is not waiting for row 7"
+date +%s%N >"$since"
 # two sessions taking two rows in opposite order: PostgreSQL breaks the
-# cycle after deadlock_timeout and counts it in pg_stat_database
+# cycle after deadlock_timeout and counts it in pg_stat_database.  Each
+# takes its second row once both hold their first (a transaction id
+# assigned, kept until the cycle is broken).
+both_hold() { session dl1 "backend_xid IS NOT NULL" && session dl2 "backend_xid IS NOT NULL"; }
 { echo "BEGIN; UPDATE accounts SET abalance = abalance WHERE aid = 11;"
-  sleep 2; echo "UPDATE accounts SET abalance = abalance WHERE aid = 12; COMMIT;"; } | pg &
+  wait_for 60 both_hold; echo "UPDATE accounts SET abalance = abalance WHERE aid = 12; COMMIT;"; } | pg dl1 &
 d1=$!
 { echo "BEGIN; UPDATE accounts SET abalance = abalance WHERE aid = 12;"
-  sleep 2; echo "UPDATE accounts SET abalance = abalance WHERE aid = 11; COMMIT;"; } | pg &
+  wait_for 60 both_hold; echo "UPDATE accounts SET abalance = abalance WHERE aid = 11; COMMIT;"; } | pg dl2 &
 d2=$!
 
 note "events: a reload and a worker restart"
@@ -62,14 +103,18 @@ restarted() {
 wait_for 30 restarted || fail "the killed hum worker was not restarted"
 
 wait "$holder" "$blocked" "$d1" "$d2"
-# let the writer deliver the last of it
-sleep 3
+recorded || fail "the sampler's records of the held row and the wait on it are not in InfluxDB"
 
 note "the deadlock was counted"
-dl=$(influx_query "SELECT max(deadlocks) FROM pg_blocking WHERE node = 'pub' AND time > now() - 5m" |
-	jq -r '.results[0].series[0].values[0][1] // 0')
-note "pub deadlocks: $dl"
-[ "$dl" -ge 1 ] || fail "no deadlock counted on pub (pg_blocking.deadlocks = $dl)"
+deadlocks() {
+	influx_value "SELECT max(deadlocks) FROM pg_blocking WHERE node = 'pub' AND time > now() - 5m"
+}
+counted() { [ "$(deadlocks)" -ge 1 ]; }
+wait_for 120 counted || fail "no deadlock counted on pub (pg_blocking.deadlocks = $(deadlocks))"
+note "pub deadlocks: $(deadlocks)"
+# everything the lab produced so far (events included) is in InfluxDB
+lanes >"$LAB_DIR/lanes.dash" || fail "cannot read the lanes"
+wait_committed 240 "$LAB_DIR/lanes.dash" || fail "the writer did not commit what the lanes held"
 
 note "dashcheck: provisioning shape, then every query against the lab's InfluxDB"
 export LABSUP_INFLUX_URL="http://127.0.0.1:$INFLUX_PORT" LABSUP_INFLUX_DB=labsup

@@ -11,12 +11,16 @@
 
 #include "../../shm/status.h"
 
+/* test_ring.c: a fork whose child dies with the test; the test's .fini */
+pid_t fork_tied(void);
+void reap_tied(void);
+
 struct block {
 	struct seqlock lock;
 	int64_t a[16];
 };
 
-Test(seqlock, reader_never_sees_a_torn_block)
+Test(seqlock, reader_never_sees_a_torn_block, .fini = reap_tied)
 {
 	struct block *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -24,7 +28,7 @@ Test(seqlock, reader_never_sees_a_torn_block)
 
 	cr_assert(b != MAP_FAILED);
 	memset(b, 0, sizeof(*b));
-	pid = fork();
+	pid = fork_tied();
 	if (pid == 0) {
 		for (int64_t v = 1;; v++) {
 			seq_write_begin(&b->lock);

@@ -4,6 +4,9 @@
  * no-respawn exit code, a reload with a bad file, a reload that touches one
  * worker's settings, lanes surviving reloads, and the stop sequence.
  * Assertions on time are lower bounds only (a busy machine only delays).
+ * "Nothing happened" is never shown by sleeping first: a test waits for an
+ * event that must come after it (a worker's own loop counter moving on, a
+ * crashing worker restarted again), so a slow machine cannot pass it.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -18,6 +21,10 @@
 #include "../../supervisor/supervisor.h"
 
 #define MAX_STARTS 64
+#define IDLE_LOOPS 0	/* idle_entry's counter in its own block */
+
+/* test_ring.c: a fork whose child dies with the test */
+pid_t fork_tied(void);
 
 /* Shared with the workers (MAP_SHARED before any fork). */
 struct trace {
@@ -29,13 +36,16 @@ static struct seg seg;
 static char cfgpath[64];
 static pid_t sup_pid;
 
+/* Counts its loops: a worker asked to stop finishes at most one more. */
 static int
 idle_entry(struct worker_ctx *ctx)
 {
 	atomic_fetch_add(&tr->starts[ctx->kind], 1);
 	status_set(ctx->slot, WS_RUNNING, "idle");
-	while (!worker_stop)
+	while (!worker_stop) {
 		worker_sleep_ms(20);
+		status_counter_add(ctx->slot, IDLE_LOOPS, 1);
+	}
 	return 0;
 }
 
@@ -44,7 +54,7 @@ crash_entry(struct worker_ctx *ctx)
 {
 	int n = atomic_fetch_add(&tr->starts[ctx->kind], 1);
 
-	if (n < MAX_STARTS)
+	if (ctx->kind == WK_HUM && n < MAX_STARTS)
 		tr->hum_start_ns[n] = mono_ns();
 	return 1;
 }
@@ -105,8 +115,7 @@ start_sup(const char *extra)
 	seg_unlink(name);
 	cr_assert_eq(seg_create(&seg, name, sup_nslots(cfg), CFG_MAX_NODES + 2,
 	    1024, err, sizeof(err)), 0, "%s", err);
-	sup_pid = fork();
-	cr_assert(sup_pid != -1);
+	sup_pid = fork_tied();
 	if (sup_pid == 0) {
 		log_init("suptest", true);
 		_exit(sup_run(cfg, &seg, NULL));
@@ -114,6 +123,7 @@ start_sup(const char *extra)
 	free(cfg);
 }
 
+/* Every test's .fini, so a failed assertion leaves nothing running. */
 static void
 stop_sup(void)
 {
@@ -128,10 +138,12 @@ stop_sup(void)
 	unlink(cfgpath);
 }
 
-/* Index of the slot running kind/arg, or -1. */
+/* Index of the slot running kind/arg, or -1 (and *out zeroed). */
 static int
 find(int kind, const char *arg, struct slot_sup *out)
 {
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
 	for (uint32_t i = 1; i < seg.hdr->nslots; i++) {
 		struct slot_sup s;
 		if (status_read_sup(seg_slot(&seg, i), &s) == -1)
@@ -193,6 +205,40 @@ wait_all_up(void)
 	cr_assert_fail("workers did not come up");
 }
 
+/*
+ * The idle worker kind/arg is still pid and was never asked to stop or
+ * restarted: its own loop counter moves on twice from now.  (Sent SIGTERM
+ * before this call, it would finish at most the loop it is in.)
+ */
+static void
+assert_kept(int kind, const char *arg, pid_t pid)
+{
+	int i = find(kind, arg, NULL);
+	struct slot_own own;
+	int64_t from = -1;
+
+	cr_assert_neq(i, -1, "no slot for %d/%s", kind, arg);
+	cr_assert_gt(pid, 0);
+	struct slot *slot = seg_slot(&seg, (uint32_t)i);
+	for (int n = 0; n < 1000; n++) {
+		if (status_read_own(slot, &own) == 0) {
+			cr_assert_eq(own.pid, pid, "worker %d/%s restarted: "
+			    "pid %d, was %d", kind, arg, own.pid, (int)pid);
+			if (from == -1)
+				from = own.counters[IDLE_LOOPS];
+			else if (own.counters[IDLE_LOOPS] >= from + 2)
+				break;
+		}
+		cr_assert(alive(pid), "worker %d/%s (pid %d) exited", kind,
+		    arg, (int)pid);
+		sleep_ms(20);
+	}
+	cr_assert(from != -1 && own.counters[IDLE_LOOPS] >= from + 2,
+	    "worker %d/%s (pid %d) stopped looping", kind, arg, (int)pid);
+	cr_assert_eq(pid_of(kind, arg), pid, "the supervisor shows another "
+	    "pid for %d/%s", kind, arg);
+}
+
 static void
 reload_and_wait(bool expect_ok)
 {
@@ -223,7 +269,8 @@ set_all(worker_entry fn)
 		sup_set_entry(k, fn);
 }
 
-Test(supervisor, crashed_worker_restarts_with_doubling_backoff, .timeout = 60)
+Test(supervisor, crashed_worker_restarts_with_doubling_backoff,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	sup_set_entry(WK_HUM, crash_entry);
@@ -245,32 +292,44 @@ Test(supervisor, crashed_worker_restarts_with_doubling_backoff, .timeout = 60)
 	}
 	/* the others were never restarted */
 	cr_assert_eq(atomic_load(&tr->starts[WK_WRITER]), 1);
-	stop_sup();
 }
 
-Test(supervisor, norespawn_exit_code_is_not_restarted, .timeout = 60)
+Test(supervisor, norespawn_exit_code_is_not_restarted,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	sup_set_entry(WK_HUM, norespawn_entry);
+	/* a worker that crashes at once: its restarts clock the check */
+	sup_set_entry(WK_REPLICATION, crash_entry);
 	start_sup("[hum]\nclients = 1\n");
-	wait_all_up();
 	struct slot_sup s;
-	for (int i = 0; i < 200; i++) {
-		find(WK_HUM, "1", &s);
-		if (s.state == WS_FAILED)
+	for (int i = 0; i < 400; i++) {
+		if (find(WK_HUM, "1", &s) != -1 && s.state == WS_FAILED)
 			break;
 		sleep_ms(50);
 	}
 	cr_assert_eq(s.state, WS_FAILED);
-	sleep_ms(1000); /* longer than several backoffs */
+	/*
+	 * The supervisor starts the crashing one three more times: the last
+	 * of those was forked after a crash and a backoff that both came
+	 * after this point, and each of its start passes starts every slot
+	 * that is due.  A restart of hum 1 would have come with them.
+	 */
+	int from = atomic_load(&tr->starts[WK_REPLICATION]);
+	for (int i = 0; i < 400 &&
+	    atomic_load(&tr->starts[WK_REPLICATION]) < from + 3; i++)
+		sleep_ms(50);
+	cr_assert_geq(atomic_load(&tr->starts[WK_REPLICATION]), from + 3,
+	    "the crashing worker was not restarted");
 	cr_assert_eq(atomic_load(&tr->starts[WK_HUM]), 1);
-	find(WK_HUM, "1", &s);
+	cr_assert_neq(find(WK_HUM, "1", &s), -1);
+	cr_assert_eq(s.state, WS_FAILED);
 	cr_assert_eq(s.restarts, 0);
 	cr_assert_eq(s.pid, 0);
-	stop_sup();
 }
 
-Test(supervisor, reload_with_bad_file_keeps_old_config, .timeout = 60)
+Test(supervisor, reload_with_bad_file_keeps_old_config,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 2\n");
@@ -284,14 +343,13 @@ Test(supervisor, reload_with_bad_file_keeps_old_config, .timeout = 60)
 	cr_assert(strstr(info.last_reload_error, "nonsense") != NULL, "%s",
 	    info.last_reload_error);
 	cr_assert(strstr(info.last_reload_error, cfgpath) != NULL);
-	sleep_ms(300);
-	cr_assert_eq(pid_of(WK_HUM, "1"), hum1);
-	cr_assert_eq(pid_of(WK_WRITER, ""), writer);
-	cr_assert_eq(pid_of(WK_HUM, "3"), 0, "new config was applied");
-	stop_sup();
+	cr_assert_eq(find(WK_HUM, "3", NULL), -1, "new config was applied");
+	assert_kept(WK_HUM, "1", hum1);
+	assert_kept(WK_WRITER, "", writer);
 }
 
-Test(supervisor, reload_restarts_only_the_affected_workers, .timeout = 60)
+Test(supervisor, reload_restarts_only_the_affected_workers,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 1\n[sampler]\ninterval_ms = 100\n");
@@ -313,13 +371,13 @@ Test(supervisor, reload_restarts_only_the_affected_workers, .timeout = 60)
 	cr_assert_neq(pid_of(WK_SAMPLER, "pub"), spub);
 	cr_assert_neq(pid_of(WK_SAMPLER, "sub1"), ssub);
 	cr_assert_neq(pid_of(WK_SAMPLER, "pub"), 0);
-	cr_assert_eq(pid_of(WK_HUM, "1"), hum);
-	cr_assert_eq(pid_of(WK_WRITER, ""), writer);
-	cr_assert_eq(pid_of(WK_CONTAINER, ""), cont);
-	cr_assert_eq(pid_of(WK_REPLICATION, ""), repl);
+	assert_kept(WK_HUM, "1", hum);
+	assert_kept(WK_WRITER, "", writer);
+	assert_kept(WK_CONTAINER, "", cont);
+	assert_kept(WK_REPLICATION, "", repl);
 	/* restarts caused by a reload are not crashes */
 	struct slot_sup s;
-	find(WK_SAMPLER, "pub", &s);
+	cr_assert_neq(find(WK_SAMPLER, "pub", &s), -1);
 	cr_assert_eq(s.restarts, 0);
 
 	/* two more hum clients, samplers off: hum added, samplers removed */
@@ -331,11 +389,11 @@ Test(supervisor, reload_restarts_only_the_affected_workers, .timeout = 60)
 	cr_assert_neq(pid_of(WK_HUM, "3"), 0);
 	cr_assert_eq(pid_of(WK_SAMPLER, "pub"), 0);
 	cr_assert_eq(find(WK_SAMPLER, "pub", NULL), -1);
-	cr_assert_eq(pid_of(WK_WRITER, ""), writer);
-	stop_sup();
+	assert_kept(WK_WRITER, "", writer);
 }
 
-Test(supervisor, lanes_keep_their_records_across_reload, .timeout = 60)
+Test(supervisor, lanes_keep_their_records_across_reload,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	sup_set_entry(WK_HUM, producer_entry);
@@ -362,10 +420,10 @@ Test(supervisor, lanes_keep_their_records_across_reload, .timeout = 60)
 		cr_assert_eq(r->seq, i);
 		cr_assert_eq(r->u.test.n, (int64_t)i);
 	}
-	stop_sup();
 }
 
-Test(supervisor, stop_terminates_every_worker, .timeout = 60)
+Test(supervisor, stop_terminates_every_worker,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 2\n");
@@ -384,10 +442,10 @@ Test(supervisor, stop_terminates_every_worker, .timeout = 60)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (int i = 0; i < n; i++)
 		cr_assert(!alive(pids[i]), "worker %d survived", pids[i]);
-	stop_sup();
 }
 
-Test(supervisor, workers_die_with_a_killed_supervisor, .timeout = 60)
+Test(supervisor, workers_die_with_a_killed_supervisor,
+    .timeout = 60, .fini = stop_sup)
 {
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 1\n");
@@ -401,5 +459,4 @@ Test(supervisor, workers_die_with_a_killed_supervisor, .timeout = 60)
 		sleep_ms(50);
 	cr_assert(!alive(w), "writer outlived the supervisor");
 	cr_assert(!alive(h), "hum outlived the supervisor");
-	stop_sup();
 }
