@@ -18,8 +18,11 @@
 
 #include "cli.h"
 
-/* The CLI's config lives as long as the process (reachable, not leaked). */
-static struct config *cli_config;
+/*
+ * The CLI's config lives as long as the command (a usage error exits with
+ * it still reachable from here, not leaked); cli_dispatch frees it.
+ */
+struct config *cli_config;
 
 /* Set when a lenient load met an invalid file. */
 char cfg_error[600];
@@ -301,6 +304,8 @@ cli_dispatch(int argc, char **argv)
 	optind = 1;
 	rc = c->run(cfg, n, rest);
 	free(rest);
+	free(cfg);
+	cli_config = NULL;
 	return rc;
 }
 

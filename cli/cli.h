@@ -47,6 +47,7 @@ int cli_seconds(const char *cmd, const char *text);
 /* Load the config: strict, or lenient (an invalid file only warns). */
 struct config *cli_load_config(const char *path, bool lenient);
 extern char cfg_error[600];	/* set when a lenient load met an invalid file */
+extern struct config *cli_config;	/* the loaded config, for the command */
 int cli_state_dir(const struct config *cfg, bool create);
 pid_t cli_running_pid(const struct config *cfg);
 int cli_open_seg(const struct config *cfg, struct seg *seg, bool writable,

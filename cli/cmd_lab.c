@@ -245,7 +245,8 @@ cmd_start(struct config *cfg, int argc, char **argv)
 		if (pidfile_write(pfh) == -1)
 			fprintf(stderr, "labsup: cannot write pidfile: %s\n",
 			    strerror(errno));
-		return sup_run(cfg, &seg, pfh);
+		/* the supervisor owns cfg now (a reload frees it): never return */
+		exit(sup_run(cfg, &seg, pfh));
 	}
 
 	int logfd = open_log(cfg);
