@@ -328,6 +328,39 @@ Test(supervisor, norespawn_exit_code_is_not_restarted,
 	cr_assert_eq(s.pid, 0);
 }
 
+/*
+ * A worker that gave up (exit 78) may have given up for a cause outside the
+ * file (an environment variable, a file's mode, an engine that was down):
+ * every reload starts it again, even one that changes nothing of its own.
+ */
+Test(supervisor, reload_restarts_a_worker_that_gave_up,
+    .timeout = 60, .fini = stop_sup)
+{
+	struct slot_sup s;
+
+	set_all(idle_entry);
+	sup_set_entry(WK_HUM, norespawn_entry);
+	start_sup("[hum]\nclients = 1\n");
+	for (int i = 0; i < 400; i++) {
+		if (find(WK_HUM, "1", &s) != -1 && s.state == WS_FAILED)
+			break;
+		sleep_ms(50);
+	}
+	cr_assert_eq(s.state, WS_FAILED);
+	cr_assert_eq(atomic_load(&tr->starts[WK_HUM]), 1);
+	/* the same file: nothing of the hum's changed */
+	reload_and_wait(true);
+	for (int i = 0; i < 400 && atomic_load(&tr->starts[WK_HUM]) < 2; i++)
+		sleep_ms(50);
+	cr_assert_eq(atomic_load(&tr->starts[WK_HUM]), 2,
+	    "the reload did not start the worker that gave up again");
+	/* and it is not respawned by itself after giving up again */
+	reload_and_wait(true);
+	for (int i = 0; i < 400 && atomic_load(&tr->starts[WK_HUM]) < 3; i++)
+		sleep_ms(50);
+	cr_assert_eq(atomic_load(&tr->starts[WK_HUM]), 3);
+}
+
 Test(supervisor, reload_with_bad_file_keeps_old_config,
     .timeout = 60, .fini = stop_sup)
 {
