@@ -2,6 +2,7 @@
  * backend.c: the services a config asks for, and which backend runs them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lib/labsup.h"
@@ -57,4 +58,37 @@ backend_pick(const struct config *cfg, char *why, size_t whylen)
 	}
 	snprintf(why, whylen, "local (auto: %s)", err);
 	return &backend_local;
+}
+
+void
+backend_remember(const struct config *cfg, const struct backend_ops *be)
+{
+	char path[CFG_PATH + 16], line[32];
+
+	if (lab_path(cfg, BACKEND_FILE, path, sizeof(path)) == -1)
+		return;
+	snprintf(line, sizeof(line), "%s\n", be->name);
+	(void)file_write_atomic(path, line, strlen(line), 0644, (uid_t)-1,
+	    (gid_t)-1);
+}
+
+const struct backend_ops *
+backend_recorded(const struct config *cfg)
+{
+	char path[CFG_PATH + 16], buf[32] = "";
+	const struct backend_ops *be = NULL;
+	FILE *fp;
+
+	if (lab_path(cfg, BACKEND_FILE, path, sizeof(path)) == -1 ||
+	    (fp = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fgets(buf, sizeof(buf), fp) != NULL) {
+		buf[strcspn(buf, "\n")] = '\0';
+		if (!strcmp(buf, backend_local.name))
+			be = &backend_local;
+		else if (!strcmp(buf, backend_docker.name))
+			be = &backend_docker;
+	}
+	fclose(fp);
+	return be;
 }

@@ -65,6 +65,13 @@ struct backend_ops {
 	 */
 	int (*orphans)(const struct config *cfg, struct service_def *out,
 	    int max);
+	/*
+	 * Where a container on the lab's network reaches node: the network's
+	 * name, the node's host name on it and its port there.  NULL for a
+	 * backend without a network of its own (local).
+	 */
+	int (*network)(const struct config *cfg, const struct node_cfg *node,
+	    char *net, size_t netlen, char *host, size_t hostlen, int *port);
 };
 
 extern const struct backend_ops backend_local;
@@ -73,6 +80,15 @@ extern const struct backend_ops backend_docker;
 /* The services cfg asks for, in start order; returns how many. */
 int backend_services(const struct config *cfg, struct service_def *out,
     int max);
+/*
+ * The backend that runs the lab, remembered in the state directory (file
+ * BACKEND_FILE) by the container worker for `stop` and `env`; NULL when
+ * the lab never ran.
+ */
+#define BACKEND_FILE "backend"
+void backend_remember(const struct config *cfg, const struct backend_ops *be);
+const struct backend_ops *backend_recorded(const struct config *cfg);
+
 /* Pick the backend for cfg (auto: docker if the engine answers). */
 const struct backend_ops *backend_pick(const struct config *cfg, char *why,
     size_t whylen);

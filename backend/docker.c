@@ -1051,6 +1051,17 @@ docker_peer_addr(const struct config *cfg, const struct node_cfg *pub,
 	return 0;
 }
 
+static int
+docker_network(const struct config *cfg, const struct node_cfg *node,
+    char *net, size_t netlen, char *host, size_t hostlen, int *port)
+{
+	docker_net_name(cfg, net, netlen);
+	docker_ctr_name(cfg, node->name, host, hostlen);
+	*port = docker_inner_port(node->role == NODE_PUBLISHER ?
+	    ROLE_PUBLISHER : ROLE_SUBSCRIBER);
+	return 0;
+}
+
 const struct backend_ops backend_docker = {
 	.name = "docker",
 	.probe = docker_probe,
@@ -1061,4 +1072,5 @@ const struct backend_ops backend_docker = {
 	.teardown = docker_teardown,
 	.peer_addr = docker_peer_addr,
 	.orphans = docker_orphans,
+	.network = docker_network,
 };

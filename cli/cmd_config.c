@@ -1,6 +1,8 @@
 /*
- * cmd_config.c: `labsup config check`: validate the config and print the
- * effective settings (from the key table, lib/config.c).
+ * cmd_config.c: `labsup config check` validates the config and prints the
+ * effective settings; `labsup config keys` lists every key the file takes
+ * (section, key, type, default, one line of documentation), tab-separated:
+ * both from the key table (lib/config.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,23 +10,50 @@
 
 #include "cli.h"
 
+static void
+config_keys(void)
+{
+	struct config d;
+	char def[CFG_PATH * 2], kind[200];
+
+	config_defaults(&d);
+	printf("SECTION\tKEY\tTYPE\tDEFAULT\tDOC\n");
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		bool node = !strcmp(k->section, CFG_NODE);
+		config_key_kind(k, kind, sizeof(kind));
+		if (k->def != NULL && !node)
+			config_value(&d, k, NULL, def, sizeof(def));
+		else
+			snprintf(def, sizeof(def), "-");
+		printf("%s\t%s\t%s\t%s\t%s\n", node ? "node NAME" : k->section,
+		    k->key, kind, def, k->doc);
+	}
+}
+
 int
 cmd_config(struct config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *sub = argc >= 2 ? argv[1] : "";
 	int ch;
 
-	if (argc < 2 || strcmp(argv[1], "check") != 0)
-		cli_usage_error("config: expected `config check [-c FILE]`");
+	if (strcmp(sub, "check") != 0 && strcmp(sub, "keys") != 0)
+		cli_usage_error("config: expected `config check [-c FILE]` or "
+		    "`config keys`");
 	argc--, argv++;
 	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1)
-		cli_usage_error("config check: unknown option or missing value "
-		    "\"%s\"", argv[optind - 1]);
+		cli_usage_error("config %s: unknown option or missing value "
+		    "\"%s\"", sub, argv[optind - 1]);
 	if (optind != argc)
-		cli_usage_error("config check: unexpected argument \"%s\"",
+		cli_usage_error("config %s: unexpected argument \"%s\"", sub,
 		    argv[optind]);
+	if (!strcmp(sub, "keys")) {
+		config_keys();
+		return 0;
+	}
 	config_print(cfg, stdout);
 	fprintf(stderr, "labsup: config OK\n");
 	return 0;

@@ -29,8 +29,12 @@ const struct cli_command cli_commands[] = {
 	  "nodes", cmd_check, CLI_CONFIG, false },
 	{ "psql", "NODE [PSQL ARGS]", "psql on a node with the lab's "
 	  "credentials", cmd_psql, CLI_CONFIG, true },
-	{ "config", "check", "validate the config and print the effective "
-	  "settings", cmd_config, CLI_CONFIG, false },
+	{ "env", "[NODE] [--shell | --json]", "how an application connects to "
+	  "a node (eval \"$(labsup env pub --shell)\")", cmd_env, CLI_CONFIG,
+	  false },
+	{ "config", "check | keys", "validate the config and print the "
+	  "effective settings | list every key", cmd_config, CLI_CONFIG,
+	  false },
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },

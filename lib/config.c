@@ -475,6 +475,56 @@ key_set(struct parse *p, const struct cfg_key *k, void *field, const char *v)
 }
 
 const char *
+config_key_kind(const struct cfg_key *k, char *buf, size_t len)
+{
+	switch (k->type) {
+	case CT_INT:
+		snprintf(buf, len, "integer %g..%g", k->min, k->max);
+		break;
+	case CT_POW2:
+		snprintf(buf, len, "power of two %g..%g", k->min, k->max);
+		break;
+	case CT_DOUBLE:
+		snprintf(buf, len, "number %g..%g", k->min, k->max);
+		break;
+	case CT_BOOL:
+		snprintf(buf, len, "yes|no");
+		break;
+	case CT_TRISTATE:
+		snprintf(buf, len, "auto|yes|no");
+		break;
+	case CT_ENUM:
+		buf[0] = '\0';
+		for (int i = 0; k->names[i] != NULL; i++)
+			if (k->names[i][0] != '\0') {
+				size_t l = strlen(buf);
+				snprintf(buf + l, len - l, "%s%s", l ? "|" : "",
+				    k->names[i]);
+			}
+		break;
+	case CT_STR:
+		snprintf(buf, len, "text");
+		break;
+	case CT_NAME:
+		snprintf(buf, len, "name [a-z][a-z0-9_]*");
+		break;
+	case CT_NAME_DASH:
+		snprintf(buf, len, "name [a-z][a-z0-9_-]*");
+		break;
+	case CT_PATH:
+		snprintf(buf, len, "absolute path");
+		break;
+	case CT_ADDR:
+		snprintf(buf, len, "IP address");
+		break;
+	case CT_SECRET:
+		snprintf(buf, len, "refused");
+		break;
+	}
+	return buf;
+}
+
+const char *
 config_value(const struct config *cfg, const struct cfg_key *k,
     const struct node_cfg *node, char *buf, size_t len)
 {

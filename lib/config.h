@@ -162,6 +162,9 @@ extern const size_t cfg_nkeys;
 /* The row of section.key (section CFG_NODE for any node), or NULL. */
 const struct cfg_key *config_key(const char *section, const char *key);
 
+/* What values key k takes, for people: "integer 1..1000", "auto|yes|no". */
+const char *config_key_kind(const struct cfg_key *k, char *buf, size_t len);
+
 /*
  * The value of key k as the file would spell it; node is the node for
  * CFG_NODE keys.  "" for an empty string.  Returns buf.

@@ -18,7 +18,6 @@
 #define CT_FAST_MS 100		/* pass interval while something starts */
 #define CT_SLOW_MS 1000		/* once everything is up */
 #define CT_ORPHAN_MS 5000	/* look for nodes a reload removed */
-#define CT_BACKEND_FILE "backend"
 
 struct ct_svc {
 	struct service_def def;
@@ -28,41 +27,6 @@ struct ct_svc {
 	int64_t since_ns;
 	int64_t restarts;
 };
-
-/* The backend that runs the lab, remembered for `labsup stop`. */
-static void
-ct_remember_backend(const struct config *cfg, const char *name)
-{
-	char path[CFG_PATH + 16], line[32];
-
-	if (lab_path(cfg, CT_BACKEND_FILE, path, sizeof(path)) == -1)
-		return;
-	snprintf(line, sizeof(line), "%s\n", name);
-	(void)file_write_atomic(path, line, strlen(line), 0644, (uid_t)-1,
-	    (gid_t)-1);
-}
-
-static const struct backend_ops *
-ct_recorded_backend(const struct config *cfg)
-{
-	char path[CFG_PATH + 16], buf[32] = "";
-	FILE *fp;
-	const struct backend_ops *be = NULL;
-	char why[256];
-
-	if (lab_path(cfg, CT_BACKEND_FILE, path, sizeof(path)) == 0 &&
-	    (fp = fopen(path, "r")) != NULL) {
-		if (fgets(buf, sizeof(buf), fp) != NULL) {
-			buf[strcspn(buf, "\n")] = '\0';
-			if (!strcmp(buf, backend_local.name))
-				be = &backend_local;
-			else if (!strcmp(buf, backend_docker.name))
-				be = &backend_docker;
-		}
-		fclose(fp);
-	}
-	return be != NULL ? be : backend_pick(cfg, why, sizeof(why));
-}
 
 static void
 ct_set_backend_info(struct seg *seg, const char *name)
@@ -212,7 +176,7 @@ container_main(struct worker_ctx *ctx)
 		return EXIT_NORESPAWN;
 	}
 	ct_set_backend_info(ctx->seg, be->name);
-	ct_remember_backend(cfg, be->name);
+	backend_remember(cfg, be);
 
 	n = backend_services(cfg, defs, CT_MAX_SVC);
 	memset(svcs, 0, sizeof(svcs));
@@ -282,10 +246,12 @@ int
 container_stop_services(const struct config *cfg, bool purge)
 {
 	struct service_def defs[CT_MAX_SVC];
-	const struct backend_ops *be = ct_recorded_backend(cfg);
-	char err[256];
+	const struct backend_ops *be = backend_recorded(cfg);
+	char err[256], why[256];
 	int n, rc = 0;
 
+	if (be == NULL)
+		be = backend_pick(cfg, why, sizeof(why));
 	if (be->stop == NULL) {
 		log_warnx("backend %s cannot stop services in this build",
 		    be->name);
@@ -321,7 +287,7 @@ container_stop_services(const struct config *cfg, bool purge)
 	}
 	if (purge) {
 		char path[CFG_PATH + 16];
-		if (lab_path(cfg, CT_BACKEND_FILE, path, sizeof(path)) == 0)
+		if (lab_path(cfg, BACKEND_FILE, path, sizeof(path)) == 0)
 			unlink(path);
 	}
 	return rc;

@@ -62,6 +62,10 @@ image build --bogus
 config
 config frob
 config check extra
+config keys extra
+env pub extra
+env --bogus
+env --shell --json
 EOF
 # and the same with -c missing its FILE at the end
 for c in start status stop reload check "config check"; do
