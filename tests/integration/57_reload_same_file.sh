@@ -42,7 +42,7 @@ for s in reversed(sections):
     out += [''] + s
 open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
 PY
-lab config check >/dev/null 2>&1 || fail "the reshaped file is invalid: $(lab config check 2>&1 | tail -1)"
+"$LABSUP" config check -c "$LAB_CONF" >/dev/null 2>&1 || fail "the reshaped file is invalid: $("$LABSUP" config check -c "$LAB_CONF" 2>&1 | tail -1)"
 gen=$(status_json | jq .config_generation)
 lab reload >"$LAB_DIR/out" 2>&1 || fail "reload failed: $(cat "$LAB_DIR/out")"
 [ "$(status_json | jq .config_generation)" -gt "$gen" ] || fail "the reload was not applied"
