@@ -630,7 +630,9 @@ stop_services(uint32_t flags)
 	 * hangs all the same (a stuck engine, a server in D state) it gets
 	 * SIGTERM at the deadline and SIGKILL SUP_SERVICES_KILL_MS later.
 	 */
-	int64_t deadline = mono_ns() + (int64_t)SUP_SERVICES_STOP_MS * 1000000;
+	/* each server may take its whole escalation (local: 30 + 5 + 5 s) */
+	int stop_ms = SUP_SERVICE_STOP_MS * (sup.cfg->nnodes + 2);
+	int64_t deadline = mono_ns() + (int64_t)stop_ms * 1000000;
 	bool termed = false;
 	status = 0;
 	for (;;) {
@@ -640,7 +642,7 @@ stop_services(uint32_t flags)
 		if (mono_ns() >= deadline) {
 			log_warnx("stopping the services takes longer than %d s: "
 			    "%s the stopper (pid %d); check the servers by hand",
-			    SUP_SERVICES_STOP_MS / 1000, termed ? "SIGKILL to" :
+			    stop_ms / 1000, termed ? "SIGKILL to" :
 			    "SIGTERM to", (int)pid);
 			kill(pid, termed ? SIGKILL : SIGTERM);
 			deadline = mono_ns() + (int64_t)SUP_SERVICES_KILL_MS *

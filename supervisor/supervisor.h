@@ -16,7 +16,7 @@
 #define SUP_BACKOFF_MAX_MS 10000
 #define SUP_BACKOFF_RESET_MS 30000 /* uptime that forgives past crashes */
 #define SUP_TAKEOVER_WAIT_MS 10000 /* old workers exit before a takeover */
-#define SUP_SERVICES_STOP_MS 90000 /* stopping every service, at most */
+#define SUP_SERVICE_STOP_MS 45000 /* stopping one service, at most */
 #define SUP_SERVICES_KILL_MS 5000  /* then SIGTERM, and SIGKILL after this */
 
 /* Workers the config asks for (kind, arg, name), in start order. */
