@@ -98,6 +98,7 @@ int cmd_check(struct config *cfg, int argc, char **argv);	/* cmd_check.c */
 int cmd_psql(struct config *cfg, int argc, char **argv);
 int cmd_config(struct config *cfg, int argc, char **argv);	/* cmd_config.c */
 int cmd_env(struct config *cfg, int argc, char **argv);	/* cmd_env.c */
+int cmd_sub(struct config *cfg, int argc, char **argv);	/* cmd_sub.c */
 int cmd_image(struct config *cfg, int argc, char **argv);	/* cmd_image.c */
 
 #endif

@@ -29,6 +29,9 @@ const struct cli_command cli_commands[] = {
 	  "nodes", cmd_check, CLI_CONFIG, false },
 	{ "psql", "NODE [PSQL ARGS]", "psql on a node with the lab's "
 	  "credentials", cmd_psql, CLI_CONFIG, true },
+	{ "sub", "pause NODE | resume NODE | status [NODE]", "pause or resume "
+	  "a subscription on purpose (the lab leaves it so); where each stands",
+	  cmd_sub, CLI_CONFIG, false },
 	{ "env", "[NODE] [--shell | --json]", "how an application connects to "
 	  "a node (eval \"$(labsup env pub --shell)\")", cmd_env, CLI_CONFIG,
 	  false },

@@ -188,3 +188,22 @@ lab_write_secret(const char *path, const char *text)
 		return 0;
 	return file_write_atomic(path, text, len, 0600, (uid_t)-1, (gid_t)-1);
 }
+
+int
+lab_sub_paused_path(const struct config *cfg, const char *node, char *buf,
+    size_t len)
+{
+	char rel[CFG_NAME + 16];
+
+	snprintf(rel, sizeof(rel), "sub-paused.%s", node);
+	return lab_path(cfg, rel, buf, len);
+}
+
+bool
+lab_sub_paused(const struct config *cfg, const char *node)
+{
+	char path[CFG_PATH + 32];
+
+	return lab_sub_paused_path(cfg, node, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0;
+}

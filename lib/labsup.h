@@ -67,6 +67,15 @@ int lab_write_secret(const char *path, const char *text);
 #define LAB_PASSWORD "password"	  /* the generated password, 0600 */
 
 /*
+ * A subscription paused on purpose (`labsup sub pause NODE`, a scenario):
+ * the file <state_dir>/sub-paused.<node> says so, and the replication
+ * worker keeps it disabled instead of repairing it.
+ */
+int lab_sub_paused_path(const struct config *cfg, const char *node,
+    char *buf, size_t len);
+bool lab_sub_paused(const struct config *cfg, const char *node);
+
+/*
  * Logging (log.c): to stderr, which the daemon points at its log file; each
  * line says its level after the prefix: info:, warning: (log_warn,
  * log_warnx), debug: (only with LABSUP_DEBUG set), fatal: (then exit 1).

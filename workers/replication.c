@@ -835,6 +835,16 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 		    "subscription", s->node->name);
 		return;
 	}
+	if (lab_sub_paused(rp->cfg, s->node->name)) {
+		/* paused on purpose: keep it so, it is not broken */
+		if (enabled && rp_exec_ident(s->conn, "ALTER SUBSCRIPTION %s "
+		    "DISABLE", s->subname, err, sizeof(err)) == -1)
+			goto fail;
+		s->ready = true;
+		snprintf(s->detail, sizeof(s->detail), "%s: paused (labsup sub "
+		    "resume %s)", s->node->name, s->node->name);
+		return;
+	}
 	if (!enabled) {
 		log_info("%s: enabling subscription %s", s->node->name,
 		    s->subname);

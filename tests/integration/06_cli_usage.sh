@@ -64,6 +64,12 @@ config frob
 config check extra
 config keys extra
 env pub extra
+sub
+sub frob
+sub pause
+sub resume
+sub status sub1 extra
+sub pause --bogus
 env --bogus
 env --shell --json
 EOF
