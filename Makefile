@@ -22,7 +22,9 @@ WARNINGS += -Werror
 endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLABSUP_GRAFANA_DIR='"$(CURDIR)/grafana"' $(WARNINGS) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+# [grafana] dir when labsup finds no grafana/ beside its binary (lib/config.c)
+GRAFANA_DIR ?= $(CURDIR)/grafana
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLABSUP_GRAFANA_DIR='"$(GRAFANA_DIR)"' $(WARNINGS) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 LDLIBS   = $(PKG_LIBS) -lrt -lm -lpthread
 CRIT_LIBS = $(shell pkg-config --libs criterion 2>/dev/null)
 
@@ -38,7 +40,8 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 LABSUP   := $(BUILD)/labsup
 
-.PHONY: all deps start stop test test-sanitize unit integration bench fuzz format clean images faults check-layers
+.PHONY: all deps start stop test test-sanitize unit integration bench fuzz format clean images faults check-layers \
+	install uninstall deb deb-test
 
 all: $(LABSUP) labsup
 
@@ -118,7 +121,67 @@ format:
 	git diff -U0 --no-color HEAD -- '*.c' '*.h' | clang-format-diff -p1 -i
 
 clean:
-	rm -rf build build-san labsup
+	rm -rf build build-san build-deb labsup
+
+# ---- install (issue 17) ------------------------------------------------------
+# `make install [PREFIX=/usr/local] [DESTDIR=]`; `make uninstall` removes
+# exactly what it installs.  An installed labsup finds its grafana/ as
+# <bindir>/../share/labsup/grafana (lib/config.c), so it needs no source tree.
+PREFIX   ?= /usr/local
+BINDIR   := $(PREFIX)/bin
+DATADIR  := $(PREFIX)/share/labsup
+MANDIR   := $(PREFIX)/share/man
+DOCDIR   := $(PREFIX)/share/doc/labsup
+COMPDIR  := $(PREFIX)/share/bash-completion/completions
+GRAFANA_FILES := $(sort $(wildcard grafana/provisioning/*/* grafana/dashboards/*.json))
+MAN_PAGES     := $(wildcard docs/labsup.1 docs/labsup.conf.5)
+D := $(DESTDIR)
+
+install: $(LABSUP)
+	install -d $(D)$(BINDIR) $(D)$(DOCDIR) $(D)$(COMPDIR) \
+	    $(sort $(dir $(GRAFANA_FILES:grafana/%=$(D)$(DATADIR)/grafana/%)))
+	install -m 0755 $(LABSUP) $(D)$(BINDIR)/labsup
+	@for f in $(GRAFANA_FILES); do \
+		echo "install -m 0644 $$f $(D)$(DATADIR)/$$f"; \
+		install -m 0644 "$$f" "$(D)$(DATADIR)/$$f" || exit 1; \
+	done
+	@for m in $(MAN_PAGES); do \
+		s=$${m##*.}; \
+		echo "install -m 0644 $$m $(D)$(MANDIR)/man$$s/"; \
+		install -d "$(D)$(MANDIR)/man$$s" && \
+		install -m 0644 "$$m" "$(D)$(MANDIR)/man$$s/" || exit 1; \
+	done
+	install -m 0644 labsup.conf.example $(D)$(DOCDIR)/labsup.conf.example
+	install -m 0644 contrib/bash-completion/labsup $(D)$(COMPDIR)/labsup
+
+# Removes the files install writes and the directories only labsup uses
+# (share/labsup, share/doc/labsup), never a shared one (bin, man1, ...).
+uninstall:
+	rm -f $(D)$(BINDIR)/labsup $(D)$(COMPDIR)/labsup \
+	    $(D)$(MANDIR)/man1/labsup.1 $(D)$(MANDIR)/man5/labsup.conf.5 \
+	    $(D)$(DOCDIR)/labsup.conf.example \
+	    $(GRAFANA_FILES:%=$(D)$(DATADIR)/%)
+	@if [ -d $(D)$(DATADIR) ]; then find $(D)$(DATADIR) -depth -type d -empty -delete; fi
+	@if [ -d $(D)$(DOCDIR) ]; then rmdir --ignore-fail-on-non-empty $(D)$(DOCDIR); fi
+
+# ---- Debian package (issue 17) ---------------------------------------------
+# build-deb/labsup_<LABSUP_VERSION>_<arch>.deb, with dpkg-deb only: built
+# in build-deb/ with PREFIX=/usr, so it holds no path of this tree.
+# `apt-get install ./build-deb/labsup_*.deb` installs it and its Depends.
+# `make deb-test` installs it with apt-get in a fresh Debian 12 container
+# and runs a lab there (tests/integration/09_deb.sh, ~30 s; `make test` runs
+# it too when a Docker engine and scripts/container-test.sh's image are here).
+DEB_BUILD := build-deb
+
+deb:
+	rm -rf $(DEB_BUILD)/root
+	@$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) PREFIX=/usr \
+	    GRAFANA_DIR=/usr/share/labsup/grafana \
+	    DESTDIR=$(CURDIR)/$(DEB_BUILD)/root install >/dev/null
+	packaging/deb/build.sh $(DEB_BUILD)/root $(DEB_BUILD)/labsup $(DEB_BUILD)
+
+deb-test:
+	tests/run-integration.sh 09_deb
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -7,18 +7,20 @@
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 
 #define DEFAULT_PG_BIN "/usr/lib/postgresql/15/bin"
-/* the source tree's grafana/ (set by the Makefile) */
+/* the last resort for [grafana] dir (set by the Makefile: GRAFANA_DIR) */
 #ifndef LABSUP_GRAFANA_DIR
 #define LABSUP_GRAFANA_DIR "/usr/share/labsup/grafana"
 #endif
@@ -42,6 +44,65 @@ struct parse {
 };
 
 #define CFG_MAX_FILE (1 << 20)
+
+/*
+ * [grafana] dir's default, found where the binary is (readlink
+ * /proc/self/exe), once, by config_defaults():
+ *   <prefix>/share/labsup/grafana when the binary is <prefix>/bin/labsup
+ *     and that directory has provisioning/ (make install, the .deb);
+ *   else <tree>/grafana when the binary runs from a build tree
+ *     (<tree>/<build>/labsup, and <tree>/grafana/mkdash.sh is there);
+ *   else the compiled-in LABSUP_GRAFANA_DIR.
+ * The key table's row points at this buffer, so `config keys` and
+ * `config check` show the value in use.
+ */
+static char grafana_dir_default[CFG_PATH] = LABSUP_GRAFANA_DIR;
+static pthread_once_t grafana_dir_once = PTHREAD_ONCE_INIT;
+
+static bool
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* dir = base sub, if it fits and dir/probe exists (probe/: a directory) */
+static bool
+grafana_dir_try(char *dir, size_t len, const char *base, const char *sub,
+    const char *probe)
+{
+	char path[CFG_PATH + 32];
+	int n = snprintf(dir, len, "%s%s", base, sub);
+
+	if (n < 0 || (size_t)n >= len)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s", dir, probe);
+	return probe[strlen(probe) - 1] == '/' ? is_dir(path) :
+	    access(path, F_OK) == 0;
+}
+
+static void
+grafana_dir_find(void)
+{
+	char exe[CFG_PATH], dir[CFG_PATH], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0 || exe[0] != '/')
+		return;
+	exe[n] = '\0';
+	/* the binary -> its directory -> that one's parent ("" for "/") */
+	for (int up = 0; up < 2; up++) {
+		if ((slash = strrchr(exe, '/')) == NULL)
+			return;
+		*slash = '\0';
+	}
+	if (grafana_dir_try(dir, sizeof(dir), exe, "/share/labsup/grafana",
+	    "provisioning/") ||
+	    (grafana_dir_try(dir, sizeof(dir), exe, "/grafana", "mkdash.sh") &&
+	    grafana_dir_try(dir, sizeof(dir), exe, "/grafana", "provisioning/")))
+		memcpy(grafana_dir_default, dir, sizeof(dir));
+}
 
 static void
 default_state_dir(char *buf, size_t len, const char *lab)
@@ -145,7 +206,9 @@ const struct cfg_key cfg_keys[] = {
 	  C(grafana.admin_password_file), 0, 0, NULL, NULL,
 	  "a file holding Grafana's admin password" },
 	{ "grafana", "dir", CT_PATH, C(grafana.dir), 0, 0, NULL,
-	  LABSUP_GRAFANA_DIR, "holds Grafana's provisioning/ and dashboards/" },
+	  grafana_dir_default, "holds Grafana's provisioning/ and dashboards/ "
+	  "(default: <bindir>/../share/labsup/grafana when installed, else "
+	  "the source tree's grafana/ when run from a build tree)" },
 
 	{ "docker", "host", CT_STR, C(docker.host), 0, 0, NULL, NULL,
 	  "the Docker engine (default $DOCKER_HOST, else unix:///var/run/docker.sock)" },
@@ -266,6 +329,7 @@ config_defaults(struct config *cfg)
 {
 	struct parse p;
 
+	pthread_once(&grafana_dir_once, grafana_dir_find);
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
