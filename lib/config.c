@@ -543,10 +543,10 @@ config_key_kind(const struct cfg_key *k, char *buf, size_t len)
 {
 	switch (k->type) {
 	case CT_INT:
-		snprintf(buf, len, "integer %g..%g", k->min, k->max);
+		snprintf(buf, len, "integer %.0f..%.0f", k->min, k->max);
 		break;
 	case CT_POW2:
-		snprintf(buf, len, "power of two %g..%g", k->min, k->max);
+		snprintf(buf, len, "power of two %.0f..%.0f", k->min, k->max);
 		break;
 	case CT_DOUBLE:
 		snprintf(buf, len, "number %g..%g", k->min, k->max);
