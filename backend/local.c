@@ -20,7 +20,8 @@
 #include "../lib/labsup.h"
 #include "local.h"
 
-#define LOCAL_MAX_SVC (CFG_MAX_NODES + 2)
+/* the config's services and the orphans the container worker looks at */
+#define LOCAL_MAX_SVC (CFG_MAX_NODES * 4 + 2)
 static struct local_svc local_svcs[LOCAL_MAX_SVC];
 
 struct local_svc *
@@ -35,7 +36,10 @@ local_state(const char *name)
 			    "%s", name);
 			return &local_svcs[i];
 		}
-	return &local_svcs[0]; /* cannot happen: the config caps services */
+	/* more names than that: figures that nobody else's overwrite */
+	static struct local_svc spare;
+	memset(&spare, 0, sizeof(spare));
+	return &spare;
 }
 
 int

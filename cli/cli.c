@@ -272,6 +272,8 @@ cli_split(const struct cli_command *c, int argc, char **argv,
 			*path = argv[++i];
 		} else if (!strncmp(argv[i], "--config=", 9))
 			*path = argv[i] + 9;
+		else if (!strncmp(argv[i], "-c", 2) && argv[i][2] != '\0')
+			*path = argv[i] + 2;	/* -cFILE, as getopt takes it */
 		else
 			rest[n++] = argv[i];
 	}
@@ -279,12 +281,23 @@ cli_split(const struct cli_command *c, int argc, char **argv,
 	return n;
 }
 
+/* What cli_cfg() loads, set by cli_dispatch from the command table. */
+static const char *cli_path;
+static bool cli_lenient;
+
+struct config *
+cli_cfg(void)
+{
+	/* a lab to find or a running one: a broken file still names it */
+	return cli_config != NULL ? cli_config : cli_load_config(cli_path,
+	    cli_lenient);
+}
+
 int
 cli_dispatch(int argc, char **argv)
 {
 	const struct cli_command *c;
 	const char *path = NULL;
-	struct config *cfg;
 	char **rest;
 	int n, rc;
 
@@ -299,12 +312,12 @@ cli_dispatch(int argc, char **argv)
 		return 1;
 	}
 	n = cli_split(c, argc - 1, argv + 1, &path, rest);
-	/* a lab to find or a running one: a broken file still names it */
-	cfg = cli_load_config(path, c->needs != CLI_CONFIG);
+	cli_path = path;
+	cli_lenient = c->needs != CLI_CONFIG;
 	optind = 1;
-	rc = c->run(cfg, n, rest);
+	rc = c->run(n, rest);
 	free(rest);
-	free(cfg);
+	free(cli_config);
 	cli_config = NULL;
 	return rc;
 }

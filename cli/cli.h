@@ -20,11 +20,12 @@ enum cli_needs {
 };
 
 /*
- * A command: cfg is loaded by the dispatcher (-c FILE, $LABSUP_CONFIG or
- * the built-in defaults); argv[0] is the command's name and the rest its
- * arguments, with -c FILE taken out.
+ * A command: argv[0] is its name and the rest its arguments, with -c FILE
+ * taken out.  Once its own options are parsed (usage errors come first,
+ * whatever the file holds) it calls cli_cfg() for the config, loaded as
+ * the table's `needs` says.
  */
-typedef int (*cli_fn)(struct config *cfg, int argc, char **argv);
+typedef int (*cli_fn)(int argc, char **argv);
 
 struct cli_command {
 	const char *name;	/* "start", "config" ("config check") */
@@ -44,6 +45,12 @@ void cli_usage_error(const char *fmt, ...)
 int cli_dispatch(int argc, char **argv);
 /* A --timeout value: whole seconds, 1 to 86400, or a usage error. */
 int cli_seconds(const char *cmd, const char *text);
+/*
+ * The command's config (-c FILE, $LABSUP_CONFIG or the built-in defaults),
+ * loaded on the first call as its table row says: strict (an invalid file
+ * exits 1 with file:line: reason) or lenient (it only names the lab).
+ */
+struct config *cli_cfg(void);
 /* Load the config: strict, or lenient (an invalid file only warns). */
 struct config *cli_load_config(const char *path, bool lenient);
 extern char cfg_error[600];	/* set when a lenient load met an invalid file */
@@ -89,16 +96,16 @@ int cli_follow_start(const struct config *cfg, struct seg *seg, pid_t pid,
 void cli_summary(const struct config *cfg, const struct snapshot *snap);
 
 /* The commands (cli_commands[] in main.c). */
-int cmd_start(struct config *cfg, int argc, char **argv);	/* cmd_lab.c */
-int cmd_stop(struct config *cfg, int argc, char **argv);
-int cmd_reload(struct config *cfg, int argc, char **argv);
-int cmd_status(struct config *cfg, int argc, char **argv);	/* cmd_status.c */
-int cmd_top(struct config *cfg, int argc, char **argv);	/* cmd_top.c */
-int cmd_check(struct config *cfg, int argc, char **argv);	/* cmd_check.c */
-int cmd_psql(struct config *cfg, int argc, char **argv);
-int cmd_config(struct config *cfg, int argc, char **argv);	/* cmd_config.c */
-int cmd_env(struct config *cfg, int argc, char **argv);	/* cmd_env.c */
-int cmd_sub(struct config *cfg, int argc, char **argv);	/* cmd_sub.c */
-int cmd_image(struct config *cfg, int argc, char **argv);	/* cmd_image.c */
+int cmd_start(int argc, char **argv);	/* cmd_lab.c */
+int cmd_stop(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
+int cmd_status(int argc, char **argv);	/* cmd_status.c */
+int cmd_top(int argc, char **argv);	/* cmd_top.c */
+int cmd_check(int argc, char **argv);	/* cmd_check.c */
+int cmd_psql(int argc, char **argv);
+int cmd_config(int argc, char **argv);	/* cmd_config.c */
+int cmd_env(int argc, char **argv);	/* cmd_env.c */
+int cmd_sub(int argc, char **argv);	/* cmd_sub.c */
+int cmd_image(int argc, char **argv);	/* cmd_image.c */
 
 #endif

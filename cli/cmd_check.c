@@ -187,11 +187,12 @@ ck_usage(void)
 }
 
 int
-cmd_check(struct config *cfg, int argc, char **argv)
+cmd_check(int argc, char **argv)
 {
+	struct config *cfg;
 	struct ck_node nodes[CFG_MAX_NODES];
 	struct ck_sum pubf;
-	const struct node_cfg *pub = config_publisher(cfg);
+	const struct node_cfg *pub;
 	char err[512], lsn[64];
 	int n = 0, timeout = CK_DEFAULT_TIMEOUT, bad = 0, rc = 1;
 	int64_t deadline;
@@ -203,6 +204,8 @@ cmd_check(struct config *cfg, int argc, char **argv)
 		else
 			return ck_usage();
 	}
+	cfg = cli_cfg();	/* once the command line is known good */
+	pub = config_publisher(cfg);
 	if (pub == NULL || timeout <= 0)
 		return pub == NULL ? ck_err("the config has no publisher") :
 		    ck_usage();
@@ -320,8 +323,9 @@ out:
 }
 
 int
-cmd_psql(struct config *cfg, int argc, char **argv)
+cmd_psql(int argc, char **argv)
 {
+	struct config *cfg;
 	const struct node_cfg *node;
 	char passfile[CFG_PATH + 16], psql[CFG_PATH + 16], sport[16];
 	char **args;
@@ -333,6 +337,7 @@ cmd_psql(struct config *cfg, int argc, char **argv)
 		    "[psql arguments] (see `labsup --help`)\n");
 		return EXIT_USAGE;
 	}
+	cfg = cli_cfg();	/* once the command line is known good */
 	node = config_node(cfg, argv[0]);
 	if (node == NULL) {
 		fprintf(stderr, "labsup: psql: no node \"%s\" in the config "

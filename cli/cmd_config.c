@@ -32,7 +32,7 @@ config_keys(void)
 }
 
 int
-cmd_config(struct config *cfg, int argc, char **argv)
+cmd_config(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ NULL, 0, NULL, 0 },
@@ -54,7 +54,8 @@ cmd_config(struct config *cfg, int argc, char **argv)
 		config_keys();
 		return 0;
 	}
-	config_print(cfg, stdout);
+	/* keys needs no config: a broken file does not stop it */
+	config_print(cli_cfg(), stdout);
 	fprintf(stderr, "labsup: config OK\n");
 	return 0;
 }

@@ -28,8 +28,9 @@ env_quote(const char *v)
 }
 
 int
-cmd_env(struct config *cfg, int argc, char **argv)
+cmd_env(int argc, char **argv)
 {
+	struct config *cfg;
 	static const struct option opts[] = {
 		{ "shell", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
@@ -56,6 +57,7 @@ cmd_env(struct config *cfg, int argc, char **argv)
 	if (argc - optind > 1)
 		cli_usage_error("env: unexpected argument \"%s\"",
 		    argv[optind + 1]);
+	cfg = cli_cfg();	/* once the command line is known good */
 	node = optind < argc ? config_node(cfg, argv[optind]) :
 	    config_publisher(cfg);
 	if (node == NULL) {

@@ -17,8 +17,9 @@ image_usage(void)
 }
 
 int
-cmd_image(struct config *cfg, int argc, char **argv)
+cmd_image(int argc, char **argv)
 {
+	struct config *cfg;
 	struct engine e;
 	char err[ENGINE_ERR];
 	bool want[IMAGE_MAX] = { false, false };
@@ -38,6 +39,7 @@ cmd_image(struct config *cfg, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	cfg = cli_cfg();	/* once the command line is known good */
 	if (!want[IMAGE_POSTGRES] && !want[IMAGE_INFLUXDB])
 		want[IMAGE_POSTGRES] = want[IMAGE_INFLUXDB] = true;
 	if (engine_open(&e, cfg->docker.host) == -1) {

@@ -17,32 +17,45 @@
 
 #include "cli.h"
 
-/* Is pid alive and running this very program (not a recycled pid)? */
+/*
+ * Is pid alive and one of the lab's own processes: does it map the lab's
+ * segment?  That survives a rebuilt or upgraded binary (whose exe reads
+ * "(deleted)") and never matches a recycled pid of something else, nor the
+ * lab's servers (another user, and they never map it).  Unreadable: not
+ * ours, so nothing is waited for or killed on a guess.
+ */
 static bool
-is_our_process(pid_t pid)
+is_lab_process(pid_t pid, const char *segname)
 {
-	char path[64], exe[PATH_MAX], self[PATH_MAX], stat[256];
-	ssize_t n, m;
-	int fd;
+	char path[64], line[512], want[SEG_NAME_MAX + 16];
+	bool found = false;
+	FILE *fp;
 
 	if (pid <= 0 || pid == getpid() || kill(pid, 0) == -1)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		stat[n > 0 ? n : 0] = '\0';
-		const char *rp = strrchr(stat, ')');
-		if (rp != NULL && (rp[2] == 'Z' || rp[2] == 'X'))
-			return false;	/* exited, not yet reaped */
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	snprintf(want, sizeof(want), "/dev/shm%s", segname);
+	if ((fp = fopen(path, "r")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		size_t l = strlen(line), w = strlen(want);
+		found = l >= w && strcmp(line + l - w, want) == 0;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	n = readlink(path, exe, sizeof(exe) - 1);
-	m = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0 || m <= 0)
-		return true;	/* cannot tell: treat as ours, and wait */
-	exe[n] = self[m] = '\0';
-	return strcmp(exe, self) == 0;
+	fclose(fp);
+	if (!found)
+		return false;
+	/* exited, not yet reaped: gone for our purpose */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) != NULL) {
+		size_t n = fread(line, 1, sizeof(line) - 1, fp);
+		fclose(fp);
+		line[n] = '\0';
+		const char *rp = strrchr(line, ')');
+		if (rp != NULL && (rp[2] == 'Z' || rp[2] == 'X'))
+			return false;
+	}
+	return true;
 }
 
 /*
@@ -60,14 +73,13 @@ old_workers_gone(struct seg *seg)
 	int64_t until = mono_ns() + (int64_t)SUP_TAKEOVER_WAIT_MS * 1000000;
 	bool killed = false;
 
-	for (uint32_t i = 0; i < seg->hdr->nslots && n + 2 <= (int)(sizeof(pids) /
+	for (uint32_t i = 1; i < seg->hdr->nslots && n < (int)(sizeof(pids) /
 	    sizeof(pids[0])); i++) {
 		struct slot *sl = seg_slot(seg, i);
-		pid_t a = sl->sup.pid, b = sl->own.pid;	/* a dead writer's copy */
-		if (is_our_process(a))
-			pids[n++] = a;
-		if (b != a && is_our_process(b))
-			pids[n++] = b;
+		/* the supervisor's record of what it forked and did not reap */
+		if (sl->sup.state != WS_EMPTY && sl->sup.pid > 0 &&
+		    is_lab_process(sl->sup.pid, seg->name))
+			pids[n++] = sl->sup.pid;
 	}
 	if (n == 0)
 		return 0;
@@ -76,7 +88,7 @@ old_workers_gone(struct seg *seg)
 	for (;;) {
 		left = 0;
 		for (int i = 0; i < n; i++)
-			if (pids[i] > 0 && !is_our_process(pids[i]))
+			if (pids[i] > 0 && !is_lab_process(pids[i], seg->name))
 				pids[i] = 0;
 			else if (pids[i] > 0)
 				left++;
@@ -183,8 +195,9 @@ open_log(const struct config *cfg)
 }
 
 int
-cmd_start(struct config *cfg, int argc, char **argv)
+cmd_start(int argc, char **argv)
 {
+	struct config *cfg;
 	static const struct option opts[] = {
 		{ "backend", required_argument, NULL, 'b' },
 		{ "foreground", no_argument, NULL, 'f' },
@@ -216,6 +229,7 @@ cmd_start(struct config *cfg, int argc, char **argv)
 	if (optind != argc)
 		cli_usage_error("start: unexpected argument \"%s\"",
 		    argv[optind]);
+	cfg = cli_cfg();	/* once the command line is known good */
 	if (backend != NULL && config_set_backend(cfg, backend) == -1)
 		cli_usage_error("--backend %s: expected auto, docker or local",
 		    backend);
@@ -286,8 +300,9 @@ cmd_start(struct config *cfg, int argc, char **argv)
 }
 
 int
-cmd_stop(struct config *cfg, int argc, char **argv)
+cmd_stop(int argc, char **argv)
 {
+	struct config *cfg;
 	static const struct option opts[] = {
 		{ "keep-running", no_argument, NULL, 'k' },
 		{ "purge", no_argument, NULL, 'p' },
@@ -295,7 +310,7 @@ cmd_stop(struct config *cfg, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint32_t flags = 0;
-	int timeout = 120, ch;
+	int timeout = 0, ch;	/* 0: the bound the supervisor keeps */
 	struct seg seg;
 	pid_t pid;
 
@@ -316,6 +331,7 @@ cmd_stop(struct config *cfg, int argc, char **argv)
 	if ((flags & SHUT_KEEP_RUNNING) && (flags & SHUT_PURGE))
 		cli_usage_error("stop: --keep-running and --purge exclude each "
 		    "other");
+	cfg = cli_cfg();	/* once the command line is known good */
 	pid = cli_running_pid(cfg);
 	if (pid == 0 && cfg_error[0]) {
 		fprintf(stderr, "labsup: %s\n", cfg_error);
@@ -354,6 +370,8 @@ cmd_stop(struct config *cfg, int argc, char **argv)
 	}
 	printf("labsup: stopping lab %s (pid %d)", cfg->lab.name, (int)pid);
 	fflush(stdout);
+	if (timeout == 0)
+		timeout = sup_stop_bound_s(cfg);
 	for (int i = 0; i < timeout * 5; i++) {
 		if (cli_running_pid(cfg) != pid) {
 			printf("\nlabsup: lab %s stopped%s\n", cfg->lab.name,
@@ -375,8 +393,9 @@ cmd_stop(struct config *cfg, int argc, char **argv)
 }
 
 int
-cmd_reload(struct config *cfg, int argc, char **argv)
+cmd_reload(int argc, char **argv)
 {
+	struct config *cfg;
 	static const struct option opts[] = {
 		{ NULL, 0, NULL, 0 },
 	};
@@ -391,6 +410,7 @@ cmd_reload(struct config *cfg, int argc, char **argv)
 	if (optind != argc)
 		cli_usage_error("reload: unexpected argument \"%s\"",
 		    argv[optind]);
+	cfg = cli_cfg();	/* once the command line is known good */
 	if (cli_require_running(cfg, &seg, stderr) == -1)
 		return EXIT_NOT_RUNNING;
 	pid = (pid_t)atomic_load(&seg.hdr->supervisor_pid);

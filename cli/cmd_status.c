@@ -163,8 +163,9 @@ status_print(const struct config *cfg, const struct snapshot *s)
 }
 
 int
-cmd_status(struct config *cfg, int argc, char **argv)
+cmd_status(int argc, char **argv)
 {
+	struct config *cfg;
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
@@ -185,6 +186,7 @@ cmd_status(struct config *cfg, int argc, char **argv)
 	if (optind != argc)
 		cli_usage_error("status: unexpected argument \"%s\"",
 		    argv[optind]);
+	cfg = cli_cfg();	/* once the command line is known good */
 	if (cfg_error[0])
 		fprintf(stderr, "labsup: warning: %s (a running lab keeps the "
 		    "config it has)\n", cfg_error);

@@ -90,8 +90,9 @@ sub_status(const struct config *cfg, const struct node_cfg *only)
 }
 
 int
-cmd_sub(struct config *cfg, int argc, char **argv)
+cmd_sub(int argc, char **argv)
 {
+	struct config *cfg;
 	const char *what = argc >= 2 ? argv[1] : "";
 	const struct node_cfg *n = NULL;
 	char path[CFG_PATH + 32];
@@ -105,6 +106,7 @@ cmd_sub(struct config *cfg, int argc, char **argv)
 		    argv[3]);
 	if (argc == 3 && argv[2][0] == '-')
 		cli_usage_error("sub %s: unknown option \"%s\"", what, argv[2]);
+	cfg = cli_cfg();	/* once the command line is known good */
 	if (argc == 3) {
 		n = config_node(cfg, argv[2]);
 		if (n == NULL || n->role != NODE_SUBSCRIBER) {
@@ -128,19 +130,22 @@ cmd_sub(struct config *cfg, int argc, char **argv)
 			    path, strerror(errno));
 			return 1;
 		}
-		if (sub_alter(cfg, n, false) != 0)
+		if (sub_alter(cfg, n, false) != 0) {
+			unlink(path);	/* not paused: do not pretend it is */
 			return 1;
+		}
 		printf("labsup: %s's subscription paused; it stays so until "
 		    "`labsup sub resume %s`\n", n->name, n->name);
 		return 0;
 	}
-	if (sub_alter(cfg, n, true) != 0)
-		return 1;
+	/* the mark first, or the replication worker disables it again */
 	if (unlink(path) == -1 && errno != ENOENT) {
 		fprintf(stderr, "labsup: sub resume: cannot remove %s: %s\n",
 		    path, strerror(errno));
 		return 1;
 	}
+	if (sub_alter(cfg, n, true) != 0)
+		return 1;
 	printf("labsup: %s's subscription resumed\n", n->name);
 	return 0;
 }

@@ -378,8 +378,9 @@ top_free(struct top_state *t)
 }
 
 int
-cmd_top(struct config *cfg, int argc, char **argv)
+cmd_top(int argc, char **argv)
 {
+	struct config *cfg;
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, '1' },
 		{ "count", required_argument, NULL, 'n' },
@@ -420,6 +421,7 @@ cmd_top(struct config *cfg, int argc, char **argv)
 	}
 	if (optind != argc)
 		cli_usage_error("top: unexpected argument \"%s\"", argv[optind]);
+	cfg = cli_cfg();	/* once the command line is known good */
 	if (cli_require_running(cfg, &seg, stdout) == -1) {
 		top_free(t);
 		return EXIT_NOT_RUNNING;

@@ -111,6 +111,21 @@ sup_wanted(const struct config *cfg, struct want *out, int max)
 	return n;
 }
 
+int
+sup_stop_bound_s(const struct config *cfg)
+{
+	int grace[WORKER_LAST_PHASE + 1] = { 0 };
+
+	for (size_t i = 0; i < worker_ntypes; i++)
+		if (worker_types[i].grace_ms > grace[worker_types[i].stop_phase])
+			grace[worker_types[i].stop_phase] = worker_types[i].grace_ms;
+	int ms = SUP_SERVICE_STOP_MS * (cfg->nnodes + 2) + SUP_SERVICES_KILL_MS;
+	for (int p = 0; p <= WORKER_LAST_PHASE; p++)
+		ms += grace[p];
+	/* and a service's worth for nodes a reload removed */
+	return (ms + SUP_SERVICE_STOP_MS) / 1000;
+}
+
 uint32_t
 sup_nslots(const struct config *cfg)
 {

@@ -28,6 +28,12 @@ struct want {
 };
 int sup_wanted(const struct config *cfg, struct want *out, int max);
 
+/*
+ * The longest a whole stop may take (every worker's grace by phase, every
+ * service's bounded stop): what `labsup stop` waits by default.
+ */
+int sup_stop_bound_s(const struct config *cfg);
+
 /* Slots a segment needs for cfg: supervisor + workers + spare. */
 uint32_t sup_nslots(const struct config *cfg);
 

@@ -30,8 +30,6 @@ struct rp_node {
 	char pubname[64];
 	bool ready;		/* every table of the subscription in 'r' */
 	bool seen;		/* its subscription existed in this process */
-	unsigned resync;	/* tables being synced again (mask), see
-				   rp_follow */
 	int64_t next_connect;	/* mono ns: reconnect throttle */
 	char detail[STATUS_TEXT];
 };
@@ -309,11 +307,13 @@ rp_pub_list(PGconn *c, const struct node_cfg *node, unsigned skip,
 /*
  * Make publication name publish exactly what the config wants of it (minus
  * the tables in skip): created, or set (ALTER PUBLICATION ... SET TABLE)
- * when its spec changed.  Idempotent.
+ * when its spec changed, unless create_only (a subscriber's own
+ * publication changes only in step with its subscription: rp_follow).
+ * Idempotent.
  */
 static int
 rp_publication(PGconn *c, const char *name, const struct node_cfg *node,
-    unsigned skip, char *err, size_t errlen)
+    unsigned skip, bool create_only, char *err, size_t errlen)
 {
 	char list[1536], sql[2048], *q, *lit;
 	const char *params[1] = { name };
@@ -333,7 +333,7 @@ rp_publication(PGconn *c, const char *name, const struct node_cfg *node,
 	exists = PQntuples(r) > 0;
 	same = exists && !strcmp(PQgetvalue(r, 0, 0), list);
 	PQclear(r);
-	if (same)
+	if (same || (exists && create_only))
 		return 0;
 	q = PQescapeIdentifier(c, name, strlen(name));
 	lit = PQescapeLiteral(c, list, strlen(list));
@@ -442,14 +442,14 @@ rp_publisher(struct rp *rp)
 	    "(1, now(), 0) ON CONFLICT (id) DO NOTHING", 0, NULL, NULL, err,
 	    sizeof(err)) == -1 ||
 	    rp_publication(n->conn, rp->cfg->replication.publication, NULL, 0,
-	    err, sizeof(err)) == -1)
+	    false, err, sizeof(err)) == -1)
 		goto fail;
 	for (int i = 0; i < rp->nsubs; i++) {
 		const struct node_cfg *sn = rp->subs[i].node;
 		if (strcmp(rp->subs[i].pubname,
 		    rp->cfg->replication.publication) != 0 &&
-		    rp_publication(n->conn, rp->subs[i].pubname, sn,
-		    rp->subs[i].resync, err, sizeof(err)) == -1)
+		    rp_publication(n->conn, rp->subs[i].pubname, sn, 0, true,
+		    err, sizeof(err)) == -1)
 			goto fail;
 	}
 	rp_sweep(rp, n->conn);
@@ -741,10 +741,9 @@ rp_follow(struct rp *rp, struct rp_node *s, const char *curpub,
 		    "takes %s%s%s", s->node->name, s->subname, s->pubname,
 		    changed ? "; syncing again: " : "", trunc);
 		schema_node_pubname(s->node, stage, sizeof(stage));
-		s->resync = changed;
 		/* 1. onto the node's own publication, without those tables */
-		if (rp_publication(rp->pub.conn, stage, s->node, changed, err,
-		    errlen) == -1 ||
+		if (rp_publication(rp->pub.conn, stage, s->node, changed, false,
+		    err, errlen) == -1 ||
 		    rp_sub_alter(s, strcmp(curpub, stage) ? "set" : "refresh",
 		    stage, false, err, errlen) == -1)
 			return -1;
@@ -755,9 +754,8 @@ rp_follow(struct rp *rp, struct rp_node *s, const char *curpub,
 				return -1;
 		}
 		/* 3. the final publication, whole, with the initial copy */
-		s->resync = 0;
 		if (strcmp(s->pubname, stage) == 0 &&
-		    rp_publication(rp->pub.conn, stage, s->node, 0, err,
+		    rp_publication(rp->pub.conn, stage, s->node, 0, false, err,
 		    errlen) == -1)
 			return -1;
 		if (rp_sub_alter(s, strcmp(s->pubname, stage) ? "set" :

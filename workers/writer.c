@@ -457,10 +457,12 @@ wr_lock(struct writer *w)
 	}
 	while (flock(w->lockfd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK || worker_stop || mono_ns() > until) {
+			ssize_t n = pread(w->lockfd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
 			log_warnx("%s is still held by another writer (pid %s): "
 			    "not draining the lanes beside it", path,
-			    pread(w->lockfd, pid, sizeof(pid) - 1, 0) > 0 ?
-			    pid : "?");
+			    pid[0] ? pid : "?");
 			return -1;
 		}
 		if (!said) {

@@ -82,6 +82,23 @@ for c in start status stop reload check "config check"; do
 	[ "$(wc -l <"$LAB_DIR/err")" -eq 1 ] || fail "'labsup $c -c': not one line: $(cat "$LAB_DIR/err")"
 done
 
+note "usage errors come before the config: a broken file does not turn them into exit 1"
+printf '[lab]\nname = Bad Name\n' >"$LAB_DIR/broken.conf"
+for args in "start --bogus" "config frob" "status --json=1" "stop --timeout 5x" "top extra" "env --bogus" "sub frob"; do
+	# shellcheck disable=SC2086
+	run $args -c "$LAB_DIR/broken.conf"
+	[ "$(cat "$LAB_DIR/rc")" = 2 ] || fail "'labsup $args' with a broken file exited $(cat "$LAB_DIR/rc"), expected 2: $(cat "$LAB_DIR/err")"
+done
+run config keys -c "$LAB_DIR/broken.conf"
+[ "$(cat "$LAB_DIR/rc")" = 0 ] || fail "config keys needs no valid file, exited $(cat "$LAB_DIR/rc")"
+run config check "-c$LAB_CONF"
+[ "$(cat "$LAB_DIR/rc")" = 0 ] || fail "-cFILE (no space) is not taken: $(cat "$LAB_DIR/err")"
+
+note "sub pause on a lab that does not run: exit 1, and no pause left behind"
+run sub pause sub1 -c "$LAB_CONF"
+[ "$(cat "$LAB_DIR/rc")" = 1 ] || fail "sub pause on a stopped lab exited $(cat "$LAB_DIR/rc")"
+[ ! -e "$LAB_DIR/state/sub-paused.sub1" ] || fail "a failed sub pause left its mark"
+
 note "nothing was started by any of them"
 [ ! -e "/dev/shm/labsup.$(id -u).$LAB_NAME" ] || fail "a usage error created the lab's segment"
 [ ! -e "$LAB_DIR/state/labsup.pid" ] || fail "a usage error started the lab"
