@@ -183,6 +183,10 @@ cli_snapshot(const struct seg *seg, struct snapshot *snap)
 
 	memset(snap, 0, sizeof(*snap));
 	seg_read_info(seg, &snap->info);
+	uint32_t be = atomic_load(&((struct seg_header *)h)->backend);
+	if (be == BACKEND_LOCAL || be == BACKEND_DOCKER)
+		snprintf(snap->backend, sizeof(snap->backend), "%s",
+		    backend_name((int)be));
 	snap->supervisor_pid = atomic_load(&((struct seg_header *)h)->supervisor_pid);
 	snap->boot_ns = h->boot_ns;
 	snap->nslots = h->nslots < SUP_MAX_SLOTS ? h->nslots : SUP_MAX_SLOTS;

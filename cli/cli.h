@@ -75,6 +75,7 @@ struct snap_worker {
 };
 struct snapshot {
 	struct lab_info info;
+	char backend[16];	/* "local", "docker", or "" while choosing */
 	int32_t supervisor_pid;
 	int64_t boot_ns;
 	uint32_t nslots, nsvc;

@@ -159,6 +159,7 @@ prepare_segment(const struct config *cfg, struct seg *seg)
 			for (uint32_t i = 0; i < h->nsvc; i++)
 				memset(seg_svc(seg, i), 0, sizeof(struct svc_status));
 			h->boot_ns = now_ns();
+			atomic_store(&h->backend, 0);	/* the new container worker says */
 			return 0;
 		}
 		if (p != c)

@@ -24,8 +24,8 @@ status_json(const struct config *cfg, const struct snapshot *s, bool running)
 
 	json_object_set_new(root, "running", json_boolean(running));
 	json_object_set_new(root, "lab", json_string(cfg->lab.name));
-	json_object_set_new(root, "backend", json_string(s->info.backend[0] ?
-	    s->info.backend : cfg->lab.backend >= 0 ?
+	json_object_set_new(root, "backend", json_string(s->backend[0] ?
+	    s->backend : cfg->lab.backend >= 0 ?
 	    backend_name(cfg->lab.backend) : "unknown"));
 	json_object_set_new(root, "pid", json_integer(s->supervisor_pid));
 	json_object_set_new(root, "state_dir",
@@ -115,7 +115,7 @@ status_print(const struct config *cfg, const struct snapshot *s)
 
 	printf("lab %s: running (pid %d, backend %s, up %lldh%02lldm%02llds, "
 	    "config generation %llu)\n", cfg->lab.name, (int)s->supervisor_pid,
-	    s->info.backend[0] ? s->info.backend : "choosing",
+	    s->backend[0] ? s->backend : "choosing",
 	    (long long)(up / 3600), (long long)(up / 60 % 60),
 	    (long long)(up % 60), (unsigned long long)s->info.generation);
 	if (s->info.reload_failures)
@@ -228,7 +228,7 @@ cli_summary(const struct config *cfg, const struct snapshot *s)
 	const char *cflag = cfg->path[0] ? " -c " : "";
 
 	printf("\nlab %s is ready (backend %s)\n\n", cfg->lab.name,
-	    s->info.backend[0] ? s->info.backend : "?");
+	    s->backend[0] ? s->backend : "?");
 	for (uint32_t i = 0; i < s->nsvc; i++) {
 		const struct svc_info *v = &s->svcs[i];
 		if (v->name[0] == '\0')

@@ -177,8 +177,8 @@ top_render(struct top_state *t, const struct config *cfg)
 	localtime_r(&tt, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	top_line(t, "labsup top: lab %.20s (%s), up %lldh%02lldm%02llds, "
-	    "gen %llu   %s", cfg->lab.name, s->info.backend[0] ?
-	    s->info.backend : "?", (long long)(up / 3600),
+	    "gen %llu   %s", cfg->lab.name, s->backend[0] ?
+	    s->backend : "?", (long long)(up / 3600),
 	    (long long)(up / 60 % 60), (long long)(up % 60),
 	    (unsigned long long)s->info.generation, clock);
 	top_line(t, "%-8s %-6s %5s %5s %5s %6s %7s %9s %5s %5s %7s", "NODE",

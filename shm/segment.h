@@ -23,7 +23,7 @@ struct lab_info {
 	uint64_t reloads;	  /* successful reloads */
 	uint64_t reload_failures; /* reloads refused (bad config) */
 	char lab[32];
-	char backend[16];	  /* "docker" or "local", once picked */
+	char backend[16];	  /* unused: see seg_header.backend */
 	char config_path[256];
 	char state_dir[256];
 	char influx_url[128];
@@ -40,7 +40,12 @@ struct seg_header {
 	uint32_t version;
 	uint32_t nslots;
 	uint32_t nsvc;
-	uint32_t pad;
+	/*
+	 * The backend the lab runs on (enum backend_kind, lib/config.h), 0
+	 * until the container worker picked one.  Written by that worker
+	 * alone (lab_info is the supervisor's): a plain atomic, no seqlock.
+	 */
+	_Atomic uint32_t backend;
 	uint64_t lane_records;
 	uint64_t total_size;
 	uint64_t off_slots, off_svcs, off_lanes, lane_stride;

@@ -28,16 +28,12 @@ struct ct_svc {
 	int64_t restarts;
 };
 
+/* Say which backend runs the lab (the segment header's own field). */
 static void
-ct_set_backend_info(struct seg *seg, const char *name)
+ct_set_backend_info(struct seg *seg, const struct backend_ops *be)
 {
-	struct lab_info info;
-
-	seg_read_info(seg, &info);
-	if (!strcmp(info.backend, name))
-		return;
-	snprintf(info.backend, sizeof(info.backend), "%s", name);
-	seg_write_info(seg, &info);
+	atomic_store(&seg->hdr->backend, (uint32_t)(be == &backend_docker ?
+	    BACKEND_DOCKER : BACKEND_LOCAL));
 }
 
 static void
@@ -175,7 +171,7 @@ container_main(struct worker_ctx *ctx)
 		    be->ensure == NULL ? "not built" : err);
 		return EXIT_NORESPAWN;
 	}
-	ct_set_backend_info(ctx->seg, be->name);
+	ct_set_backend_info(ctx->seg, be);
 	backend_remember(cfg, be);
 
 	n = backend_services(cfg, defs, CT_MAX_SVC);

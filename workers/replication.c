@@ -948,14 +948,13 @@ rp_emit_self(struct rp *rp, int ready)
 static const struct backend_ops *
 rp_backend(struct seg *seg)
 {
-	struct lab_info info;
-
-	seg_read_info(seg, &info);
-	if (!strcmp(info.backend, backend_local.name))
+	switch (atomic_load(&seg->hdr->backend)) {
+	case BACKEND_LOCAL:
 		return &backend_local;
-	if (!strcmp(info.backend, backend_docker.name))
+	case BACKEND_DOCKER:
 		return &backend_docker;
-	return NULL;
+	}
+	return NULL;	/* the container worker has not picked one yet */
 }
 
 /* One reconcile pass; returns how many subscriptions are ready. */
