@@ -75,20 +75,19 @@ backend_remember(const struct config *cfg, const struct backend_ops *be)
 const struct backend_ops *
 backend_recorded(const struct config *cfg)
 {
-	char path[CFG_PATH + 16], buf[32] = "";
-	const struct backend_ops *be = NULL;
+	char path[CFG_PATH + 16], buf[32] = "", why[256];
 	FILE *fp;
 
-	if (lab_path(cfg, BACKEND_FILE, path, sizeof(path)) == -1 ||
-	    (fp = fopen(path, "r")) == NULL)
-		return NULL;
-	if (fgets(buf, sizeof(buf), fp) != NULL) {
+	if (lab_path(cfg, BACKEND_FILE, path, sizeof(path)) == 0 &&
+	    (fp = fopen(path, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), fp) == NULL)
+			buf[0] = '\0';
+		fclose(fp);
 		buf[strcspn(buf, "\n")] = '\0';
 		if (!strcmp(buf, backend_local.name))
-			be = &backend_local;
-		else if (!strcmp(buf, backend_docker.name))
-			be = &backend_docker;
+			return &backend_local;
+		if (!strcmp(buf, backend_docker.name))
+			return &backend_docker;
 	}
-	fclose(fp);
-	return be;
+	return backend_pick(cfg, why, sizeof(why));
 }

@@ -82,8 +82,8 @@ int backend_services(const struct config *cfg, struct service_def *out,
     int max);
 /*
  * The backend that runs the lab, remembered in the state directory (file
- * BACKEND_FILE) by the container worker for `stop` and `env`; NULL when
- * the lab never ran.
+ * BACKEND_FILE) by the container worker for `stop` and `env`; when the lab
+ * never ran, the one backend_pick() would choose.
  */
 #define BACKEND_FILE "backend"
 void backend_remember(const struct config *cfg, const struct backend_ops *be);

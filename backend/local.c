@@ -67,22 +67,6 @@ local_server_ids(const struct config *cfg, struct local_ids *ids, char *err,
 	return 0;
 }
 
-void
-local_path(const struct config *cfg, char *buf, size_t len, const char *fmt,
-    const char *a)
-{
-	char rel[LOCAL_PATH];
-
-	snprintf(rel, sizeof(rel), fmt, a);
-	snprintf(buf, len, "%s/%s", cfg->lab.state_dir, rel);
-}
-
-void
-node_dir(const struct config *cfg, const char *node, char *buf, size_t len)
-{
-	lab_node_dir(cfg, node, buf, len);	/* the layout lab_conninfo uses */
-}
-
 /* ---- probe, prepare ------------------------------------------------- */
 
 static int
@@ -116,7 +100,7 @@ local_prepare(const struct config *cfg, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	local_path(cfg, path, sizeof(path), "%s", "pg");
+	lab_path(cfg, "pg", path, sizeof(path));
 	if (mkdir_owned(path, 0711, NULL) == -1) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
 		    strerror(errno));
@@ -158,19 +142,17 @@ local_server_pid(const struct config *cfg, const struct service_def *svc)
 	switch (svc->role) {
 	case ROLE_PUBLISHER:
 	case ROLE_SUBSCRIBER:
-		node_dir(cfg, svc->name, dir, sizeof(dir));
+		lab_node_dir(cfg, svc->name, dir, sizeof(dir));
 		if (read_postmaster_pid(dir, &pm) == 0 &&
 		    pid_is(pm.pid, "postgres"))
 			return pm.pid;
 		return 0;
 	case ROLE_INFLUXDB:
-		local_path(cfg, path, sizeof(path), "%s",
-		    "influxdb/influxd.pid");
+		lab_path(cfg, "influxdb/influxd.pid", path, sizeof(path));
 		pid = read_pidfile(path);
 		return pid_is(pid, "influxd") ? pid : 0;
 	case ROLE_GRAFANA:
-		local_path(cfg, path, sizeof(path), "%s",
-		    "grafana/grafana.pid");
+		lab_path(cfg, "grafana/grafana.pid", path, sizeof(path));
 		pid = read_pidfile(path);
 		return pid_is(pid, "grafana") ? pid : 0;
 	}
@@ -241,10 +223,10 @@ local_stop(const struct config *cfg, const struct service_def *svc,
 	if (!purge || rc == -1)
 		return rc;
 	if (pg)
-		node_dir(cfg, svc->name, dir, sizeof(dir));
+		lab_node_dir(cfg, svc->name, dir, sizeof(dir));
 	else
-		local_path(cfg, dir, sizeof(dir), "%s", svc->role ==
-		    ROLE_INFLUXDB ? "influxdb" : "grafana");
+		lab_path(cfg, svc->role == ROLE_INFLUXDB ? "influxdb" :
+		    "grafana", dir, sizeof(dir));
 	snprintf(logp, sizeof(logp), "%s.log", dir);
 	unlink(logp);
 	if (rm_rf(dir) == -1) {
@@ -255,29 +237,41 @@ local_stop(const struct config *cfg, const struct service_def *svc,
 	return 0;
 }
 
-/* The node directories under pg/ that the config does not name. */
+/* The node directories under pg/ (names fit a node name), at most max. */
 static int
-local_orphans(const struct config *cfg, struct service_def *out, int max)
+local_node_dirs(const struct config *cfg, char (*names)[CFG_NAME], int max)
 {
 	char path[LOCAL_PATH];
 	struct dirent *de;
 	int n = 0;
 	DIR *d;
 
-	local_path(cfg, path, sizeof(path), "%s", "pg");
+	lab_path(cfg, "pg", path, sizeof(path));
 	if ((d = opendir(path)) == NULL)
 		return 0;
-	while ((de = readdir(d)) != NULL && n < max) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR ||
-		    strlen(de->d_name) >= sizeof(out[n].name) ||
-		    config_node(cfg, de->d_name) != NULL)
+	while ((de = readdir(d)) != NULL && n < max)
+		if (de->d_name[0] != '.' && de->d_type == DT_DIR &&
+		    strlen(de->d_name) < CFG_NAME)
+			snprintf(names[n++], CFG_NAME, "%s", de->d_name);
+	closedir(d);
+	return n;
+}
+
+/* The node directories under pg/ that the config does not name. */
+static int
+local_orphans(const struct config *cfg, struct service_def *out, int max)
+{
+	char names[LOCAL_MAX_SVC][CFG_NAME];
+	int nd = local_node_dirs(cfg, names, LOCAL_MAX_SVC), n = 0;
+
+	for (int i = 0; i < nd && n < max; i++) {
+		if (config_node(cfg, names[i]) != NULL)
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));
-		snprintf(out[n].name, sizeof(out[n].name), "%s", de->d_name);
+		snprintf(out[n].name, sizeof(out[n].name), "%s", names[i]);
 		out[n].role = ROLE_SUBSCRIBER;
 		n++;
 	}
-	closedir(d);
 	return n;
 }
 
@@ -289,19 +283,12 @@ local_orphans(const struct config *cfg, struct service_def *out, int max)
 static int
 local_pg_quiet(const struct config *cfg, char *err, size_t errlen)
 {
-	char path[LOCAL_PATH], dir[LOCAL_PATH * 2];
-	struct dirent *de;
+	char names[LOCAL_MAX_SVC][CFG_NAME], dir[LOCAL_PATH];
+	int nd = local_node_dirs(cfg, names, LOCAL_MAX_SVC);
 	struct pm_pid pm;
-	int rc = 0;
-	DIR *d;
 
-	local_path(cfg, path, sizeof(path), "%s", "pg");
-	if ((d = opendir(path)) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL && rc == 0) {
-		if (de->d_name[0] == '.' || de->d_type != DT_DIR)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", path, de->d_name);
+	for (int i = 0; i < nd; i++) {
+		lab_node_dir(cfg, names[i], dir, sizeof(dir));
 		if (read_postmaster_pid(dir, &pm) != 0 ||
 		    !pid_is(pm.pid, "postgres"))
 			continue;
@@ -311,11 +298,10 @@ local_pg_quiet(const struct config *cfg, char *err, size_t errlen)
 			snprintf(err, errlen, "not deleting %s: its server (pid "
 			    "%d) does not stop; stop it, then run labsup stop "
 			    "--purge again", dir, (int)pm.pid);
-			rc = -1;
+			return -1;
 		}
 	}
-	closedir(d);
-	return rc;
+	return 0;
 }
 
 static int
@@ -331,7 +317,7 @@ local_teardown(const struct config *cfg, bool purge, char *err,
 	if (local_pg_quiet(cfg, err, errlen) == -1)
 		return -1;
 	for (int i = 0; files[i] != NULL; i++) {
-		local_path(cfg, path, sizeof(path), "%s", files[i]);
+		lab_path(cfg, files[i], path, sizeof(path));
 		if (rm_rf(path) == -1) {
 			snprintf(err, errlen, "cannot delete %s: %s", path,
 			    strerror(errno));

@@ -46,12 +46,6 @@ struct local_svc *local_state(const char *name);
 /* PostgreSQL refuses to run as root: root runs servers as run_as. */
 int local_server_ids(const struct config *cfg, struct local_ids *ids,
     char *err, size_t errlen);
-/* <state_dir>/fmt, fmt taking one %s. */
-void local_path(const struct config *cfg, char *buf, size_t len,
-    const char *fmt, const char *a);
-/* A node's data directory: the layout lab_conninfo uses. */
-void node_dir(const struct config *cfg, const char *node, char *buf,
-    size_t len);
 
 /* ---- local_proc.c: processes and files ------------------------------ */
 
@@ -61,7 +55,6 @@ int read_file(const char *path, char *buf, size_t len);
 int rm_rf(const char *path);
 /* The last line of a log file: what a failed server or initdb said. */
 void log_tail(const char *path, char *out, size_t len);
-bool pid_alive(pid_t pid);
 /* True when /proc/pid/comm starts with want (a recycled pid is not ours). */
 bool pid_is(pid_t pid, const char *want);
 /* The pid in a pidfile, or 0. */

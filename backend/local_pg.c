@@ -33,7 +33,7 @@ local_credentials(const struct config *cfg, const struct local_ids *ids,
 		return -1;
 	/* host:port:database:user:password; '*' fields keep it port-proof */
 	snprintf(line, sizeof(line), "*:*:*:%s:%s\n", cfg->lab.user, pw);
-	local_path(cfg, path, sizeof(path), "%s", "pg/.pgpass");
+	lab_path(cfg, "pg/.pgpass", path, sizeof(path));
 	if (!file_same(path, line, strlen(line), 0600) &&
 	    file_write_atomic(path, line, strlen(line), 0600, ids->uid,
 	    ids->gid) == -1) {
@@ -233,7 +233,7 @@ pg_initdb(const struct config *cfg, const struct service_def *svc,
 	char initdb[LOCAL_PATH], user_arg[96], why[300];
 	int r;
 
-	node_dir(cfg, svc->name, dir, sizeof(dir));
+	lab_node_dir(cfg, svc->name, dir, sizeof(dir));
 	snprintf(tmp, sizeof(tmp), "%s.init", dir);
 	snprintf(logp, sizeof(logp), "%s.log", dir);
 	obs->state = SS_STARTING;
@@ -367,7 +367,7 @@ pg_start(const struct config *cfg, const struct service_def *svc,
 	char tail[200];
 	int logfd;
 
-	node_dir(cfg, svc->name, dir, sizeof(dir));
+	lab_node_dir(cfg, svc->name, dir, sizeof(dir));
 	snprintf(logp, sizeof(logp), "%s.log", dir);
 	obs->state = SS_STARTING;
 	if (st->started_ns != 0 && mono_ns() - st->started_ns <
@@ -422,7 +422,7 @@ pg_ensure(const struct config *cfg, const struct service_def *svc,
 		obs->state = SS_FAILED;
 		return -1;
 	}
-	node_dir(cfg, svc->name, dir, sizeof(dir));
+	lab_node_dir(cfg, svc->name, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/PG_VERSION", dir);
 	if (stat(path, &sb) == -1 || st->initdb_pid > 0) {
 		pg_initdb(cfg, svc, st, obs, &ids);

@@ -105,24 +105,6 @@ log_tail(const char *path, char *out, size_t len)
 	snprintf(out, len, "%s", line);
 }
 
-/*
- * A detached server is not our child: once it exits, whoever inherited it
- * reaps it, maybe late.  A zombie counts as gone.
- */
-bool
-pid_alive(pid_t pid)
-{
-	char path[64], buf[512], *p;
-
-	if (pid <= 0 || (kill(pid, 0) == -1 && errno != EPERM))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return false;
-	p = strrchr(buf, ')');
-	return p == NULL || (p[1] == ' ' && p[2] != 'Z' && p[2] != 'X');
-}
-
 /* True when /proc/pid/comm starts with want (a recycled pid is not ours). */
 bool
 pid_is(pid_t pid, const char *want)

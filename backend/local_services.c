@@ -91,7 +91,7 @@ influx_ensure(const struct config *cfg, const struct service_def *svc,
 	pid_t pid;
 	int logfd;
 
-	local_path(cfg, dir, sizeof(dir), "%s", "influxdb");
+	lab_path(cfg, "influxdb", dir, sizeof(dir));
 	snprintf(pidp, sizeof(pidp), "%s/influxd.pid", dir);
 	snprintf(logp, sizeof(logp), "%s/influxd.log", dir);
 	snprintf(url, sizeof(url), "http://%s:%d/ping", cfg->lab.bind,
@@ -201,7 +201,7 @@ grafana_ensure(const struct config *cfg, const struct service_def *svc,
 		    "not installed (install grafana to get dashboards)");
 		return 0;
 	}
-	local_path(cfg, dir, sizeof(dir), "%s", "grafana");
+	lab_path(cfg, "grafana", dir, sizeof(dir));
 	snprintf(pidp, sizeof(pidp), "%s/grafana.pid", dir);
 	snprintf(logp, sizeof(logp), "%s/grafana.log", dir);
 	snprintf(url, sizeof(url), "http://%s:%d/api/health", cfg->lab.bind,

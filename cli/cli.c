@@ -45,7 +45,7 @@ cli_usage_error(const char *fmt, ...)
  * An invalid file is fatal, except for commands that only need to find the
  * running lab (lenient): they warn and go on with its identity.
  */
-struct config *
+static struct config *
 cli_load_config(const char *path, bool lenient)
 {
 	struct config *cfg = cli_config = calloc(1, sizeof(*cfg));

@@ -51,8 +51,6 @@ int cli_seconds(const char *cmd, const char *text);
  * exits 1 with file:line: reason) or lenient (it only names the lab).
  */
 struct config *cli_cfg(void);
-/* Load the config: strict, or lenient (an invalid file only warns). */
-struct config *cli_load_config(const char *path, bool lenient);
 extern char cfg_error[600];	/* set when a lenient load met an invalid file */
 extern struct config *cli_config;	/* the loaded config, for the command */
 int cli_state_dir(const struct config *cfg, bool create);

@@ -68,10 +68,6 @@ cmd_env(int argc, char **argv)
 	lab_path(cfg, LAB_PASSFILE, passfile, sizeof(passfile));
 	/* the backend that runs (or ran) the lab; else the one it would use */
 	be = backend_recorded(cfg);
-	if (be == NULL) {
-		char why[256];
-		be = backend_pick(cfg, why, sizeof(why));
-	}
 	docker = be->network != NULL &&
 	    be->network(cfg, node, net, sizeof(net), host, sizeof(host),
 	    &inner) == 0;

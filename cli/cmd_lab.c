@@ -31,7 +31,7 @@ is_lab_process(pid_t pid, const char *segname)
 	bool found = false;
 	FILE *fp;
 
-	if (pid <= 0 || pid == getpid() || kill(pid, 0) == -1)
+	if (pid == getpid() || !pid_alive(pid))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	snprintf(want, sizeof(want), "/dev/shm%s", segname);
@@ -43,19 +43,7 @@ is_lab_process(pid_t pid, const char *segname)
 		found = l >= w && strcmp(line + l - w, want) == 0;
 	}
 	fclose(fp);
-	if (!found)
-		return false;
-	/* exited, not yet reaped: gone for our purpose */
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fp = fopen(path, "r")) != NULL) {
-		size_t n = fread(line, 1, sizeof(line) - 1, fp);
-		fclose(fp);
-		line[n] = '\0';
-		const char *rp = strrchr(line, ')');
-		if (rp != NULL && (rp[2] == 'Z' || rp[2] == 'X'))
-			return false;
-	}
-	return true;
+	return found;
 }
 
 /*

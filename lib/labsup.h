@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <libpq-fe.h>
 
@@ -24,6 +25,12 @@
 #define EXIT_USAGE 2	   /* bad command line */
 #define EXIT_NOT_RUNNING 3 /* LSB: status of a lab that does not run */
 #define EXIT_NORESPAWN 78  /* EX_CONFIG: worker must not be respawned */
+
+/*
+ * Is pid running?  A process that is not our child is reaped by whoever
+ * inherited it, maybe late: a zombie counts as gone.
+ */
+bool pid_alive(pid_t pid);
 
 /* Time. */
 int64_t now_ns(void);	   /* CLOCK_REALTIME */

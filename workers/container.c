@@ -243,11 +243,9 @@ container_stop_services(const struct config *cfg, bool purge)
 {
 	struct service_def defs[CT_MAX_SVC];
 	const struct backend_ops *be = backend_recorded(cfg);
-	char err[256], why[256];
+	char err[256];
 	int n, rc = 0;
 
-	if (be == NULL)
-		be = backend_pick(cfg, why, sizeof(why));
 	if (be->stop == NULL) {
 		log_warnx("backend %s cannot stop services in this build",
 		    be->name);

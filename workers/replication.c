@@ -42,6 +42,7 @@ struct rp {
 	struct rp_node subs[CFG_MAX_NODES];
 	int nsubs;
 	bool pub_ready;
+	bool swept;		/* nothing of a removed subscriber is left */
 	char pub_detail[STATUS_TEXT];
 	int64_t heartbeats;
 };
@@ -375,32 +376,41 @@ rp_configured(const struct rp *rp, const char *name, bool slot)
 /*
  * A subscriber a reload removed leaves a slot on the publisher, which would
  * hold WAL for ever, and maybe its own publication: drop both once its
- * walsender is gone (the container worker stops its server).
+ * walsender is gone (the container worker stops its server).  A pass that
+ * finds nothing left ends the sweeping: a reload that removes a node
+ * restarts this worker, which sweeps again.
  */
 static void
 rp_sweep(struct rp *rp, PGconn *c)
 {
 	char err[256], sql[256];
 	PGresult *r;
+	int left = 0;
 
-	if (rp_exec(c, "SELECT slot_name FROM pg_replication_slots WHERE "
-	    "slot_type = 'logical' AND NOT active AND slot_name LIKE 'sub\\_%' "
-	    "AND database = current_database()", 0, NULL, &r, err,
-	    sizeof(err)) == 0) {
-		for (int i = 0; i < PQntuples(r); i++) {
-			const char *slot = PQgetvalue(r, i, 0);
-			const char *params[1] = { slot };
-			if (rp_configured(rp, slot, true))
-				continue;
-			log_info("dropping slot %s on %s: its subscriber is no "
-			    "longer in the config", slot, rp->pub.node->name);
-			if (rp_exec(c, "SELECT pg_drop_replication_slot($1)", 1,
-			    params, NULL, err, sizeof(err)) == 0)
-				worker_event(rp->ctx, "replication", "slot %s "
-				    "dropped: its node left the config", slot);
+	if (rp_exec(c, "SELECT slot_name, active FROM pg_replication_slots "
+	    "WHERE slot_type = 'logical' AND slot_name LIKE 'sub\\_%' AND "
+	    "database = current_database()", 0, NULL, &r, err,
+	    sizeof(err)) == -1)
+		return;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *slot = PQgetvalue(r, i, 0);
+		const char *params[1] = { slot };
+		if (rp_configured(rp, slot, true))
+			continue;
+		if (!strcmp(PQgetvalue(r, i, 1), "t")) {
+			left++;	/* its server still runs: next pass */
+			continue;
 		}
-		PQclear(r);
+		log_info("dropping slot %s on %s: its subscriber is no longer in "
+		    "the config", slot, rp->pub.node->name);
+		if (rp_exec(c, "SELECT pg_drop_replication_slot($1)", 1, params,
+		    NULL, err, sizeof(err)) == 0)
+			worker_event(rp->ctx, "replication", "slot %s dropped: its "
+			    "node left the config", slot);
+		else
+			left++;
 	}
+	PQclear(r);
 	if (rp_exec(c, "SELECT pubname FROM pg_publication WHERE pubname LIKE "
 	    "'pub\\_%' AND pubname <> $1", 1,
 	    (const char *const[]){ rp->cfg->replication.publication }, &r, err,
@@ -417,10 +427,13 @@ rp_sweep(struct rp *rp, PGconn *c)
 			PQfreemem(q);
 			log_info("dropping publication %s: its subscriber is no "
 			    "longer in the config", pub);
-			(void)rp_exec(c, sql, 0, NULL, NULL, err, sizeof(err));
+			if (rp_exec(c, sql, 0, NULL, NULL, err, sizeof(err)) == -1)
+				left++;
 		}
 		PQclear(r);
-	}
+	} else
+		left++;
+	rp->swept = left == 0;
 }
 
 static void
@@ -452,7 +465,8 @@ rp_publisher(struct rp *rp)
 		    err, sizeof(err)) == -1)
 			goto fail;
 	}
-	rp_sweep(rp, n->conn);
+	if (!rp->swept)
+		rp_sweep(rp, n->conn);
 	rp->pub_ready = true;
 	return;
 fail:
