@@ -55,6 +55,9 @@ $(BUILD)/%.o: %.c
 
 # image.c embeds the entrypoint script with .incbin
 $(BUILD)/docker/image.o: docker/images/postgres-entrypoint.sh
+# report.c embeds uPlot and the page's script the same way (issue 19)
+$(BUILD)/workers/report.o: workers/report.js third_party/uplot/uPlot.iife.min.js \
+	third_party/uplot/uPlot.min.css
 
 $(BUILD)/liblabsup.a: $(LIB_OBJS)
 	@rm -f $@
