@@ -1,0 +1,326 @@
+/*
+ * test_report.c: the pure parts of `labsup report`: durations, points in
+ * time and ranges as the command line spells them, the downsampling
+ * bucket, InfluxDB's JSON answer into the page's series (one time axis,
+ * nulls where a series has no point, labels from tags), and escaping: a
+ * config value or event text can neither become HTML nor end the data's
+ * <script> element.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../workers/report.h"
+
+#define S 1000000000LL
+/* 2026-12-01T11:00:00Z */
+#define T0 1796122800LL
+
+static int64_t
+dur(const char *s)
+{
+	int64_t ns = 0;
+
+	return report_parse_duration(s, &ns) == 0 ? ns : -1;
+}
+
+static int64_t
+when(const char *s)
+{
+	int64_t ns = 0;
+
+	return report_parse_time(s, (T0 + 3600) * S, &ns) == 0 ? ns : -1;
+}
+
+Test(report, durations)
+{
+	cr_assert_eq(dur("15m"), 15 * 60 * S);
+	cr_assert_eq(dur("90s"), 90 * S);
+	cr_assert_eq(dur("1h30m"), 5400 * S);
+	cr_assert_eq(dur("2d"), 2 * 86400 * S);
+	cr_assert_eq(dur("500ms"), S / 2);
+	cr_assert_eq(dur("1m500ms"), 60 * S + S / 2);
+	cr_assert_eq(dur("1.5h"), 5400 * S);
+	cr_assert_eq(dur("1w"), 7 * 86400 * S);
+}
+
+Test(report, bad_durations)
+{
+	const char *bad[] = { "", "15", "m", "15x", "-5m", "0s", "15 m",
+	    "1h-", "400d", "1e9d", "15mm" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(dur(bad[i]), -1, "\"%s\" was taken", bad[i]);
+	cr_assert_eq(report_parse_duration(NULL, &(int64_t){ 0 }), -1);
+}
+
+Test(report, times)
+{
+	cr_assert_eq(when("2026-12-01T11:00:00Z"), T0 * S);
+	cr_assert_eq(when("2026-12-01 11:00:00"), T0 * S);
+	cr_assert_eq(when("2026-12-01t11:00z"), T0 * S);
+	cr_assert_eq(when("2026-12-01T11:00:00.25Z"), T0 * S + S / 4);
+	cr_assert_eq(when("2026-12-01T12:00:00+01:00"), T0 * S);
+	cr_assert_eq(when("2026-12-01T10:30:00-00:30"), T0 * S);
+	cr_assert_eq(when("2026-12-01"), (T0 - 11 * 3600) * S);
+	cr_assert_eq(when("1796122800"), T0 * S);
+	cr_assert_eq(when("@1796122800.5"), T0 * S + S / 2);
+	cr_assert_eq(when("now"), (T0 + 3600) * S);
+	cr_assert_eq(when("now-1h"), T0 * S);
+	cr_assert_eq(when("now-90s"), (T0 + 3600 - 90) * S);
+}
+
+Test(report, bad_times)
+{
+	const char *bad[] = { "", "yesterday", "2026-13-01", "2026-02-30",
+	    "2026-12-01T25:00", "2026-12-01T11:00:00+1", "2026-12-01T11",
+	    "2026-12-01T11:00:00Zjunk", "now-", "now-x", "now+1h", "12",
+	    "1796122800000", "@", "@x", "1969-12-31", "2026-12-01T11:00:00." };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(when(bad[i]), -1, "\"%s\" was taken", bad[i]);
+}
+
+Test(report, ranges)
+{
+	int64_t now = (T0 + 3600) * S, a = 0, b = 0;
+	char err[200];
+
+	cr_assert_eq(report_range(NULL, NULL, NULL, now, &a, &b, err,
+	    sizeof(err)), 0);
+	cr_assert_eq(b - a, 15 * 60 * S, "the default is the last 15 minutes");
+	cr_assert_eq(b, now);
+	cr_assert_eq(report_range("1h", NULL, NULL, now, &a, &b, err,
+	    sizeof(err)), 0);
+	cr_assert_eq(a, T0 * S);
+	cr_assert_eq(report_range(NULL, "now-30m", NULL, now, &a, &b, err,
+	    sizeof(err)), 0);
+	cr_assert(a == now - 1800 * S && b == now, "--to defaults to now");
+	cr_assert_eq(report_range(NULL, "2026-12-01T11:00:00Z",
+	    "2026-12-01T11:05:00Z", now, &a, &b, err, sizeof(err)), 0);
+	cr_assert(a == T0 * S && b == (T0 + 300) * S);
+}
+
+Test(report, bad_ranges_say_why)
+{
+	int64_t now = (T0 + 3600) * S, a, b;
+	char err[200];
+
+	cr_assert_eq(report_range("1h", "now-2h", NULL, now, &a, &b, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "--since excludes") != NULL, "%s", err);
+	cr_assert_eq(report_range(NULL, NULL, "now", now, &a, &b, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "--to needs --from") != NULL, "%s", err);
+	cr_assert_eq(report_range(NULL, "now", "now-1h", now, &a, &b, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "later") != NULL, "%s", err);
+	cr_assert_eq(report_range("soon", NULL, NULL, now, &a, &b, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "--since \"soon\"") != NULL, "%s", err);
+	cr_assert_eq(report_range(NULL, "tuesday", NULL, now, &a, &b, err,
+	    sizeof(err)), -1);
+	cr_assert(strstr(err, "--from \"tuesday\"") != NULL, "%s", err);
+}
+
+Test(report, buckets_keep_a_day_small)
+{
+	char buf[16];
+
+	cr_assert_eq(report_bucket_ns(20 * S), S, "1 s at least");
+	cr_assert_eq(report_bucket_ns(15 * 60 * S), 2 * S);
+	cr_assert_eq(report_bucket_ns(3600 * S), 10 * S);
+	/* a day of 100 Hz samples: 288 points a series */
+	cr_assert_eq(report_bucket_ns(86400 * S), 300 * S);
+	cr_assert_leq(86400 * S / report_bucket_ns(86400 * S), 600);
+	cr_assert_leq(30 * 86400 * S / report_bucket_ns(30 * 86400 * S), 600);
+	cr_assert_str_eq(report_bucket_text(300 * S, buf, sizeof(buf)), "5m");
+	cr_assert_str_eq(report_bucket_text(15 * S, buf, sizeof(buf)), "15s");
+	cr_assert_str_eq(report_bucket_text(7200 * S, buf, sizeof(buf)), "2h");
+	cr_assert_str_eq(report_bucket_text(86400 * S, buf, sizeof(buf)), "1d");
+	cr_assert_str_eq(report_bucket_text(S / 2, buf, sizeof(buf)), "500ms");
+}
+
+static json_t *
+series_of(const char *answer, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *a = json_loads(answer, 0, &je), *s;
+
+	cr_assert_not_null(a, "test JSON: %s", je.text);
+	s = report_series(a, err, errlen);
+	json_decref(a);
+	return s;
+}
+
+/* The page's series object as compact JSON, for exact comparison. */
+static char *
+dump(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS |
+	    JSON_REAL_PRECISION(10));
+
+	cr_assert_not_null(s);
+	return s;
+}
+
+Test(report, series_share_one_time_axis)
+{
+	char err[200] = "", *got;
+	/* InfluxDB 1.x, GROUP BY time(1s), "node": sub2 lacks a bucket */
+	json_t *s = series_of("{\"results\":[{\"statement_id\":0,\"series\":["
+	    "{\"name\":\"replication\",\"tags\":{\"node\":\"sub1\"},"
+	    "\"columns\":[\"time\",\"apply_lag\"],"
+	    "\"values\":[[1000,5],[2000,null],[3000,7.5]]},"
+	    "{\"name\":\"replication\",\"tags\":{\"node\":\"sub2\"},"
+	    "\"columns\":[\"time\",\"apply_lag\"],"
+	    "\"values\":[[1000,1],[4000,2]]}]}]}", err, sizeof(err));
+
+	cr_assert_not_null(s, "%s", err);
+	got = dump(s);
+	cr_assert_str_eq(got, "{\"dropped\":0,\"series\":["
+	    "{\"label\":\"sub1\",\"v\":[5,null,7.5,null]},"
+	    "{\"label\":\"sub2\",\"v\":[1,null,null,2]}],"
+	    "\"t\":[1.0,2.0,3.0,4.0]}");
+	free(got);
+	json_decref(s);
+}
+
+Test(report, several_columns_and_tags_label_both)
+{
+	char err[200] = "", *got;
+	json_t *s = series_of("{\"results\":[{\"series\":["
+	    "{\"name\":\"pg_activity\",\"tags\":{\"wait_event_type\":\"Lock\","
+	    "\"wait_event\":\"\"},\"columns\":[\"time\",\"pairs\",\"waiting\"],"
+	    "\"values\":[[1500,1,2]]}]}]}", err, sizeof(err));
+
+	cr_assert_not_null(s, "%s", err);
+	got = dump(s);
+	cr_assert_str_eq(got, "{\"dropped\":0,\"series\":["
+	    "{\"label\":\"pairs Lock (none)\",\"v\":[1]},"
+	    "{\"label\":\"waiting Lock (none)\",\"v\":[2]}],\"t\":[1.5]}");
+	free(got);
+	json_decref(s);
+}
+
+Test(report, no_series_is_no_data_not_an_error)
+{
+	char err[200] = "", *got;
+	json_t *s = series_of("{\"results\":[{\"statement_id\":0}]}", err,
+	    sizeof(err));
+
+	cr_assert_not_null(s, "%s", err);
+	got = dump(s);
+	cr_assert_str_eq(got, "{\"dropped\":0,\"series\":[],\"t\":[]}");
+	free(got);
+	json_decref(s);
+}
+
+Test(report, too_many_series_are_counted)
+{
+	char err[200] = "";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	json_t *s;
+
+	fputs("{\"results\":[{\"series\":[", fp);
+	for (int i = 0; i < 30; i++)
+		fprintf(fp, "%s{\"tags\":{\"worker\":\"w%d\"},\"columns\":"
+		    "[\"time\",\"drops\"],\"values\":[[1000,%d]]}",
+		    i ? "," : "", i, i);
+	fputs("]}]}", fp);
+	fclose(fp);
+	s = series_of(buf, err, sizeof(err));
+	free(buf);
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_eq(json_array_size(json_object_get(s, "series")), 24);
+	cr_assert_eq(json_integer_value(json_object_get(s, "dropped")), 6);
+	json_decref(s);
+}
+
+Test(report, bad_answers_say_what)
+{
+	char err[200] = "";
+
+	cr_assert_null(series_of("{\"results\":[{\"statement_id\":0,\"error\":"
+	    "\"undefined function foo()\"}]}", err, sizeof(err)));
+	cr_assert_str_eq(err, "InfluxDB: undefined function foo()");
+	cr_assert_null(series_of("{\"error\":\"database not found: x\"}", err,
+	    sizeof(err)));
+	cr_assert_str_eq(err, "InfluxDB: database not found: x");
+	cr_assert_null(series_of("{\"results\":[{\"series\":[{\"columns\":"
+	    "[\"time\",\"v\"],\"values\":[[\"2026-12-01T11:00:00Z\",1]]}]}]}",
+	    err, sizeof(err)));
+	cr_assert(strstr(err, "epoch ms") != NULL, "%s", err);
+	cr_assert_null(series_of("{\"results\":[{\"series\":{}}]}", err,
+	    sizeof(err)));
+	cr_assert_null(series_of("[1,2]", err, sizeof(err)));
+	cr_assert(strstr(err, "no results") != NULL, "%s", err);
+}
+
+static char *
+capture_html(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	report_html_text(fp, s);
+	fclose(fp);
+	return buf;
+}
+
+Test(report, html_text_escapes_markup_and_quotes)
+{
+	char *got = capture_html("a<b>&\"c'</pre><script>x</script>");
+
+	cr_assert_str_eq(got, "a&lt;b&gt;&amp;&quot;c&#39;&lt;/pre&gt;"
+	    "&lt;script&gt;x&lt;/script&gt;");
+	free(got);
+	got = capture_html("state_dir = /tmp/x y");
+	cr_assert_str_eq(got, "state_dir = /tmp/x y", "plain text unchanged");
+	free(got);
+}
+
+Test(report, json_in_script_cannot_end_the_element)
+{
+	const char *hostile = "</script><script>alert(1)</script><!-- & "
+	    "\xe2\x80\xa8 </SCRIPT >";
+	json_t *v = json_pack("{s:[{s:s}]}", "events", "text", hostile), *back;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	json_error_t je;
+
+	cr_assert_eq(report_json_script(fp, v), 0);
+	fclose(fp);
+	cr_assert_null(strpbrk(buf, "<>&"), "markup in %s", buf);
+	for (const char *p = buf; *p; p++)
+		cr_assert((unsigned char)*p < 0x80, "non-ASCII (U+2028) kept");
+	/* and the page reads back exactly the text the lab stored */
+	back = json_loads(buf, 0, &je);
+	cr_assert_not_null(back, "%s", je.text);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+	    json_object_get(back, "events"), 0), "text")), hostile);
+	json_decref(back);
+	json_decref(v);
+	free(buf);
+}
+
+Test(report, chart_table_rows_are_whole)
+{
+	for (size_t i = 0; i < report_ncharts; i++) {
+		const struct report_chart *c = &report_charts[i];
+
+		cr_assert(c->id && c->title && c->select && c->from && c->unit,
+		    "row %zu misses a column", i);
+		cr_assert_eq(strspn(c->id, "abcdefghijklmnopqrstuvwxyz_"),
+		    strlen(c->id), "id \"%s\" is not [a-z_]", c->id);
+		for (size_t j = 0; j < i; j++)
+			cr_assert_str_neq(c->id, report_charts[j].id,
+			    "two charts are \"%s\"", c->id);
+	}
+}
