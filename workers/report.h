@@ -47,7 +47,7 @@ struct report_opts {
 /*
  * A chart: its query is
  *   SELECT <select> FROM <from> WHERE $range [AND <where>]
- *   GROUP BY time($iv)[, <group_by>] fill(null)
+ *   GROUP BY time($iv)[, <group_by>] fill(<fill>)
  * where $range, $iv (the bucket, "10s"), $ivs (the bucket in seconds) and
  * $tick (the sampler's interval, for a per-sample sum in a subquery) are
  * replaced in select, from and where.  Every (column, tag set) of the
@@ -61,6 +61,11 @@ struct report_chart {
 	const char *where;	/* NULL or an extra condition */
 	const char *group_by;	/* NULL or tags: `"node", "state"` */
 	const char *unit;	/* the y axis: "ms", "bytes", "locks" */
+	/*
+	 * NULL: a bucket without points is a gap.  "0" where a missing tag
+	 * set means none (a sample lists only the lock modes it saw).
+	 */
+	const char *fill;
 };
 
 extern const struct report_chart report_charts[];

@@ -123,6 +123,21 @@
 		ctx.restore();
 	}
 
+	/* y axis ticks: bytes in kB/MB/GB, big counts with k/M */
+	function ticks(unit) {
+		var big = unit === "bytes" ? [[1073741824, " GB"], [1048576, " MB"],
+		    [1024, " kB"]] : [[1e6, "M"], [1e3, "k"]];
+		return function (u, vals) {
+			return vals.map(function (v) {
+				var a = Math.abs(v);
+				for (var i = 0; i < big.length; i++)
+					if (a >= big[i][0])
+						return +(v / big[i][0]).toFixed(1) + big[i][1];
+				return String(+v.toFixed(3));
+			});
+		};
+	}
+
 	function draw(c, box) {
 		var n = 0, s, i, width, series, cols, plot;
 		for (s = 0; s < c.series.length; s++)
@@ -155,7 +170,7 @@
 		plot = new uPlot({
 			width: width, height: 240, series: series,
 			scales: { x: { time: true, min: data.from, max: data.to } },
-			axes: [{}, { label: c.unit, size: 64 }],
+			axes: [{}, { label: c.unit, size: 64, values: ticks(c.unit) }],
 			tzDate: function (ts) {
 				return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC");
 			},

@@ -1,0 +1,141 @@
+#!/bin/bash
+# 95_report.sh: `labsup report` on a real lab (local backend, contention
+# hum, samplers), opened in Debian's headless Chromium: the page draws
+# every chart with data (each chart's element says so once uPlot drew it),
+# logs nothing to the console, holds no script an event text or a config
+# value smuggled in, needs no network, and a range before the lab existed
+# draws "no data" everywhere.  Keeps a screenshot (path printed).
+# The lab's 20 s are counted in its own records in InfluxDB, not slept.
+. "$(dirname "$0")/../lib.sh"
+command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
+command -v influxd >/dev/null || skip "influxd not installed"
+command -v chromium >/dev/null || skip "chromium not installed (scripts/deps.sh installs it)"
+
+ART=${ARTIFACTS:-/tmp/labsup-artifacts}
+mkdir -p "$ART" || fail "cannot create the artifact directory $ART"
+
+# a config value that would be markup if the header did not escape it
+# (the docker image names mean nothing to the local backend)
+HOSTILE_CONF="x</pre><script>document.body.setAttribute('data-pwned','conf')</script>"
+lab_setup report <<EOC
+[hum]
+clients = 4
+rate = 60
+workload = contention
+
+[docker]
+image_grafana = $HOSTILE_CONF
+EOC
+
+# chrome ARGS... URL: headless Chromium with its own profile; as root it
+# needs --no-sandbox (no user namespaces in a container either)
+CHROME_HOME="$LAB_DIR/chromium"
+mkdir -p "$CHROME_HOME"
+chrome() {
+	HOME=$CHROME_HOME timeout 120 chromium --headless --no-sandbox \
+	    --disable-gpu --no-first-run --disable-extensions \
+	    --user-data-dir="$CHROME_HOME/profile" "$@"
+}
+
+note "chromium can run here"
+printf '<!DOCTYPE html><body data-ok="1"></body>' >"$LAB_DIR/probe.html"
+if ! chrome --dump-dom "file://$LAB_DIR/probe.html" >"$LAB_DIR/probe.dom" 2>"$LAB_DIR/probe.err" ||
+	! grep -q 'data-ok="1"' "$LAB_DIR/probe.dom"; then
+	skip "headless chromium cannot run here: $(grep -v dbus "$LAB_DIR/probe.err" | tail -1)"
+fi
+
+note "usage errors come first"
+out=$(lab report --since soon 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "report --since soon exited $rc, want 2: $out"
+echo "$out" | grep -q -- '--since "soon"' || fail "no reason for --since soon: $out"
+out=$(lab report --since 1h --from now 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "--since with --from exited $rc, want 2: $out"
+
+note "no InfluxDB: one line that says what to do, and no file"
+out=$(lab report -o "$LAB_DIR/none.html" 2>&1); rc=$?
+[ $rc -eq 1 ] || fail "report without a lab exited $rc, want 1: $out"
+echo "$out" | grep -q "cannot query InfluxDB at http://127.0.0.1:$INFLUX_PORT.*labsup start" ||
+	fail "no useful error without InfluxDB: $out"
+[ "$(echo "$out" | wc -l)" -eq 1 ] || fail "more than one line: $out"
+ls "$LAB_DIR" | grep -q '^none\.html' && fail "a failed report left a file: $(ls "$LAB_DIR")"
+
+note "start a lab and let it run 20 s of its own time"
+T0=$(date +%s)	# before the start, so the start event is in the range
+lab start >/dev/null || fail "labsup start failed"
+# an event text that would be script if the page did not escape it
+HOSTILE='</script><script>document.body.setAttribute(\"data-pwned\",\"event\")</script><img src=x onerror=document.body.setAttribute(\"data-pwned\",\"img\")>'
+curl -sS -o /dev/null -w '%{http_code}' -XPOST \
+	"http://127.0.0.1:$INFLUX_PORT/write?db=labsup&precision=s" \
+	--data-binary "events,kind=test text=\"$HOSTILE\" $(( T0 + 1 ))" | grep -q 204 ||
+	fail "cannot write the test event to InfluxDB"
+past() {	# hum and sampler records 20 s past the start, and a lock wait
+	[ "$(influx_value "SELECT count(tx) FROM hum WHERE time > $(( (T0 + 20) * 1000000000 ))")" -gt 0 ] &&
+	[ "$(influx_value "SELECT count(waiting) FROM pg_blocking WHERE time > $(( (T0 + 20) * 1000000000 ))")" -gt 0 ] &&
+	[ "$(influx_value "SELECT count(\"count\") FROM pg_locks WHERE granted = 'false' AND time > $(( T0 * 1000000000 ))")" -gt 0 ]
+}
+wait_for 300 past || fail "no hum, sampler and lock-wait records 20 s past the start in InfluxDB"
+
+note "labsup report"
+REPORT="$LAB_DIR/report.html"
+out=$(lab report --from "@$(( T0 - 5 ))" --to now -o "$REPORT" 2>&1) ||
+	fail "labsup report failed: $out"
+[ "$out" = "$REPORT" ] || fail "report printed \"$out\", want the file's path"
+size=$(stat -c %s "$REPORT")
+note "report: $size bytes"
+grep -qi '<script[^>]*src=\|<link[^>]*href=' "$REPORT" && fail "the page loads something from elsewhere"
+cp "$REPORT" "$ART/95_report.html"
+
+note "open it in headless chromium"
+chrome --enable-logging=stderr --v=0 --virtual-time-budget=10000 \
+	--dump-dom "file://$REPORT" >"$LAB_DIR/report.dom" 2>"$LAB_DIR/chrome.err" ||
+	fail "chromium failed on the report: $(grep -v dbus "$LAB_DIR/chrome.err" | tail -3)"
+body=$(grep -o '<body [^>]*>' "$LAB_DIR/report.dom" | head -1)
+note "page: $body"
+echo "$body" | grep -q 'data-state="ready"' || fail "the page did not finish: $body"
+echo "$body" | grep -q 'data-errors="0"' || fail "the page saw script errors: $body"
+echo "$body" | grep -q 'data-pwned' && fail "injected script ran: $body"
+if grep 'CONSOLE' "$LAB_DIR/chrome.err"; then
+	fail "the page wrote to the console (above)"
+fi
+grep -q '<img' "$LAB_DIR/report.dom" && fail "an event text became an element"
+grep -qF 'document.body.setAttribute("data-pwned","event")&lt;/script&gt;' "$LAB_DIR/report.dom" ||
+	fail "the hostile event's text is not shown as text"
+grep -qF "x&lt;/pre&gt;&lt;script&gt;document.body.setAttribute(" "$LAB_DIR/report.dom" ||
+	fail "the hostile config value is not shown as text"
+
+charts=$(grep -o '<section class="chart" id="chart-[a-z_]*" data-state="[a-z]*"[^>]*>' "$LAB_DIR/report.dom")
+n=$(echo "$charts" | grep -c .)
+want=$(echo "$body" | sed -n 's/.*data-charts="\([0-9]*\)".*/\1/p')
+note "$n charts on the page, $want in the report"
+[ "$n" -ge 15 ] && [ "$n" = "$want" ] || fail "$n charts drawn of $want: $charts"
+while read -r line; do
+	id=$(echo "$line" | sed 's/.*id="chart-\([a-z_]*\)".*/\1/')
+	st=$(echo "$line" | sed 's/.*data-state="\([a-z]*\)".*/\1/')
+	pts=$(echo "$line" | sed -n 's/.*data-points="\([0-9]*\)".*/\1/p')
+	note "chart $id: $st, ${pts:-0} points"
+	[ "$st" = drawn ] && [ "${pts:-0}" -gt 0 ] || fail "chart $id is $st with ${pts:-0} points"
+done <<<"$charts"
+# the events are listed (and drawn: the overlay runs in the draw hook)
+grep -q '<span class="k">start: </span>' "$LAB_DIR/report.dom" || fail "the lab's start event is not listed"
+
+note "screenshot"
+chrome --screenshot="$ART/95_report.png" --window-size=1400,3600 \
+	--virtual-time-budget=10000 "file://$REPORT" >/dev/null 2>&1 ||
+	fail "chromium could not take a screenshot"
+[ "$(head -c 8 "$ART/95_report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
+	fail "the screenshot is not a PNG"
+note "screenshot: $ART/95_report.png (page: $ART/95_report.html)"
+
+note "a range before the lab existed: every chart says no data"
+lab report --from "@$(( T0 - 7200 ))" --to "@$(( T0 - 3600 ))" -o "$LAB_DIR/empty.html" >/dev/null ||
+	fail "report of an empty range failed"
+chrome --enable-logging=stderr --v=0 --virtual-time-budget=10000 \
+	--dump-dom "file://$LAB_DIR/empty.html" >"$LAB_DIR/empty.dom" 2>"$LAB_DIR/empty.err" ||
+	fail "chromium failed on the empty report"
+grep -q '<body [^>]*data-state="ready"[^>]*data-errors="0"' "$LAB_DIR/empty.dom" ||
+	fail "the empty report did not finish cleanly: $(grep -o '<body [^>]*>' "$LAB_DIR/empty.dom")"
+grep -q CONSOLE "$LAB_DIR/empty.err" && fail "the empty report wrote to the console"
+nodata=$(grep -o 'data-state="nodata"' "$LAB_DIR/empty.dom" | wc -l)
+[ "$nodata" = "$want" ] || fail "$nodata of $want charts say no data in an empty range"
+grep -q '<div class="nodata">no data</div>' "$LAB_DIR/empty.dom" || fail "no \"no data\" text"
+note "ok"
