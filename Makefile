@@ -156,13 +156,15 @@ install: $(LABSUP)
 	done
 	install -m 0644 labsup.conf.example $(D)$(DOCDIR)/labsup.conf.example
 	install -m 0644 contrib/bash-completion/labsup $(D)$(COMPDIR)/labsup
+	# report (issue 19): uPlot is inside the binary; its licence goes beside
+	install -m 0644 third_party/uplot/LICENSE $(D)$(DOCDIR)/uplot.LICENSE
 
 # Removes the files install writes and the directories only labsup uses
 # (share/labsup, share/doc/labsup), never a shared one (bin, man1, ...).
 uninstall:
 	rm -f $(D)$(BINDIR)/labsup $(D)$(COMPDIR)/labsup \
 	    $(D)$(MANDIR)/man1/labsup.1 $(D)$(MANDIR)/man5/labsup.conf.5 \
-	    $(D)$(DOCDIR)/labsup.conf.example \
+	    $(D)$(DOCDIR)/labsup.conf.example $(D)$(DOCDIR)/uplot.LICENSE \
 	    $(GRAFANA_FILES:%=$(D)$(DATADIR)/%)
 	@if [ -d $(D)$(DATADIR) ]; then find $(D)$(DATADIR) -depth -type d -empty -delete; fi
 	@if [ -d $(D)$(DOCDIR) ]; then rmdir --ignore-fail-on-non-empty $(D)$(DOCDIR); fi

@@ -24,7 +24,6 @@ cmd_report(int argc, char **argv)
 		{ "since", required_argument, NULL, 's' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *since = NULL, *from = NULL, *to = NULL, *path = NULL;

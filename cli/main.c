@@ -41,7 +41,7 @@ const struct cli_command cli_commands[] = {
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
 	/* issue 19: the HTML report */
-	{ "report", "[--since D | --from T [--to T]] [-o FILE]", "the lab's "
+	{ "report", "[--since D] [--from T] [--to T] [-o FILE]", "the lab's "
 	  "charts of a time range as one HTML page that opens from disk",
 	  cmd_report, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },

@@ -8,6 +8,9 @@ PKGS="build-essential pkg-config libpq-dev libcurl4-openssl-dev libbsd-dev
 libcriterion-dev libinih-dev libjansson-dev zlib1g-dev postgresql-15
 postgresql-contrib influxdb influxdb-client curl procps iproute2 tmux jq python3
 mandoc"
+# labsup report (issue 19): its test opens the page in headless chromium;
+# `make bench BENCH=report` compares uPlot with Debian's Chart.js
+PKGS="$PKGS chromium libjs-chart.js"
 # Docker is optional for the lab (backend=auto falls back to local) but the
 # docker test suite uses it; LABSUP_NO_DOCKER=1 skips installing it.
 if [ "${LABSUP_NO_DOCKER:-0}" != 1 ]; then

@@ -60,7 +60,8 @@ make -C "$SRC" -s install PREFIX="$PREFIX" >"$WORK/install.log" 2>&1 ||
 installed=$(comm -13 <(echo "$before") <(listing "$PREFIX"))
 want="./bin/labsup
 ./share/bash-completion/completions/labsup
-./share/doc/labsup/labsup.conf.example"
+./share/doc/labsup/labsup.conf.example
+./share/doc/labsup/uplot.LICENSE"
 for f in $(files grafana/provisioning grafana/dashboards | sort -u); do
 	want="$want
 ./share/labsup/$f"
