@@ -797,9 +797,9 @@ report_chart_data(struct report_ctx *x, const struct report_chart *c,
 		where = report_subst(c->where, x->vars);
 	if (sel == NULL || from == NULL || (c->where && where == NULL) ||
 	    asprintf(&q, "SELECT %s FROM %s WHERE %s%s%s GROUP BY time(%s)%s%s "
-	    "fill(null)", sel, from, x->range, where ? " AND " : "",
+	    "fill(%s)", sel, from, x->range, where ? " AND " : "",
 	    where ? where : "", x->iv, c->group_by ? ", " : "",
-	    c->group_by ? c->group_by : "") == -1)
+	    c->group_by ? c->group_by : "", c->fill ? c->fill : "null") == -1)
 		q = NULL;
 	free(sel), free(from), free(where);
 	if (q == NULL) {

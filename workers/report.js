@@ -84,10 +84,14 @@
 		}
 	}
 
-	/* The overlay every chart gets: windows, then marks, then events. */
-	function overlay(u) {
+	/*
+	 * The overlay every chart gets: windows, then marks, then events; the
+	 * chart's element counts what it drew of each (data-windows,
+	 * data-marks, data-events).
+	 */
+	function overlay(u, box) {
 		var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height;
-		var dpr = window.devicePixelRatio || 1;
+		var dpr = window.devicePixelRatio || 1, drawn = 0, nw = 0;
 		ctx.save();
 		ctx.font = (10 * dpr) + "px sans-serif";
 		data.windows.forEach(function (w) {
@@ -97,11 +101,13 @@
 			    w.verdict === "fail" ? "rgba(200,0,0,.15)" :
 			    "rgba(120,120,120,.12)";
 			ctx.fillRect(a, top, Math.max(b - a, 1), h);
+			nw++;
 		});
 		function line(t, color, dash, label) {
 			var x = u.valToPos(t, "x", true);
-			if (x < u.bbox.left || x > u.bbox.left + u.bbox.width)
+			if (x < u.bbox.left - 1 || x > u.bbox.left + u.bbox.width + 1)
 				return;
+			drawn++;
 			ctx.strokeStyle = color;
 			ctx.fillStyle = color;
 			ctx.lineWidth = dpr;
@@ -116,10 +122,14 @@
 		data.marks.forEach(function (m) {
 			line(m.t, "#1f4fb0", [], m.label);
 		});
+		box.setAttribute("data-windows", String(nw));
+		box.setAttribute("data-marks", String(drawn));
+		drawn = 0;
 		data.events.forEach(function (e, i) {
 			line(e.t, "rgba(230,120,0,.8)", [4 * dpr, 3 * dpr],
 			    String(i + 1));
 		});
+		box.setAttribute("data-events", String(drawn));
 		ctx.restore();
 	}
 
@@ -176,7 +186,7 @@
 			},
 			hooks: {
 				draw: [function (u) {
-					overlay(u);
+					overlay(u, box);
 					box.setAttribute("data-state", "drawn");
 					box.setAttribute("data-points", String(n));
 				}],
@@ -206,6 +216,9 @@
 		}
 	});
 	body.setAttribute("data-charts", String(data.charts.length));
+	body.setAttribute("data-events", String(data.events.length));
+	body.setAttribute("data-marks", String(data.marks.length));
+	body.setAttribute("data-windows", String(data.windows.length));
 	/* uPlot draws in a microtask: ready once those have run */
 	setTimeout(function () {
 		body.setAttribute("data-state", "ready");

@@ -11,6 +11,12 @@ command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installe
 command -v influxd >/dev/null || skip "influxd not installed"
 command -v chromium >/dev/null || skip "chromium not installed (scripts/deps.sh installs it)"
 
+# the build the tested labsup comes from (make BUILD=... integration)
+BUILD_DIR=$(dirname "$LABSUP")
+RMARKS=$BUILD_DIR/tests/tools/reportmarks
+[ -x "$RMARKS" ] || make -C "$ROOT" --no-print-directory BUILD="$BUILD_DIR" "$RMARKS" >/dev/null ||
+	fail "cannot build $RMARKS"
+
 ART=${ARTIFACTS:-/tmp/labsup-artifacts}
 mkdir -p "$ART" || fail "cannot create the artifact directory $ART"
 
@@ -108,14 +114,17 @@ n=$(echo "$charts" | grep -c .)
 want=$(echo "$body" | sed -n 's/.*data-charts="\([0-9]*\)".*/\1/p')
 note "$n charts on the page, $want in the report"
 [ "$n" -ge 15 ] && [ "$n" = "$want" ] || fail "$n charts drawn of $want: $charts"
+# attr LINE NAME: the value of attribute NAME in an element's start tag
+attr() { sed -n "s/.* $2=\"\([^\"]*\)\".*/\1/p" <<<"$1"; }
+nev=$(attr "$body" data-events)
+[ "${nev:-0}" -ge 2 ] || fail "the page lists ${nev:-no} events, want the start and the test event"
 while read -r line; do
-	id=$(echo "$line" | sed 's/.*id="chart-\([a-z_]*\)".*/\1/')
-	st=$(echo "$line" | sed 's/.*data-state="\([a-z]*\)".*/\1/')
-	pts=$(echo "$line" | sed -n 's/.*data-points="\([0-9]*\)".*/\1/p')
-	note "chart $id: $st, ${pts:-0} points"
-	[ "$st" = drawn ] && [ "${pts:-0}" -gt 0 ] || fail "chart $id is $st with ${pts:-0} points"
+	id=$(attr "$line" id) st=$(attr "$line" data-state)
+	pts=$(attr "$line" data-points) ev=$(attr "$line" data-events)
+	note "$id: $st, ${pts:-0} points, ${ev:-no} event lines"
+	[ "$st" = drawn ] && [ "${pts:-0}" -gt 0 ] || fail "$id is $st with ${pts:-0} points"
+	[ "$ev" = "$nev" ] || fail "$id drew ${ev:-no} of the $nev events"
 done <<<"$charts"
-# the events are listed (and drawn: the overlay runs in the draw hook)
 grep -q '<span class="k">start: </span>' "$LAB_DIR/report.dom" || fail "the lab's start event is not listed"
 
 note "screenshot"
@@ -125,6 +134,32 @@ chrome --screenshot="$ART/95_report.png" --window-size=1400,3600 \
 [ "$(head -c 8 "$ART/95_report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] ||
 	fail "the screenshot is not a PNG"
 note "screenshot: $ART/95_report.png (page: $ART/95_report.html)"
+
+note "report_write with a caller's marks and windows (as a scenario run)"
+"$RMARKS" "$LAB_CONF" "$(( T0 - 5 ))" "$(date +%s)" "$LAB_DIR/marks.html" \
+	"$(( T0 + 8 )):step 1 <b>load</b>" "$(( T0 + 15 )):step 2" \
+	"W:$(( T0 + 10 )):$(( T0 + 14 )):pass:lag < 2 s: 840 ms" \
+	"W:$(( T0 + 16 )):$(( T0 + 19 )):fail:no errors: 3" || fail "reportmarks failed"
+chrome --enable-logging=stderr --v=0 --virtual-time-budget=10000 \
+	--dump-dom "file://$LAB_DIR/marks.html" >"$LAB_DIR/marks.dom" 2>"$LAB_DIR/marks.err" ||
+	fail "chromium failed on the marked report"
+mbody=$(grep -o '<body [^>]*>' "$LAB_DIR/marks.dom" | head -1)
+[ "$(attr "$mbody" data-state)" = ready ] && [ "$(attr "$mbody" data-errors)" = 0 ] ||
+	fail "the marked report did not finish cleanly: $mbody"
+[ "$(attr "$mbody" data-marks)" = 2 ] && [ "$(attr "$mbody" data-windows)" = 2 ] ||
+	fail "the page has not the 2 marks and 2 windows: $mbody"
+grep -q CONSOLE "$LAB_DIR/marks.err" && fail "the marked report wrote to the console"
+bad=$(grep -o '<section class="chart"[^>]*data-state="drawn"[^>]*>' "$LAB_DIR/marks.dom" |
+	grep -v 'data-windows="2" data-marks="2"')
+[ -z "$bad" ] || fail "charts without both marks and windows: $bad"
+grep -q '<li class="pass">.*lag &lt; 2 s: 840 ms (pass)</li>' "$LAB_DIR/marks.dom" || fail "the pass window is not listed"
+grep -q '<li class="fail">.*no errors: 3 (fail)</li>' "$LAB_DIR/marks.dom" || fail "the fail window is not listed"
+grep -qF 'step 1 &lt;b&gt;load&lt;/b&gt;</li>' "$LAB_DIR/marks.dom" || fail "a mark's label is not shown as text"
+grep -qF '<h1>reportmarks: a &lt;scenario&gt; &amp; its steps</h1>' "$LAB_DIR/marks.dom" || fail "the title is not escaped"
+chrome --screenshot="$ART/95_report_marks.png" --window-size=1400,1400 \
+	--virtual-time-budget=10000 "file://$LAB_DIR/marks.html" >/dev/null 2>&1 ||
+	fail "chromium could not take the marked screenshot"
+note "screenshot with marks and windows: $ART/95_report_marks.png"
 
 note "a range before the lab existed: every chart says no data"
 lab report --from "@$(( T0 - 7200 ))" --to "@$(( T0 - 3600 ))" -o "$LAB_DIR/empty.html" >/dev/null ||
