@@ -63,21 +63,36 @@ influx_on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+bool
+influx_header_value(const char *p, size_t n, const char *name, char *buf,
+    size_t len)
+{
+	size_t k = strlen(name);
+
+	if (n <= k || p[k] != ':' || strncasecmp(p, name, k) != 0)
+		return false;
+	p += k + 1;
+	n -= k + 1;
+	while (n > 0 && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
+	    p[n - 1] == ' '))
+		n--;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return true;
+}
+
 static size_t
 influx_on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct influx *ix = arg;
 	size_t n = size * nmemb;
-	static const char name[] = "retry-after:";
+	char tmp[32];
 
-	if (n > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		char tmp[32];
-		size_t l = n - (sizeof(name) - 1);
-
-		if (l >= sizeof(tmp))
-			l = sizeof(tmp) - 1;
-		memcpy(tmp, p + sizeof(name) - 1, l);
-		tmp[l] = '\0';
+	if (influx_header_value(p, n, "retry-after", tmp, sizeof(tmp))) {
 		/* seconds only: InfluxDB never sends an HTTP date here */
 		ix->retry_after_s = atoi(tmp);
 		if (ix->retry_after_s < 0)

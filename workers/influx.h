@@ -74,6 +74,13 @@ size_t influx_gzip(struct influx *ix, const void *data, size_t len,
 int influx_write(struct influx *ix, const void *data, size_t len, bool gzip,
     long timeout_ms);
 
+/*
+ * If the header line p (n bytes, as libcurl hands it over) is "name: v"
+ * (name in any case), v without surrounding blanks into buf.
+ */
+bool influx_header_value(const char *p, size_t n, const char *name,
+    char *buf, size_t len);
+
 /* 1.x: CREATE DATABASE for the configured database.  0 or -1. */
 int influx_create_db(struct influx *ix);
 

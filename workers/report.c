@@ -582,56 +582,19 @@ report_json_script(FILE *fp, const json_t *v)
 struct report_http {
 	struct influx ix;	/* URL and credentials, as the writer's */
 	const struct config *cfg;
-	char *body;
-	size_t len, cap;
+	char *body;		/* the last answer's body (open_memstream) */
+	size_t len;
 	char version[64];	/* X-Influxdb-Version of the last answer */
 };
-
-static size_t
-report_on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct report_http *h = arg;
-	size_t n = size * nmemb;
-
-	if (h->len + n + 1 > h->cap) {
-		size_t cap = h->cap ? h->cap : 65536;
-		char *b;
-
-		while (cap < h->len + n + 1)
-			cap *= 2;
-		/* a chart is a few hundred points: 256 MB is a runaway */
-		if (cap > 256u << 20 || (b = realloc(h->body, cap)) == NULL)
-			return 0;
-		h->body = b;
-		h->cap = cap;
-	}
-	memcpy(h->body + h->len, p, n);
-	h->len += n;
-	h->body[h->len] = '\0';
-	return n;
-}
 
 static size_t
 report_on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct report_http *h = arg;
-	size_t n = size * nmemb;
-	static const char name[] = "x-influxdb-version:";
 
-	if (n > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		size_t l = n - (sizeof(name) - 1);
-
-		p += sizeof(name) - 1;
-		while (l > 0 && (*p == ' ' || *p == '\t'))
-			p++, l--;
-		while (l > 0 && (p[l - 1] == '\r' || p[l - 1] == '\n'))
-			l--;
-		if (l >= sizeof(h->version))
-			l = sizeof(h->version) - 1;
-		memcpy(h->version, p, l);
-		h->version[l] = '\0';
-	}
-	return n;
+	influx_header_value(p, size * nmemb, "x-influxdb-version", h->version,
+	    sizeof(h->version));
+	return size * nmemb;
 }
 
 static int
@@ -645,8 +608,8 @@ report_http_init(struct report_http *h, const struct config *cfg, char *err,
 	if (influx_init(&h->ix, cfg, err, errlen) == -1)
 		return -1;
 	c = h->ix.curl;
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, report_on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	/* libcurl's own fwrite, into a memory stream per request */
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, NULL);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, report_on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER,
@@ -667,7 +630,7 @@ report_http_free(struct report_http *h)
 	memset(h, 0, sizeof(*h));
 }
 
-/* GET url; 0 with the body in h->body, or -1 with err. */
+/* GET url; 0 with the body in h->body (h->len bytes), or -1 with err. */
 static int
 report_get(struct report_http *h, const char *url, long *status, char *err,
     size_t errlen)
@@ -675,14 +638,23 @@ report_get(struct report_http *h, const char *url, long *status, char *err,
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURL *c = h->ix.curl;
 	CURLcode rc;
+	FILE *fp;
 
+	free(h->body);
+	h->body = NULL;
 	h->len = 0;
-	if (h->body != NULL)
-		h->body[0] = '\0';
+	if ((fp = open_memstream(&h->body, &h->len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, fp);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	rc = curl_easy_perform(c);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, NULL);
+	if (fclose(fp) == EOF && rc == CURLE_OK)
+		rc = CURLE_OUT_OF_MEMORY;
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "cannot query InfluxDB at %s: %s (is the "
 		    "lab running? labsup start)", h->cfg->influx.url,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../workers/influx.h"
 #include "../../workers/report.h"
 
 #define S 1000000000LL
@@ -323,4 +324,23 @@ Test(report, chart_table_rows_are_whole)
 			cr_assert_str_neq(c->id, report_charts[j].id,
 			    "two charts are \"%s\"", c->id);
 	}
+}
+
+Test(report, header_values)
+{
+	char v[32];
+
+	cr_assert(influx_header_value("X-Influxdb-Version: 1.6.7~rc0\r\n", 31,
+	    "x-influxdb-version", v, sizeof(v)));
+	cr_assert_str_eq(v, "1.6.7~rc0");
+	cr_assert(influx_header_value("Retry-After:3\r\n", 15, "retry-after", v,
+	    sizeof(v)));
+	cr_assert_str_eq(v, "3");
+	cr_assert_not(influx_header_value("Retry-After-X: 3\r\n", 18,
+	    "retry-after", v, sizeof(v)), "a longer name is another header");
+	cr_assert_not(influx_header_value("Retry", 5, "retry-after", v,
+	    sizeof(v)));
+	cr_assert(influx_header_value("A: 0123456789012345678901234567890123"
+	    "\r\n", 41, "a", v, 8));
+	cr_assert_str_eq(v, "0123456", "cut to the buffer");
 }
