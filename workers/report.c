@@ -1007,11 +1007,11 @@ static const char report_css[] =
 	"pre.config{background:#f6f6f6;padding:.5em;font-size:12px;"
 	"max-height:30em;overflow:auto}"
 	"#charts{display:grid;grid-template-columns:repeat(auto-fill,"
-	"minmax(620px,1fr));gap:1em 2em;margin-top:1em}"
+	"minmax(560px,1fr));gap:1em 2em;margin-top:1em}"
 	".chart{min-height:80px}.chart .nodata{color:#999;padding:2em 0}"
 	".chart .q{display:none}"
 	"#events ol{font-size:12px;max-height:14em;overflow:auto;"
-	"columns:2;margin:.3em 0}"
+	"margin:.3em 0}"
 	"#events .k{color:#777}.marks li{color:#1f4fb0}"
 	"ol.windows li.pass{color:#1a7f37}ol.windows li.fail{color:#b00}\n";
 
