@@ -51,6 +51,7 @@ static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
 static const char *const writer_config[] = { "lab", "influxdb", "writer",
 	NULL };
+static const char *const logs_config[] = { "lab", "node", NULL };
 
 /* In start order: the writer first, so the others' records have a reader. */
 const struct worker_type worker_types[] = {
@@ -64,6 +65,8 @@ const struct worker_type worker_types[] = {
 	    sampler_enabled, sampler_node, 0, GRACE_MS, sampler_config },
 	{ WK_HUM, "hum", hum_main, WN_PER_CLIENT, NULL, hum_node,
 	    0, GRACE_MS, hum_config },
+	{ WK_LOGS, "logs", logs_main, WN_ONE, NULL, NULL, 0, GRACE_MS,
+	    logs_config },
 	{ WK_SUPERVISOR, "supervisor", NULL, WN_NONE, NULL,
 	    NULL, 0, 0, NULL },
 };

@@ -24,6 +24,7 @@ enum worker_kind {
 	WK_SAMPLER,
 	WK_WRITER,
 	WK_SUPERVISOR,
+	WK_LOGS,	/* issue 16 */
 	WK_MAX
 };
 
@@ -75,6 +76,11 @@ enum replication_counter {
 	RC_SUBS_READY = 0,
 	RC_HEARTBEATS,
 	RC_REPAIRS,
+};
+
+enum logs_counter {	/* issue 16 */
+	LC_KEPT = 0,	 /* log lines written to pg_log */
+	LC_LINES,	 /* log lines read */
 };
 
 /* What a worker gets; it owns slot and lane, and reads cfg. */
@@ -180,6 +186,7 @@ int replication_main(struct worker_ctx *ctx);
 int hum_main(struct worker_ctx *ctx);
 int sampler_main(struct worker_ctx *ctx);
 int writer_main(struct worker_ctx *ctx);
+int logs_main(struct worker_ctx *ctx);	/* issue 16 */
 
 /*
  * Run by a one-shot child of the supervisor at `labsup stop`, after every
