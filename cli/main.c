@@ -40,6 +40,10 @@ const struct cli_command cli_commands[] = {
 	  false },
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
+	/* issue 16 */
+	{ "logs", "[NODE...] [-f|--follow] [--since DUR] [--grep RE] [--all]",
+	  "the servers' notable log lines, merged across nodes in time order",
+	  cmd_logs, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 
