@@ -96,8 +96,6 @@ static const struct {
 	{ "logical replication apply worker", false, true },
 	{ "logical replication table synchronization worker", false, false },
 	{ "\"logical replication worker\"", true, true }, /* ... exited */
-	{ "logical decoding found consistent point", false, false },
-	{ "starting logical decoding", false, false },
 	{ "database system is ready to accept connections", false, true },
 	{ "database system is shut down", false, true },
 	{ "received fast shutdown request", false, false },

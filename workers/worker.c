@@ -51,7 +51,8 @@ static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
 static const char *const writer_config[] = { "lab", "influxdb", "writer",
 	NULL };
-static const char *const logs_config[] = { "lab", "node", NULL };
+/* issue 16: which nodes there are, not their settings ("node names") */
+static const char *const logs_config[] = { "lab", CFG_NODE " names", NULL };
 
 /* In start order: the writer first, so the others' records have a reader. */
 const struct worker_type worker_types[] = {
@@ -155,6 +156,13 @@ worker_config_hash(const struct config *cfg, int kind, const char *arg)
 	for (const char *const *part = t->config; *part != NULL; part++) {
 		if (!strcmp(*part, CFG_NODE)) {
 			h = hash_nodes(h, cfg);
+		} else if (!strcmp(*part, CFG_NODE " names")) {
+			/* issue 16: the set of nodes, in any order */
+			uint64_t sum = 0;
+			for (int i = 0; i < cfg->nnodes; i++)
+				sum += hash_text(0xcbf29ce484222325ULL,
+				    cfg->nodes[i].name);
+			h = (h ^ sum) * 0x100000001b3ULL;
 		} else if (!strcmp(*part, CFG_NODE " @")) {
 			const struct node_cfg *n = t->node_of != NULL ?
 			    t->node_of(cfg, arg) : NULL;

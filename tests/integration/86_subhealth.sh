@@ -19,13 +19,14 @@ rate = 20
 EOF2
 
 iq() { influx_value "$1"; }
+# (subscription is an InfluxQL keyword: quoted)
 # has N QUERY: the query's first value is at least N
 has() { [ "$(iq "$2")" -ge "$1" ]; }
 
 lab start >/dev/null || fail "labsup start failed"
 t0=$(date +%s%N)
 for s in sub1 sub2; do
-	w="node = '$s' AND subscription = 'sub_$s' AND time > $t0"
+	w="node = '$s' AND \"subscription\" = 'sub_$s' AND time > $t0"
 	wait_for 60 has 1 "SELECT count(enabled) FROM sub_stats WHERE $w AND enabled = 1 AND apply_pid > 0" ||
 		fail "no sub_stats for $s with its subscription enabled and an apply worker"
 	[ "$(iq "SELECT last(apply_errors) FROM sub_stats WHERE $w")" -eq 0 ] || fail "$s: apply errors on a fresh lab"
@@ -33,7 +34,7 @@ for s in sub1 sub2; do
 		fail "sub_rel: not every table of $s is ready ('r')"
 	wait_for 60 has 1 "SELECT count(pid) FROM sub_worker WHERE $w AND role = 'apply'" ||
 		fail "no sub_worker sample of $s's apply worker"
-	p="node = 'pub' AND subscription = 'sub_$s' AND time > $t0"
+	p="node = 'pub' AND \"subscription\" = 'sub_$s' AND time > $t0"
 	wait_for 60 has 1 "SELECT count(active) FROM sub_slot WHERE $p AND active = 1 AND wal_status = 'reserved' AND sender_state = 'streaming'" ||
 		fail "no sub_slot on pub for sub_$s, reserved, active and streaming"
 	wait_for 60 has 1 "SELECT count(pid) FROM sub_worker WHERE $p AND role = 'sender'" ||
@@ -47,7 +48,7 @@ t1=$(date +%s%N)
 w="node = 'sub1' AND time > $t1"
 wait_for 60 has 1 "SELECT count(enabled) FROM sub_stats WHERE $w AND enabled = 0 AND apply_pid = 0" ||
 	fail "sub_stats do not show sub1 paused (enabled 0, no apply worker)"
-p="node = 'pub' AND subscription = 'sub_sub1'"
+p="node = 'pub' AND \"subscription\" = 'sub_sub1'"
 wait_for 60 has 1 "SELECT count(active) FROM sub_slot WHERE $p AND time > $t1 AND active = 0" ||
 	fail "sub_sub1's slot did not go inactive"
 t2=$(date +%s%N)
@@ -55,7 +56,7 @@ wait_for 30 has 1 "SELECT count(active) FROM sub_slot WHERE $p AND time > $t2" |
 first=$(iq "SELECT first(retained_bytes) FROM sub_slot WHERE $p AND time > $t2")
 grows() { [ "$(iq "SELECT last(retained_bytes) FROM sub_slot WHERE $p AND time > $t2")" -gt "$first" ]; }
 wait_for 120 grows || fail "sub_sub1's slot retains no more WAL while paused (stays $first bytes)"
-[ "$(iq "SELECT last(active) FROM sub_slot WHERE node = 'pub' AND subscription = 'sub_sub2' AND time > $t2")" = 1 ] ||
+[ "$(iq "SELECT last(active) FROM sub_slot WHERE node = 'pub' AND \"subscription\" = 'sub_sub2' AND time > $t2")" = 1 ] ||
 	fail "sub_sub2's slot is not active while sub1 is paused"
 note "retained WAL of the paused slot: $first -> $(iq "SELECT last(retained_bytes) FROM sub_slot WHERE $p AND time > $t2") bytes"
 
