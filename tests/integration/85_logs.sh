@@ -6,12 +6,19 @@
 # them, merged across nodes.  Markers (RAISE WARNING) around a log
 # rotation, a server restart and a logs worker killed with -9 all arrive,
 # each once, and the restarted worker goes on from its saved offset
-# instead of reading every file again.
+# instead of reading every file again.  LAB_BACKEND=docker runs it on the
+# docker backend (the log directory bind-mounted from the host).
 . "$(dirname "$0")/../lib.sh"
 
-[ -x /usr/lib/postgresql/15/bin/postgres ] || skip "PostgreSQL 15 is not installed"
-command -v influxd >/dev/null || skip "influxd is not installed"
 command -v jq >/dev/null || skip "jq is not installed"
+if [ "${LAB_BACKEND:-local}" = docker ]; then
+	out=$("$ROOT/scripts/dockerd-up.sh" 2>&1) || skip "no Docker engine can run here: $out"
+	command -v docker >/dev/null || skip "the docker CLI (used by this test only) is missing"
+	"$LABSUP" image build >/dev/null || fail "labsup image build failed"
+else
+	[ -x /usr/lib/postgresql/15/bin/postgres ] || skip "PostgreSQL 15 is not installed"
+	command -v influxd >/dev/null || skip "influxd is not installed"
+fi
 lab_setup logs <<EOF2
 [hum]
 clients = 1
@@ -24,8 +31,25 @@ marker() { psql_node "$1" "DO \$\$BEGIN RAISE WARNING 'labsup-marker-$2'; END\$\
 marker_in() { [ "$(iq "SELECT count(message) FROM pg_log WHERE message =~ /labsup-marker-$1\$/")" = 1 ]; }
 worker() { status_json | jq -r ".workers[] | select(.kind == \"logs\") | $1"; }
 
+# logdir NODE: where the node's server writes its jsonlog, on this host
+logdir() {
+	if [ "${LAB_BACKEND:-local}" = docker ]; then echo "$LAB_DIR/state/pglog/$1"
+	else echo "$LAB_DIR/state/pg/$1/log"; fi
+}
+# stop_server NODE: stop the node's server; the container worker starts it again
+stop_server() {
+	if [ "${LAB_BACKEND:-local}" = docker ]; then
+		docker stop "labsup-$LAB_NAME-$1" >/dev/null || fail "cannot stop $1's container"
+		return
+	fi
+	local pm
+	pm=$(head -n 1 "$LAB_DIR/state/pg/$1/postmaster.pid")
+	kill -INT "$pm" || fail "cannot stop $1's server"
+	wait_for 60 gone "$pm" || fail "$1's server did not stop"
+}
+
 lab start >/dev/null || fail "labsup start failed"
-ls "$LAB_DIR"/state/pg/pub/log/*.json >/dev/null 2>&1 || fail "pub writes no jsonlog in its data directory"
+ls "$(logdir pub)"/*.json >/dev/null 2>&1 || fail "pub writes no jsonlog in $(logdir pub)"
 
 note "a deadlock on pub"
 psql_node "$PUB_PORT" "BEGIN; UPDATE branches SET bbalance = bbalance WHERE bid = 1; SELECT pg_sleep(1.5); UPDATE tellers SET tbalance = tbalance WHERE tid = 1; COMMIT" >/dev/null 2>&1 &
@@ -63,13 +87,11 @@ psql_node "$PUB_PORT" "SELECT pg_rotate_logfile()" >/dev/null || fail "pg_rotate
 marker "$PUB_PORT" rot-after
 wait_for 60 marker_in rot-before || fail "the marker before the rotation is not in pg_log once"
 wait_for 60 marker_in rot-after || fail "the marker after the rotation is not in pg_log once"
-[ "$(ls "$LAB_DIR"/state/pg/pub/log/*.json | wc -l)" -ge 2 ] || fail "the rotation made no new file"
+[ "$(ls "$(logdir pub)"/*.json | wc -l)" -ge 2 ] || fail "the rotation made no new file"
 
 note "server restart (sub2)"
 marker "$SUB2_PORT" restart-before
-pm=$(head -n 1 "$LAB_DIR/state/pg/sub2/postmaster.pid")
-kill -INT "$pm" || fail "cannot stop sub2's server"
-wait_for 60 gone "$pm" || fail "sub2's server did not stop"
+stop_server sub2
 wait_for 120 marker "$SUB2_PORT" restart-after || fail "sub2 did not come back"
 wait_for 60 marker_in restart-before || fail "the marker before the restart is not in pg_log once"
 wait_for 60 marker_in restart-after || fail "the marker after the restart is not in pg_log once"
