@@ -25,6 +25,16 @@ pglog_str(json_t *o, const char *key, char *buf, size_t len)
 	snprintf(buf, len, "%s", s != NULL ? s : "");
 }
 
+/* Append label and s to text when s is not empty. */
+static void
+pglog_append(char *text, size_t len, const char *label, const char *s)
+{
+	size_t used = strlen(text);
+
+	if (s[0] != '\0' && used < len)
+		snprintf(text + used, len - used, "%s%s", label, s);
+}
+
 /* "2026-12-01 11:24:37.123 UTC" as ns since the epoch; -1 if not that. */
 static int64_t
 pglog_parse_ts(const char *s)
@@ -72,10 +82,11 @@ pglog_parse(const char *line, size_t n, struct pglog_line *out)
 	out->pid = json_is_integer(pid) ? (int32_t)json_integer_value(pid) : 0;
 	pglog_str(o, "message", out->text, sizeof(out->text));
 	pglog_str(o, "detail", detail, sizeof(detail));
-	if (detail[0] != '\0') {
-		size_t used = strlen(out->text);
-		snprintf(out->text + used, sizeof(out->text) - used,
-		    " DETAIL: %s", detail);
+	pglog_append(out->text, sizeof(out->text), " DETAIL: ", detail);
+	/* an apply error's CONTEXT names the relation and the transaction */
+	if (pglog_btype_code(out->backend_type) == PGB_APPLY) {
+		pglog_str(o, "context", detail, sizeof(detail));
+		pglog_append(out->text, sizeof(out->text), " CONTEXT: ", detail);
 	}
 	json_decref(o);
 	return 0;

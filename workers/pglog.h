@@ -14,7 +14,11 @@
 
 #include "../shm/record.h"
 
-/* The text kept of a line: message, then " DETAIL: " detail. */
+/*
+ * The text kept of a line: message, then " DETAIL: " detail, and for a
+ * logical replication worker " CONTEXT: " context (the relation and
+ * transaction an apply error was in).
+ */
 #define PGLOG_TEXT_MAX 2048
 
 struct pglog_line {

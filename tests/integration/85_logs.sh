@@ -60,9 +60,10 @@ b=$!
 wait $a; wait $b
 deadlock() { [ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'pub' AND sqlstate = '40P01' AND severity = 'ERROR'")" -ge 1 ]; }
 wait_for 60 deadlock || fail "no deadlock (40P01) from pub in pg_log"
-# the hum's own deadlocks would do too; this one names our tables
-[ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'pub' AND message =~ /lock wait|still waiting|deadlock detected/")" -ge 1 ] ||
-	fail "pg_log has no lock-wait or deadlock message text from pub"
+# the second session waited on the first for more than deadlock_timeout
+# before the first closed the cycle: log_lock_waits logged it
+lockwait() { [ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'pub' AND severity = 'LOG' AND message =~ /still waiting for ShareLock/")" -ge 1 ]; }
+wait_for 60 lockwait || fail "pg_log has no lock wait (log_lock_waits) from pub"
 [ "$(iq "SELECT count(text) FROM events WHERE kind = 'pg_log' AND text =~ /40P01/")" -ge 1 ] || fail "no pg_log event for the deadlock"
 
 note "an apply error on sub1 (duplicate key)"
@@ -70,8 +71,27 @@ psql_node "$SUB1_PORT" "INSERT INTO branches (bid, bbalance) VALUES (987654, 0)"
 psql_node "$PUB_PORT" "INSERT INTO branches (bid, bbalance) VALUES (987654, 0)" || fail "insert on pub"
 apply_err() { [ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'sub1' AND severity = 'ERROR' AND sqlstate = '23505' AND backend_type = 'logical replication worker'")" -ge 1 ]; }
 wait_for 90 apply_err || fail "no apply error (23505, logical replication worker) from sub1 in pg_log"
+[ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'sub1' AND sqlstate = '23505' AND (message_2 =~ /CONTEXT: processing remote data/ OR message_3 =~ /CONTEXT: processing remote data/)")" -ge 1 ] ||
+	fail "the apply error in pg_log has no CONTEXT"
+# the postmaster's line is longer than one record: its parts are one point
+exited() { [ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'sub1' AND backend_type = 'postmaster' AND message =~ /^background worker .logical replication worker. \(PID [0-9]+\) exited/ AND message_2 =~ /code 1$/")" -ge 1 ]; }
+wait_for 60 exited || fail "pg_log has no exit of sub1's failed apply worker"
+[ "$(iq "SELECT count(text) FROM events WHERE kind = 'pg_log' AND text =~ /^sub1 ERROR 23505/")" -ge 1 ] || fail "no pg_log event for the apply error"
 # let sub1 apply again, so the lab ends replicating
 psql_node "$SUB1_PORT" "DELETE FROM branches WHERE bid = 987654" || fail "delete on sub1"
+
+note "a checkpoint (log_checkpoints)"
+psql_node "$PUB_PORT" "CHECKPOINT" || fail "CHECKPOINT"
+ckpt() { [ "$(iq "SELECT count(message) FROM pg_log WHERE node = 'pub' AND backend_type = 'checkpointer' AND message =~ /^checkpoint complete/")" -ge 1 ]; }
+wait_for 60 ckpt || fail "no checkpoint in pg_log"
+
+note "labsup logs -f"
+lab logs -f pub sub2 >"$LAB_DIR/follow" 2>&1 &
+follower=$!
+marker "$SUB2_PORT" follow
+followed() { grep -q ' sub2 WARNING .*labsup-marker-follow$' "$LAB_DIR/follow"; }
+wait_for 60 followed || fail "labsup logs -f did not show a new line: $(tail -3 "$LAB_DIR/follow")"
+kill "$follower"
 
 lab logs --since 10m >"$LAB_DIR/logs" || fail "labsup logs failed"
 grep -q ' pub ERROR 40P01 .*deadlock detected' "$LAB_DIR/logs" || fail "labsup logs shows no deadlock: $(tail -5 "$LAB_DIR/logs")"

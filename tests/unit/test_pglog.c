@@ -374,3 +374,23 @@ Test(pglog, deleted_file_moves_on, .init = mkdir_tmp, .fini = rm_tmp)
 	free(f);
 	cr_assert_eq(mkdir(dir, 0700), 0);
 }
+
+Test(pglog, apply_error_keeps_its_context)
+{
+	char s[512];
+	const struct pglog_line *l;
+
+	snprintf(s, sizeof(s), "{" TS ",\"error_severity\":\"ERROR\","
+	    "\"state_code\":\"23505\",\"message\":\"duplicate key\","
+	    "\"detail\":\"Key (bid)=(1) already exists.\",\"context\":"
+	    "\"processing remote data during INSERT\","
+	    "\"backend_type\":\"logical replication worker\"}");
+	l = parse(s);
+	cr_assert_str_eq(l->text, "duplicate key DETAIL: Key (bid)=(1) already "
+	    "exists. CONTEXT: processing remote data during INSERT");
+	/* a client's context (a PL/pgSQL line) is left out */
+	snprintf(s, sizeof(s), "{" TS ",\"error_severity\":\"WARNING\","
+	    "\"message\":\"m\",\"context\":\"PL/pgSQL function\","
+	    "\"backend_type\":\"client backend\"}");
+	cr_assert_str_eq(parse(s)->text, "m");
+}
