@@ -222,7 +222,7 @@ logs_main(struct worker_ctx *ctx)
 		int missing = logs_pass(lg);
 
 		status_heartbeat(ctx->slot);
-		if (missing == lg->nnodes)
+		if (lg->nnodes > 0 && missing == lg->nnodes)
 			status_set(ctx->slot, WS_STARTING, "waiting for the "
 			    "servers' log directories (%s, ...)",
 			    lg->nodes[0].f.dir);
