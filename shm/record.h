@@ -171,14 +171,17 @@ struct rec_sub_worker {
  * A server log line (workers/pglog.c) is longer than a record: it goes as
  * up to PGLOG_PARTS records of the same node, tags and timestamp, each
  * carrying the next REC_PGLOG_TEXT bytes in its own field (message,
- * message_2, ...).  InfluxDB merges points of one series and timestamp
- * into one, so a query sees one point with the whole text (up to
- * PGLOG_PARTS * REC_PGLOG_TEXT bytes; the rest is cut, as `labsup logs`
- * shows in full).  Severity and backend type are codes (pglog_severity(),
- * pglog_btype() name them) to leave room for text.
+ * message_2, ...) and its lane position in its own seq field (seq,
+ * seq_2, ...).  InfluxDB merges points of one series and timestamp into
+ * one, so a query sees one point with the whole text (up to PGLOG_PARTS *
+ * REC_PGLOG_TEXT bytes; the rest is cut, as `labsup logs` shows in full).
+ * Severity and backend type are codes (pglog_severity(), pglog_btype()
+ * name them) to leave room for text.  file_hash and off say where the line
+ * is (not written to InfluxDB): a restarted logs worker finds in its own
+ * lane the last line it sent, and goes on after it.
  */
-#define REC_PGLOG_TEXT 72
-#define PGLOG_PARTS 4
+#define REC_PGLOG_TEXT 56
+#define PGLOG_PARTS 5
 
 struct rec_pg_log {
 	char node[REC_NAME];
@@ -188,6 +191,9 @@ struct rec_pg_log {
 	uint8_t part;			/* 0: message, n: message_<n+1> */
 	uint8_t pad[3];
 	int32_t pid;
+	uint32_t file_hash;		/* pglog_file_hash() of its file's name */
+	uint32_t pad2;
+	int64_t off;			/* the line's byte offset in its file */
 	char text[REC_PGLOG_TEXT];	/* not NUL-terminated when full */
 };
 

@@ -264,7 +264,7 @@ lp_fields(struct lp_line *w, const struct record *r)
 		break;
 	case REC_PG_LOG: {
 		static const char *const keys[PGLOG_PARTS] = { "message",
-			"message_2", "message_3", "message_4" };
+			"message_2", "message_3", "message_4", "message_5" };
 		int part = r->u.pg_log.part < PGLOG_PARTS ?
 		    r->u.pg_log.part : PGLOG_PARTS - 1;
 
@@ -353,6 +353,19 @@ lp_tags(struct lp_line *w, const struct record *r)
 	}
 }
 
+/* issue 16: the parts of a pg_log line are one point: a seq field each */
+static const char *
+lp_seq_key(const struct record *r)
+{
+	static const char *const keys[PGLOG_PARTS] = { "seq", "seq_2",
+		"seq_3", "seq_4", "seq_5" };
+
+	if (r->kind != REC_PG_LOG)
+		return "seq";
+	return keys[r->u.pg_log.part < PGLOG_PARTS ? r->u.pg_log.part :
+	    PGLOG_PARTS - 1];
+}
+
 int
 lp_format(struct lp_buf *b, const struct record *r)
 {
@@ -369,7 +382,7 @@ lp_format(struct lp_buf *b, const struct record *r)
 	lp_lit(&w, m, strlen(m));
 	lp_tags(&w, r);
 	lp_fields(&w, r);
-	lp_int(&w, "seq", (int64_t)r->seq);
+	lp_int(&w, lp_seq_key(r), (int64_t)r->seq);
 	if (r->ts > 0) {
 		*w.p++ = ' ';
 		w.p = lp_itoa(w.p, r->ts);

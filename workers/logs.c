@@ -28,6 +28,8 @@ struct logs_node {
 	const struct node_cfg *node;
 	struct pglog_follow f;
 	int wd;				/* inotify watch, -1 none yet */
+	bool skip_one;			/* the line at skip_off was sent */
+	int64_t skip_off;
 	char saved_file[256];
 	int64_t saved_off;
 	char offset_path[PATH_MAX];
@@ -94,9 +96,15 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	struct logs *lg = arg;
 	struct pglog_line *l = malloc(sizeof(*l));
 	struct record recs[PGLOG_PARTS + 1];
-	int cls, n;
+	int cls, n = 0;
 
-	(void)file;
+	if (lg->cur->skip_one) {
+		lg->cur->skip_one = false;
+		if (off == lg->cur->skip_off) {
+			free(l);
+			return 0;
+		}
+	}
 	if (l == NULL)
 		return 1;
 	lg->lines++;
@@ -112,7 +120,7 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 		return 0;
 	}
 	int64_t ts = pglog_point_ts(l->ts_ns, off);
-	n = pglog_records(l, lg->cur->node->name, ts, recs);
+	/* the event first: the last record of a line is a pg_log part */
 	if (cls == PGLOG_EVENT) {
 		struct record *e = &recs[n++];
 		memset(e, 0, sizeof(*e));
@@ -122,6 +130,8 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 		pglog_event_text(l, lg->cur->node->name, e->u.event.text,
 		    sizeof(e->u.event.text));
 	}
+	n += pglog_records(l, lg->cur->node->name, ts, pglog_file_hash(file),
+	    off, recs + n);
 	free(l);
 	if (logs_room(lg->ctx->lane) < (uint64_t)n)
 		return 1;
@@ -129,6 +139,53 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 		worker_emit(lg->ctx, &recs[i]);
 	lg->kept++;
 	return 0;
+}
+
+/*
+ * A worker that died (kill -9) may have sent lines after it last saved
+ * its offsets.  Sending them again would make the same points with new
+ * seqs, so the seqs they had would be gone from InfluxDB.  Instead: the
+ * newest pg_log record of each node still in my lane (the segment
+ * outlives its workers, and a lane's slots are only overwritten by its
+ * producer: me) says which line was sent last; go on after it when it is
+ * past the saved offset.
+ */
+static void
+logs_resume(struct logs *lg)
+{
+	struct lane *l = lg->ctx->lane;
+	uint64_t head = atomic_load_explicit(&l->head, memory_order_relaxed);
+	uint64_t back = head < l->size ? head : l->size;
+	int left = lg->nnodes;
+
+	for (uint64_t i = 1; i <= back && left > 0; i++) {
+		const struct record *r = &l->recs[(head - i) & l->mask];
+		struct logs_node *n = NULL;
+		char name[256];
+
+		if (r->kind != REC_PG_LOG)
+			continue;
+		for (int j = 0; j < lg->nnodes && n == NULL; j++)
+			if (!strncmp(lg->nodes[j].node->name, r->u.pg_log.node,
+			    sizeof(r->u.pg_log.node)))
+				n = &lg->nodes[j];
+		if (n == NULL || n->skip_off == -1)
+			continue;
+		n->skip_off = -1;	/* this node's newest is found */
+		left--;
+		if (pglog_file_of_hash(n->f.dir, r->u.pg_log.file_hash, name,
+		    sizeof(name)) == -1)
+			continue;
+		int c = strcmp(name, n->saved_file);
+		if (c < 0 || (c == 0 && r->u.pg_log.off < n->saved_off))
+			continue;
+		pglog_follow_init(&n->f, n->f.dir, name, r->u.pg_log.off);
+		n->skip_one = true;
+		n->skip_off = r->u.pg_log.off;
+	}
+	for (int j = 0; j < lg->nnodes; j++)
+		if (!lg->nodes[j].skip_one)
+			lg->nodes[j].skip_off = 0;
 }
 
 /* Watch a node's directory once it exists (the server makes it). */
@@ -216,6 +273,7 @@ logs_main(struct worker_ctx *ctx)
 		logs_load_offset(n);
 		pglog_follow_init(&n->f, dir, n->saved_file, n->saved_off);
 	}
+	logs_resume(lg);
 
 	while (!worker_stop) {
 		int64_t now = mono_ns();

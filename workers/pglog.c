@@ -156,9 +156,19 @@ pglog_cut(const char *s, size_t n, size_t max)
 	return max;
 }
 
+uint32_t
+pglog_file_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
 int
 pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
-    struct record recs[PGLOG_PARTS])
+    uint32_t file_hash, int64_t off, struct record recs[PGLOG_PARTS])
 {
 	const char *p = l->text;
 	size_t left = strlen(l->text);
@@ -180,6 +190,8 @@ pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
 		r->u.pg_log.btype = (uint8_t)pglog_btype_code(l->backend_type);
 		r->u.pg_log.part = (uint8_t)n;
 		r->u.pg_log.pid = l->pid;
+		r->u.pg_log.file_hash = file_hash;
+		r->u.pg_log.off = off;
 		memcpy(r->u.pg_log.text, p, take);
 		p += take;
 		left -= take;
@@ -238,6 +250,27 @@ pglog_follow_close(struct pglog_follow *f)
 	f->fd = -1;
 	f->len = 0;
 	f->skipping = false;
+}
+
+int
+pglog_file_of_hash(const char *dir, uint32_t hash, char *buf, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = -1;
+
+	if (d == NULL)
+		return -1;
+	while (rc == -1 && (e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		if (n >= 6 && !strcmp(e->d_name + n - 5, ".json") && n < len &&
+		    pglog_file_hash(e->d_name) == hash) {
+			snprintf(buf, len, "%s", e->d_name);
+			rc = 0;
+		}
+	}
+	closedir(d);
+	return rc;
 }
 
 /* The first *.json name after `after` in dir, into next; 1, 0, -1. */

@@ -51,12 +51,23 @@ int pglog_parse(const char *line, size_t n, struct pglog_line *out);
 int pglog_classify(const struct pglog_line *l);
 
 /*
- * The pg_log records of a line (record.h says how a long text is split):
- * fills recs[0 .. n-1] (ts set to ts) and returns n, 1 to PGLOG_PARTS.
+ * The pg_log records of a line (record.h says how a long text is split),
+ * at file_hash and off: fills recs[0 .. n-1] (ts set to ts) and returns
+ * n, 1 to PGLOG_PARTS.
  * Parts end on UTF-8 character boundaries.
  */
 int pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
-    struct record recs[PGLOG_PARTS]);
+    uint32_t file_hash, int64_t off, struct record recs[PGLOG_PARTS]);
+
+/* FNV-1a of a log file's name, for rec_pg_log.file_hash. */
+uint32_t pglog_file_hash(const char *name);
+
+/*
+ * The name of the *.json file in dir whose pglog_file_hash() is hash,
+ * into buf; 0, or -1 when there is none.
+ */
+int pglog_file_of_hash(const char *dir, uint32_t hash, char *buf,
+    size_t len);
 
 /* The `events` text of a line: "pub ERROR 40P01: deadlock detected". */
 void pglog_event_text(const struct pglog_line *l, const char *node,

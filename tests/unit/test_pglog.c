@@ -125,18 +125,25 @@ lines(const struct record *r, int n)
 	return out;
 }
 
-Test(pglog, short_line_is_one_point)
+Test(pglog, line_parts_share_series_and_time)
 {
 	struct record r[PGLOG_PARTS];
 	const struct pglog_line *l = parse(lockwait);
-	int n = pglog_records(l, "pub", pglog_point_ts(l->ts_ns, 1234), r);
+	int n = pglog_records(l, "pub", pglog_point_ts(l->ts_ns, 1234), 7, 1234,
+	    r);
 
-	cr_assert_eq(n, 1);
+	cr_assert_eq(n, 2);
 	r[0].seq = 3;
-	cr_assert_str_eq(lines(r, 1), "pg_log,backend_type=client\\ backend,"
+	r[1].seq = 4;
+	cr_assert_eq(r[1].u.pg_log.file_hash, 7);
+	cr_assert_eq(r[1].u.pg_log.off, 1234);
+	cr_assert_str_eq(lines(r, 2), "pg_log,backend_type=client\\ backend,"
 	    "node=pub,severity=LOG,sqlstate=00000 pid=5i,message=\"process 5 "
-	    "still waiting for ShareLock on transaction 9 after 1000.123 ms\","
-	    "seq=3i 1796124277123001234\n");
+	    "still waiting for ShareLock on transaction 9 a\",seq=3i "
+	    "1796124277123001234\n"
+	    "pg_log,backend_type=client\\ backend,node=pub,severity=LOG,"
+	    "sqlstate=00000 pid=5i,message_2=\"fter 1000.123 ms\",seq_2=4i "
+	    "1796124277123001234\n");
 }
 
 Test(pglog, long_line_is_parts_of_one_point)
@@ -149,10 +156,10 @@ Test(pglog, long_line_is_parts_of_one_point)
 	strcpy(l.sqlstate, "23505");
 	strcpy(l.backend_type, "logical replication worker");
 	l.pid = 9;
-	/* 70 ASCII bytes, then a 3-byte character across the 72 boundary */
-	memset(l.text, 'a', 70);
-	strcpy(l.text + 70, "\xe2\x82\xac" "bc");
-	int n = pglog_records(&l, "sub1", 5, r);
+	/* 54 ASCII bytes, then a 3-byte character across the 56 boundary */
+	memset(l.text, 'a', 54);
+	strcpy(l.text + 54, "\xe2\x82\xac" "bc");
+	int n = pglog_records(&l, "sub1", 5, 0, 0, r);
 	cr_assert_eq(n, 2);
 	for (int i = 0; i < n; i++) {
 		cr_assert_eq(r[i].ts, 5, "every part has the line's time");
@@ -162,18 +169,19 @@ Test(pglog, long_line_is_parts_of_one_point)
 	char want[1024];
 	snprintf(want, sizeof(want), "pg_log,backend_type=logical\\ "
 	    "replication\\ worker,node=sub1,severity=ERROR,sqlstate=23505 "
-	    "pid=9i,message=\"%.70s\",seq=0i 5\n"
+	    "pid=9i,message=\"%.54s\",seq=0i 5\n"
 	    "pg_log,backend_type=logical\\ replication\\ worker,node=sub1,"
 	    "severity=ERROR,sqlstate=23505 pid=9i,message_2=\"\xe2\x82\xac"
-	    "bc\",seq=1i 5\n", l.text);
+	    "bc\",seq_2=1i 5\n", l.text);
 	cr_assert_str_eq(lines(r, n), want);
 
 	/* past PGLOG_PARTS parts the rest is cut */
 	memset(l.text, 'x', sizeof(l.text) - 1);
 	l.text[sizeof(l.text) - 1] = '\0';
-	cr_assert_eq(pglog_records(&l, "sub1", 5, r), PGLOG_PARTS);
+	cr_assert_eq(pglog_records(&l, "sub1", 5, 0, 0, r), PGLOG_PARTS);
 	cr_assert_eq(r[PGLOG_PARTS - 1].u.pg_log.part, PGLOG_PARTS - 1);
-	cr_assert(strstr(lines(r, PGLOG_PARTS), "message_4=\"") != NULL);
+	cr_assert(strstr(lines(r, PGLOG_PARTS), "message_5=\"") != NULL);
+	cr_assert(strstr(out, "seq_5=") != NULL);
 }
 
 Test(pglog, unknown_backend_type_and_event_text)
@@ -184,7 +192,7 @@ Test(pglog, unknown_backend_type_and_event_text)
 	snprintf(s, sizeof(s), "{" TS ",\"error_severity\":\"FATAL\","
 	    "\"state_code\":\"57P01\",\"message\":\"terminating\","
 	    "\"backend_type\":\"pg_wait_sampling collector\"}");
-	pglog_records(parse(s), "sub2", 1, r);
+	pglog_records(parse(s), "sub2", 1, 0, 0, r);
 	cr_assert_str_eq(pglog_btype(r[0].u.pg_log.btype), "other");
 	pglog_event_text(parse(deadlock), "pub", text, sizeof(text));
 	cr_assert_str_eq(text, "pub ERROR 40P01: deadlock detected DETAIL: "
@@ -356,6 +364,21 @@ Test(pglog, skips_over_long_lines, .init = mkdir_tmp, .fini = rm_tmp)
 	pglog_follow_close(f);
 	free(f);
 	free(huge);
+}
+
+Test(pglog, file_hash_finds_the_file, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	char name[64];
+
+	put("p-1.json", "");
+	put("p-2.json", "");
+	put("p-2.log", "");
+	cr_assert_eq(pglog_file_of_hash(dir, pglog_file_hash("p-2.json"), name,
+	    sizeof(name)), 0);
+	cr_assert_str_eq(name, "p-2.json");
+	cr_assert_eq(pglog_file_of_hash(dir, pglog_file_hash("p-2.log"), name,
+	    sizeof(name)), -1, "only *.json");
+	cr_assert_neq(pglog_file_hash("p-1.json"), pglog_file_hash("p-2.json"));
 }
 
 Test(pglog, deleted_file_moves_on, .init = mkdir_tmp, .fini = rm_tmp)
