@@ -4,8 +4,8 @@
  * pglog_classify; every line with --all), merged across nodes in time
  * order.  It reads the jsonlog files themselves (pglog.h), not InfluxDB:
  * it works with InfluxDB down or the lab stopped, shows messages whole
- * (pg_log keeps PGLOG_PARTS * REC_PGLOG_TEXT = 280 bytes of each), and needs no
- * query language.  -f follows the files, looking every 200 ms.
+ * (pg_log keeps PGLOG_PARTS * REC_PGLOG_TEXT = 280 bytes of each), and
+ * needs no query language.  -f follows the files, looking every 200 ms.
  */
 #include <errno.h>
 #include <getopt.h>
