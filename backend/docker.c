@@ -41,6 +41,7 @@
 #define DOCKER_LABEL_CFG "labsup.config"
 #define DOCKER_GRAFANA_UID 472	/* the official image's grafana user */
 #define DOCKER_GRAFANA_DASHBOARDS "/etc/grafana/dashboards/labsup"
+#define DOCKER_PG_LOG_DIR "/var/log/labsup-pg"	/* issue 16: jsonlog */
 
 /* What this process remembers about a service between passes. */
 struct docker_svc {
@@ -364,7 +365,8 @@ docker_signature(const struct config *cfg, const struct service_def *svc,
     char *buf, size_t len)
 {
 	/* v2: PostgreSQL containers run with PG_SERVER_TUNABLES */
-	snprintf(buf, len, "v2 %s port=%d user=%s db=%s",
+	/* v3: ... and write jsonlog to a bind-mounted host directory */
+	snprintf(buf, len, "v3 %s port=%d user=%s db=%s",
 	    docker_image_for(cfg, svc->role), svc->port, cfg->lab.user,
 	    cfg->lab.database);
 }
@@ -467,7 +469,37 @@ docker_pg_cmd(void)
 	for (size_t i = 0; i < pg_nsettings; i++)
 		docker_cmd_set(cmd, pg_settings[i].name, pg_settings[i].value);
 	docker_cmd_set(cmd, "log_line_prefix", "%m [%p] ");
+	/* issue 16: the jsonlog where the host reads it (docker_log_mount) */
+	docker_cmd_set(cmd, "log_directory", DOCKER_PG_LOG_DIR);
+	/* the container's server user is not the host's: let it read them */
+	docker_cmd_set(cmd, "log_file_mode", "0644");
 	return cmd;
+}
+
+/*
+ * issue 16: the node's log directory on the host (lab_node_log_dir),
+ * bind-mounted at DOCKER_PG_LOG_DIR.  The container's postgres user has
+ * some uid of the image's: the directory is writable by all, behind the
+ * state directory, which only the lab's user can enter.
+ */
+static int
+docker_log_mount(const struct config *cfg, const struct service_def *svc,
+    json_t *mounts)
+{
+	char dir[PATH_MAX], parent[PATH_MAX];
+
+	if (lab_node_log_dir(cfg, svc->name, true, dir, sizeof(dir)) == -1 ||
+	    lab_path(cfg, "pglog", parent, sizeof(parent)) == -1)
+		return -1;
+	if ((mkdir(parent, 0700) == -1 && errno != EEXIST) ||
+	    (mkdir(dir, 0777) == -1 && errno != EEXIST) ||
+	    chmod(dir, 0777) == -1) {
+		log_warn("cannot make %s for %s's server log", dir, svc->name);
+		return -1;
+	}
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "Type",
+	    "bind", "Source", dir, "Target", DOCKER_PG_LOG_DIR));
+	return 0;
 }
 
 static json_t *
@@ -539,6 +571,10 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		json_object_set_new(body, "Cmd", cmd);
 	else
 		json_decref(cmd);
+	if (body != NULL && (svc->role == ROLE_PUBLISHER ||
+	    svc->role == ROLE_SUBSCRIBER))
+		(void)docker_log_mount(cfg, svc, json_object_get(
+		    json_object_get(body, "HostConfig"), "Mounts"));
 	if (body != NULL && svc->role == ROLE_GRAFANA)
 		docker_grafana_mounts(cfg, json_object_get(json_object_get(body,
 		    "HostConfig"), "Mounts"));

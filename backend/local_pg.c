@@ -138,7 +138,6 @@ pg_write_conf(const struct config *cfg, const struct service_def *svc,
 	snprintf(text + n, sizeof(text) - n,
 	    "max_connections = 100\n"
 	    "shared_buffers = 128MB\n"
-	    "logging_collector = off\n"
 	    "log_line_prefix = '%%m [%%p] %s '\n",
 	    svc->name);
 	pg_conf_file(dir, "labsup.conf", text, ids);

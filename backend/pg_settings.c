@@ -26,6 +26,20 @@ const struct pg_setting pg_settings[] = {
 	    "what pg_hba.conf asks for: passwords set on a server are SCRAM" },
 	{ "jit", "off",
 	    "short lab statements: compiling them costs more than it saves" },
+	/* issue 16: server logs the logs worker follows (workers/pglog.h) */
+	{ "logging_collector", "on", "jsonlog is written by the collector" },
+	{ "log_destination", "jsonlog",
+	    "one JSON object a line: no log_line_prefix parsing" },
+	{ "log_directory", "log", "in the data directory (docker.c sets a "
+	    "directory the host sees)" },
+	{ "log_filename", "postgresql-%Y%m%d-%H%M%S.log",
+	    "named by start time: name order is time order (.json for jsonlog)" },
+	{ "log_file_mode", "0640", "labsup logs reads them as the server's "
+	    "group too" },
+	{ "log_timezone", "UTC", "one zone the parser knows, on every node" },
+	{ "log_lock_waits", "on",
+	    "a lock wait longer than deadlock_timeout is logged" },
+	{ "log_checkpoints", "on", "checkpoints are pg_log lines" },
 };
 
 const size_t pg_nsettings = sizeof(pg_settings) / sizeof(pg_settings[0]);

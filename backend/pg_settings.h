@@ -13,10 +13,14 @@
  * Settings only one backend needs stay in that backend:
  *   local (local_pg.c): listen_addresses (the lab's bind address), port,
  *     unix_socket_directories and _permissions (the socket lives in the
- *     data directory), max_connections, shared_buffers, logging_collector,
- *     log_line_prefix with the node's name;
+ *     data directory), max_connections, shared_buffers, log_line_prefix
+ *     with the node's name;
  *   docker (docker.c): listen_addresses=* (the container's own network),
- *     log_line_prefix without a name (docker logs tells containers apart).
+ *     log_line_prefix without a name, and (issue 16) log_directory on a
+ *     bind-mounted host directory and log_file_mode 0644 (the container's
+ *     server user is not the host's).  With jsonlog through the collector,
+ *     `docker logs` shows only what a server says before the collector
+ *     starts.
  * A docker container's signature (docker_signature) does not cover these
  * values: changing one here reaches existing containers only when their
  * signature changes for another reason.

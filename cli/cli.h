@@ -105,6 +105,7 @@ int cmd_psql(int argc, char **argv);
 int cmd_config(int argc, char **argv);	/* cmd_config.c */
 int cmd_env(int argc, char **argv);	/* cmd_env.c */
 int cmd_sub(int argc, char **argv);	/* cmd_sub.c */
+int cmd_logs(int argc, char **argv);	/* cmd_logs.c (issue 16) */
 int cmd_image(int argc, char **argv);	/* cmd_image.c */
 int cmd_report(int argc, char **argv);	/* cmd_report.c */
 

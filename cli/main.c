@@ -44,6 +44,10 @@ const struct cli_command cli_commands[] = {
 	{ "report", "[--since D] [--from T] [--to T] [-o FILE]", "the lab's "
 	  "charts of a time range as one HTML page that opens from disk",
 	  cmd_report, CLI_CONFIG, false },
+	/* issue 16 */
+	{ "logs", "[NODE...] [-f|--follow] [--since DUR] [--grep RE] [--all]",
+	  "the servers' notable log lines, merged across nodes in time order",
+	  cmd_logs, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

@@ -181,5 +181,45 @@ dashboard("lab"; "Lab"; [node_var]; [
 	ts("Worker restarts (cumulative)"; "short";
 	   "SELECT max(\"restarts\") FROM \"labsup\" WHERE $timeFilter GROUP BY time($__interval), \"worker\" fill(none)";
 	   "$tag_worker")
+]),
+# issue 16: subscription health (read at 1 Hz) and the servers' logs.  Two
+# a row: each subscription's lag beside what its apply worker waits on.
+# $node filters the subscriber's side (sub_stats, sub_rel, apply and sync
+# workers) and pg_log; the publisher's side (sub_slot, sender) is by
+# subscription, whatever $node says.
+dashboard("subscriptions"; "Subscriptions"; [node_var]; [
+	ts("Apply lag (heartbeat), by subscription"; "ms";
+	   "SELECT max(\"apply_lag_ms\") FROM \"replication\" WHERE \(nodes) GROUP BY time($__interval), \"subscription\" fill(none)";
+	   "$tag_subscription"),
+	ts("What the apply worker waits on (1 Hz samples)"; "short";
+	   "SELECT count(\"pid\") FROM \"sub_worker\" WHERE \"role\" = 'apply' AND \(nodes) GROUP BY time($__interval), \"subscription\", \"wait_event_type\", \"wait_event\" fill(none)";
+	   "$tag_subscription $tag_wait_event_type $tag_wait_event"; true),
+	ts("Received but not yet reported (received_lsn - reported_lsn)"; "bytes";
+	   "SELECT max(\"received_lsn\") - max(\"reported_lsn\") FROM \"sub_stats\" WHERE \(nodes) GROUP BY time($__interval), \"subscription\" fill(none)";
+	   "$tag_subscription"),
+	ts("Age of the last message sent / received"; "ms";
+	   "SELECT max(\"send_age_ms\") AS \"send\", max(\"receipt_age_ms\") AS \"receipt\" FROM \"sub_stats\" WHERE \(nodes) GROUP BY time($__interval), \"subscription\" fill(none)";
+	   "$tag_subscription $col"),
+	ts("Apply and sync errors (cumulative)"; "short";
+	   "SELECT max(\"apply_errors\") AS \"apply\", max(\"sync_errors\") AS \"sync\" FROM \"sub_stats\" WHERE \(nodes) GROUP BY time($__interval), \"subscription\" fill(none)";
+	   "$tag_subscription $col"),
+	ts("Enabled (0 = paused) and tables not ready"; "short";
+	   "SELECT min(\"enabled\") AS \"enabled\", max(\"tables_not_ready\") AS \"not ready\" FROM \"sub_stats\" WHERE \(nodes) GROUP BY time($__interval), \"subscription\" fill(none)";
+	   "$tag_subscription $col"),
+	ts("Slot: WAL retained, and safe_wal_size when limited"; "bytes";
+	   "SELECT max(\"retained_bytes\") AS \"retained\", min(\"safe_wal_size\") AS \"safe\" FROM \"sub_slot\" WHERE $timeFilter GROUP BY time($__interval), \"subscription\" fill(none)";
+	   "$tag_subscription $col"),
+	ts("What the walsender waits on (1 Hz samples)"; "short";
+	   "SELECT count(\"pid\") FROM \"sub_worker\" WHERE \"role\" = 'sender' AND $timeFilter GROUP BY time($__interval), \"subscription\", \"wait_event_type\", \"wait_event\" fill(none)";
+	   "$tag_subscription $tag_wait_event_type $tag_wait_event"; true),
+	table("Slots: WAL status and walsender state (latest)";
+	   "SELECT last(\"active\") AS \"active\", last(\"retained_bytes\") AS \"retained bytes\" FROM \"sub_slot\" WHERE $timeFilter GROUP BY \"subscription\", \"wal_status\", \"sender_state\""),
+	table("Table sync states (latest)";
+	   "SELECT last(\"state\") AS \"state\" FROM \"sub_rel\" WHERE \(nodes) GROUP BY \"node\", \"subscription\", \"table\""),
+	ts("Server log: warnings and errors, by node and severity"; "short";
+	   "SELECT count(\"message\") FROM \"pg_log\" WHERE \"severity\" =~ /^(WARNING|ERROR|FATAL|PANIC)$/ AND \(nodes) GROUP BY time($__interval), \"node\", \"severity\" fill(none)";
+	   "$tag_node $tag_severity"; true),
+	table("Server log (latest 200)";
+	   "SELECT \"node\", \"severity\", \"sqlstate\", \"backend_type\", \"pid\", \"message\", \"message_2\" FROM \"pg_log\" WHERE \(nodes) ORDER BY time DESC LIMIT 200")
 ])
 ]

@@ -229,3 +229,19 @@ lab_sub_paused(const struct config *cfg, const char *node)
 	return lab_sub_paused_path(cfg, node, path, sizeof(path)) == 0 &&
 	    access(path, F_OK) == 0;
 }
+
+/*
+ * issue 16: where a node's server writes its jsonlog.  The local backend
+ * keeps it in the data directory (log_directory = 'log'); a docker
+ * container writes it to this host directory, bind-mounted, since its
+ * data directory is a volume the host may not read.
+ */
+int
+lab_node_log_dir(const struct config *cfg, const char *node, bool docker,
+    char *buf, size_t len)
+{
+	char rel[CFG_NAME + 16];
+
+	snprintf(rel, sizeof(rel), docker ? "pglog/%s" : "pg/%s/log", node);
+	return lab_path(cfg, rel, buf, len);
+}

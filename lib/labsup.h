@@ -81,6 +81,9 @@ int lab_write_secret(const char *path, const char *text);
 int lab_sub_paused_path(const struct config *cfg, const char *node,
     char *buf, size_t len);
 bool lab_sub_paused(const struct config *cfg, const char *node);
+/* issue 16: a node's jsonlog directory on this host (lab.c says why). */
+int lab_node_log_dir(const struct config *cfg, const char *node,
+    bool docker, char *buf, size_t len);
 
 /*
  * Logging (log.c): to stderr, which the daemon points at its log file; each

@@ -29,6 +29,12 @@ enum rec_kind {
 	REC_LABSUP,	 /* labsup (a worker's own figures) */
 	REC_EVENT,	 /* events (Grafana annotations) */
 	REC_TEST,	 /* labsup_test: sequence-numbered probe records */
+	/* issue 16: subscription health and server logs */
+	REC_SUB_STATS,	 /* sub_stats: a subscription, seen on its subscriber */
+	REC_SUB_REL,	 /* sub_rel: one table's sync state */
+	REC_SUB_SLOT,	 /* sub_slot: its slot and walsender, on the publisher */
+	REC_SUB_WORKER,	 /* sub_worker: what its apply worker/walsender waits on */
+	REC_PG_LOG,	 /* pg_log: a server log line (or a part of one) */
 	REC_KIND_MAX
 };
 
@@ -109,6 +115,88 @@ struct rec_test {
 	int64_t n;
 };
 
+/*
+ * Subscription health (workers/subhealth.c), read once a second by the
+ * replication worker.  The subscription name is a tag of each, so one
+ * dashboard row per subscriber shows lag, errors, slot and waits side by
+ * side.  Subscription names are schema_subname()'s ("labsup_sub_" and a
+ * node name): 24 bytes hold them for node names up to 12 characters.
+ */
+#define REC_SUBNAME 24
+
+struct rec_sub_stats {
+	char node[REC_NAME];		/* the subscriber */
+	char subscription[REC_SUBNAME];
+	int64_t apply_errors;		/* pg_stat_subscription_stats */
+	int64_t sync_errors;
+	int64_t received_lsn;		/* pg_stat_subscription, as bytes */
+	int64_t reported_lsn;		/* latest_end_lsn: flushed, told back */
+	double send_age_ms;		/* now - last_msg_send_time */
+	double receipt_age_ms;		/* now - last_msg_receipt_time */
+	int32_t tables_not_ready;	/* pg_subscription_rel not in 'r' */
+	int32_t enabled;		/* 0: paused (subenabled false) */
+	int32_t apply_pid;		/* 0: no apply worker runs */
+	int32_t pad;
+};
+
+struct rec_sub_rel {
+	char node[REC_NAME];
+	char subscription[REC_SUBNAME];
+	char table[40];			/* schema-less relation name */
+	char state[8];			/* i, d, f, s, r (srsubstate) */
+	int64_t lsn;			/* srsublsn, REC_ABSENT when NULL */
+};
+
+struct rec_sub_slot {
+	char node[REC_NAME];		/* the publisher */
+	char subscription[REC_SUBNAME];	/* = the slot's name */
+	char wal_status[16];		/* reserved, extended, unreserved, lost */
+	char sender_state[16];		/* pg_stat_replication.state, "" none */
+	int64_t safe_wal_size;		/* REC_ABSENT when unlimited (NULL) */
+	int64_t retained_bytes;		/* current WAL lsn - restart_lsn */
+	int64_t active;			/* 1 while a walsender uses the slot */
+};
+
+struct rec_sub_worker {
+	char node[REC_NAME];
+	char subscription[REC_SUBNAME];
+	char role[8];			/* apply, sync, sender */
+	char wait_event_type[16];	/* "" while it runs (on CPU) */
+	char wait_event[32];
+	int32_t pid;
+	int32_t waiting;		/* 1 when it waits on something */
+};
+
+/*
+ * A server log line (workers/pglog.c) is longer than a record: it goes as
+ * up to PGLOG_PARTS records of the same node, tags and timestamp, each
+ * carrying the next REC_PGLOG_TEXT bytes in its own field (message,
+ * message_2, ...) and its lane position in its own seq field (seq,
+ * seq_2, ...).  InfluxDB merges points of one series and timestamp into
+ * one, so a query sees one point with the whole text (up to PGLOG_PARTS *
+ * REC_PGLOG_TEXT bytes; the rest is cut, as `labsup logs` shows in full).
+ * Severity and backend type are codes (pglog_severity(), pglog_btype()
+ * name them) to leave room for text.  file_hash and off say where the line
+ * is (not written to InfluxDB): a restarted logs worker finds in its own
+ * lane the last line it sent, and goes on after it.
+ */
+#define REC_PGLOG_TEXT 56
+#define PGLOG_PARTS 5
+
+struct rec_pg_log {
+	char node[REC_NAME];
+	char sqlstate[6];		/* "40P01", "" when none */
+	uint8_t severity;		/* enum pglog_severity */
+	uint8_t btype;			/* enum pglog_btype */
+	uint8_t part;			/* 0: message, n: message_<n+1> */
+	uint8_t pad[3];
+	int32_t pid;
+	uint32_t file_hash;		/* pglog_file_hash() of its file's name */
+	uint32_t pad2;
+	int64_t off;			/* the line's byte offset in its file */
+	char text[REC_PGLOG_TEXT];	/* not NUL-terminated when full */
+};
+
 struct record {
 	uint64_t seq;  /* lane position; gaps reveal loss */
 	int64_t ts;    /* ns since the epoch, CLOCK_REALTIME */
@@ -124,6 +212,11 @@ struct record {
 		struct rec_labsup labsup;
 		struct rec_event event;
 		struct rec_test test;
+		struct rec_sub_stats sub_stats;
+		struct rec_sub_rel sub_rel;
+		struct rec_sub_slot sub_slot;
+		struct rec_sub_worker sub_worker;
+		struct rec_pg_log pg_log;
 		char raw[REC_SIZE - 24];
 	} u;
 };
@@ -131,5 +224,24 @@ struct record {
 _Static_assert(sizeof(struct record) == REC_SIZE, "record must be REC_SIZE");
 
 const char *rec_measurement(int kind);
+
+/* pg_log codes: the record holds the index, the point the name. */
+enum pglog_severity {
+	PGLOG_NONE = 0, PGLOG_DEBUG, PGLOG_LOG, PGLOG_INFO, PGLOG_NOTICE,
+	PGLOG_WARNING, PGLOG_ERROR, PGLOG_FATAL, PGLOG_PANIC, PGLOG_NSEV
+};
+enum pglog_btype {
+	PGB_OTHER = 0, PGB_CLIENT, PGB_POSTMASTER, PGB_CHECKPOINTER,
+	PGB_APPLY, PGB_LAUNCHER, PGB_WALSENDER, PGB_AUTOVACUUM,
+	PGB_AUTOVACUUM_LAUNCHER, PGB_BGWRITER, PGB_WALWRITER, PGB_STARTUP,
+	PGB_PARALLEL, PGB_NTYPES
+};
+/* "ERROR"; "" for PGLOG_NONE or out of range. */
+const char *pglog_severity(int code);
+/* "client backend"; "other" for PGB_OTHER or out of range. */
+const char *pglog_btype(int code);
+/* The code of a name (PGLOG_NONE / PGB_OTHER when not known). */
+int pglog_severity_code(const char *name);
+int pglog_btype_code(const char *name);
 
 #endif

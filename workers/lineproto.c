@@ -236,6 +236,43 @@ lp_fields(struct lp_line *w, const struct record *r)
 	case REC_TEST:
 		lp_int(w, "n", r->u.test.n);
 		break;
+	/* issue 16: subscription health and server logs */
+	case REC_SUB_STATS:
+		lp_int(w, "apply_errors", r->u.sub_stats.apply_errors);
+		lp_int(w, "sync_errors", r->u.sub_stats.sync_errors);
+		lp_int(w, "received_lsn", r->u.sub_stats.received_lsn);
+		lp_int(w, "reported_lsn", r->u.sub_stats.reported_lsn);
+		lp_float(w, "send_age_ms", r->u.sub_stats.send_age_ms);
+		lp_float(w, "receipt_age_ms", r->u.sub_stats.receipt_age_ms);
+		lp_int(w, "tables_not_ready", r->u.sub_stats.tables_not_ready);
+		lp_int(w, "enabled", r->u.sub_stats.enabled);
+		lp_int(w, "apply_pid", r->u.sub_stats.apply_pid);
+		break;
+	case REC_SUB_REL:
+		lp_string(w, "state", r->u.sub_rel.state,
+		    sizeof(r->u.sub_rel.state));
+		lp_int(w, "lsn", r->u.sub_rel.lsn);
+		break;
+	case REC_SUB_SLOT:
+		lp_int(w, "safe_wal_size", r->u.sub_slot.safe_wal_size);
+		lp_int(w, "retained_bytes", r->u.sub_slot.retained_bytes);
+		lp_int(w, "active", r->u.sub_slot.active);
+		break;
+	case REC_SUB_WORKER:
+		lp_int(w, "pid", r->u.sub_worker.pid);
+		lp_int(w, "waiting", r->u.sub_worker.waiting);
+		break;
+	case REC_PG_LOG: {
+		static const char *const keys[PGLOG_PARTS] = { "message",
+			"message_2", "message_3", "message_4", "message_5" };
+		int part = r->u.pg_log.part < PGLOG_PARTS ?
+		    r->u.pg_log.part : PGLOG_PARTS - 1;
+
+		lp_int(w, "pid", r->u.pg_log.pid);
+		lp_string(w, keys[part], r->u.pg_log.text,
+		    sizeof(r->u.pg_log.text));
+		break;
+	}
 	}
 }
 
@@ -280,7 +317,53 @@ lp_tags(struct lp_line *w, const struct record *r)
 	case REC_TEST:
 		LP_TAG(w, "stream", r->u.test.stream);
 		break;
+	/* issue 16 */
+	case REC_SUB_STATS:
+		LP_TAG(w, "node", r->u.sub_stats.node);
+		LP_TAG(w, "subscription", r->u.sub_stats.subscription);
+		break;
+	case REC_SUB_REL:
+		LP_TAG(w, "node", r->u.sub_rel.node);
+		LP_TAG(w, "subscription", r->u.sub_rel.subscription);
+		LP_TAG(w, "table", r->u.sub_rel.table);
+		break;
+	case REC_SUB_SLOT:
+		LP_TAG(w, "node", r->u.sub_slot.node);
+		LP_TAG(w, "sender_state", r->u.sub_slot.sender_state);
+		LP_TAG(w, "subscription", r->u.sub_slot.subscription);
+		LP_TAG(w, "wal_status", r->u.sub_slot.wal_status);
+		break;
+	case REC_SUB_WORKER:
+		LP_TAG(w, "node", r->u.sub_worker.node);
+		LP_TAG(w, "role", r->u.sub_worker.role);
+		LP_TAG(w, "subscription", r->u.sub_worker.subscription);
+		LP_TAG(w, "wait_event", r->u.sub_worker.wait_event);
+		LP_TAG(w, "wait_event_type", r->u.sub_worker.wait_event_type);
+		break;
+	case REC_PG_LOG: {
+		const char *bt = pglog_btype(r->u.pg_log.btype);
+
+		lp_tag(w, "backend_type", bt, strlen(bt));
+		LP_TAG(w, "node", r->u.pg_log.node);
+		bt = pglog_severity(r->u.pg_log.severity);
+		lp_tag(w, "severity", bt, strlen(bt));
+		LP_TAG(w, "sqlstate", r->u.pg_log.sqlstate);
+		break;
 	}
+	}
+}
+
+/* issue 16: the parts of a pg_log line are one point: a seq field each */
+static const char *
+lp_seq_key(const struct record *r)
+{
+	static const char *const keys[PGLOG_PARTS] = { "seq", "seq_2",
+		"seq_3", "seq_4", "seq_5" };
+
+	if (r->kind != REC_PG_LOG)
+		return "seq";
+	return keys[r->u.pg_log.part < PGLOG_PARTS ? r->u.pg_log.part :
+	    PGLOG_PARTS - 1];
 }
 
 int
@@ -299,7 +382,7 @@ lp_format(struct lp_buf *b, const struct record *r)
 	lp_lit(&w, m, strlen(m));
 	lp_tags(&w, r);
 	lp_fields(&w, r);
-	lp_int(&w, "seq", (int64_t)r->seq);
+	lp_int(&w, lp_seq_key(r), (int64_t)r->seq);
 	if (r->ts > 0) {
 		*w.p++ = ' ';
 		w.p = lp_itoa(w.p, r->ts);

@@ -54,7 +54,8 @@ size_t lp_escape(char *dst, const char *src, size_t n, int ctx);
  * when the record kind has no measurement (nothing appended), or -1 when
  * out of memory.  Empty string tags are omitted (InfluxDB rejects empty
  * tag values); non-finite floats are omitted; the record's seq is always
- * the integer field `seq`; ts <= 0 leaves the timestamp to InfluxDB.
+ * the integer field `seq` (for part n > 0 of a pg_log line `seq_<n+1>`:
+ * record.h); ts <= 0 leaves the timestamp to InfluxDB.
  */
 int lp_format(struct lp_buf *b, const struct record *r);
 

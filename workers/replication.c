@@ -17,6 +17,7 @@
 #include "../backend/backend.h"
 #include "worker.h"
 #include "../lib/schema.h"
+#include "subhealth.h"
 
 #define RP_CHECK_MS 2000	/* reconcile pass once everything is ready */
 #define RP_CHECK_FAST_MS 300	/* while something is not */
@@ -947,6 +948,25 @@ rp_lag(struct rp *rp)
 	PQclear(r);
 }
 
+/* issue 16: subscription health, once a second (subhealth.h) */
+static void
+rp_health(struct rp *rp)
+{
+	const char *subs[CFG_MAX_NODES];
+
+	for (int i = 0; i < rp->nsubs && !worker_stop; i++) {
+		struct rp_node *s = &rp->subs[i];
+		subs[i] = s->subname;
+		if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
+		    subhealth_subscriber(rp->ctx, s->conn, s->node->name) == -1)
+			rp_check_conn(s);
+	}
+	if (rp->pub.conn != NULL && PQstatus(rp->pub.conn) == CONNECTION_OK &&
+	    subhealth_publisher(rp->ctx, rp->pub.conn, rp->pub.node->name,
+	    subs, rp->nsubs) == -1)
+		rp_check_conn(&rp->pub);
+}
+
 static void
 rp_emit_self(struct rp *rp, int ready)
 {
@@ -1052,6 +1072,7 @@ replication_main(struct worker_ctx *ctx)
 		}
 		if (now >= next_lag) {
 			rp_lag(&rp);
+			rp_health(&rp);
 			rp_emit_self(&rp, ready);
 			next_lag = now + (int64_t)RP_LAG_MS * 1000000;
 		}

@@ -51,6 +51,8 @@ static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
 static const char *const writer_config[] = { "lab", "influxdb", "writer",
 	NULL };
+/* issue 16: which nodes there are, not their settings ("node names") */
+static const char *const logs_config[] = { "lab", CFG_NODE " names", NULL };
 
 /* In start order: the writer first, so the others' records have a reader. */
 const struct worker_type worker_types[] = {
@@ -64,6 +66,8 @@ const struct worker_type worker_types[] = {
 	    sampler_enabled, sampler_node, 0, GRACE_MS, sampler_config },
 	{ WK_HUM, "hum", hum_main, WN_PER_CLIENT, NULL, hum_node,
 	    0, GRACE_MS, hum_config },
+	{ WK_LOGS, "logs", logs_main, WN_ONE, NULL, NULL, 0, GRACE_MS,
+	    logs_config },
 	{ WK_SUPERVISOR, "supervisor", NULL, WN_NONE, NULL,
 	    NULL, 0, 0, NULL },
 };
@@ -152,6 +156,13 @@ worker_config_hash(const struct config *cfg, int kind, const char *arg)
 	for (const char *const *part = t->config; *part != NULL; part++) {
 		if (!strcmp(*part, CFG_NODE)) {
 			h = hash_nodes(h, cfg);
+		} else if (!strcmp(*part, CFG_NODE " names")) {
+			/* issue 16: the set of nodes, in any order */
+			uint64_t sum = 0;
+			for (int i = 0; i < cfg->nnodes; i++)
+				sum += hash_text(0xcbf29ce484222325ULL,
+				    cfg->nodes[i].name);
+			h = (h ^ sum) * 0x100000001b3ULL;
 		} else if (!strcmp(*part, CFG_NODE " @")) {
 			const struct node_cfg *n = t->node_of != NULL ?
 			    t->node_of(cfg, arg) : NULL;

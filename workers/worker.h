@@ -24,6 +24,7 @@ enum worker_kind {
 	WK_SAMPLER,
 	WK_WRITER,
 	WK_SUPERVISOR,
+	WK_LOGS,	/* issue 16 */
 	WK_MAX
 };
 
@@ -77,6 +78,11 @@ enum replication_counter {
 	RC_REPAIRS,
 };
 
+enum logs_counter {	/* issue 16 */
+	LC_KEPT = 0,	 /* log lines written to pg_log */
+	LC_LINES,	 /* log lines read */
+};
+
 /* What a worker gets; it owns slot and lane, and reads cfg. */
 struct worker_ctx {
 	struct seg *seg;
@@ -107,7 +113,7 @@ enum worker_count {
  * config: the parts of the config a worker depends on, as sections of
  * the key table (lib/config.h): "hum" is every key of [hum], "lab.bind" one
  * key, "node" every [node] section, "node @" the node the worker is for
- * (node_of).  A reload restarts a worker only when a value among these
+ * (node_of), "node names" only which nodes there are.  A reload restarts a worker only when a value among these
  * changed; they are compared by name, field by field, so line numbers,
  * comments and the order of sections never count.
  */
@@ -180,6 +186,7 @@ int replication_main(struct worker_ctx *ctx);
 int hum_main(struct worker_ctx *ctx);
 int sampler_main(struct worker_ctx *ctx);
 int writer_main(struct worker_ctx *ctx);
+int logs_main(struct worker_ctx *ctx);	/* issue 16 */
 
 /*
  * Run by a one-shot child of the supervisor at `labsup stop`, after every

@@ -70,6 +70,9 @@ influx_csv() {
 #   events repair                           replication
 #   events chaos                            hum 1
 #   other events                            supervisor
+#   sub_stats, sub_rel, sub_slot, sub_worker replication (issue 16)
+#   pg_log (seq, seq_2 .. seq_5: its parts)  logs
+#   events pg_log                           logs
 influx_lane_seqs() {
 	local out=$1 m
 	: >"$out"
@@ -80,6 +83,12 @@ influx_lane_seqs() {
 	influx_csv 'SELECT seq, lag_bytes FROM "replication" GROUP BY *' >"$out.replication"
 	influx_csv 'SELECT seq, deadline_misses, points_written FROM "labsup" GROUP BY *' >"$out.labsup"
 	influx_csv 'SELECT seq, "text" FROM "events" GROUP BY *' >"$out.events"
+	# issue 16: the replication worker's subscription health, the logs
+	# worker's pg_log (a line's parts are one point, a seq field each)
+	for m in sub_stats sub_rel sub_slot sub_worker; do
+		influx_csv "SELECT seq FROM \"$m\" GROUP BY *" >"$out.$m"
+	done
+	influx_csv 'SELECT seq, seq_2, seq_3, seq_4, seq_5 FROM "pg_log" GROUP BY *' >"$out.pg_log"
 	grep -q '^error' "$out".* && fail "InfluxDB query error: $(grep -h '^error' -A1 "$out".* | head -3)"
 	python3 - "$out" <<'PY'
 import csv, re, sys
@@ -92,17 +101,25 @@ def tags(s):
     return d
 with open(out, 'w') as o:
     for m in ('pg_locks', 'pg_activity', 'pg_blocking', 'hum', 'service',
-              'replication', 'labsup', 'events'):
+              'replication', 'labsup', 'events', 'sub_stats', 'sub_rel',
+              'sub_slot', 'sub_worker', 'pg_log'):
         with open(out + '.' + m, newline='') as f:
             for row in csv.reader(f):
                 if not row or row[0] == 'name':
                     continue
                 t = tags(row[1])
+                if m == 'pg_log':
+                    for part in row[3:8]:
+                        if part != '':
+                            o.write('logs\t%s\n' % part)
+                    continue
                 seq = row[3]
                 if seq == '':
                     continue
                 if m in ('pg_locks', 'pg_activity', 'pg_blocking'):
                     lane = 'sampler ' + t.get('node', '?')
+                elif m.startswith('sub_'):
+                    lane = 'replication'
                 elif m == 'replication':
                     lane = ('sampler ' + t.get('node', '?')
                             if row[4] in ('', '-1') else 'replication')
@@ -122,6 +139,8 @@ with open(out, 'w') as o:
                         lane = 'replication'
                     elif k == 'chaos':
                         lane = 'hum 1'
+                    elif k == 'pg_log':
+                        lane = 'logs'
                     else:
                         lane = 'supervisor'
                 o.write('%s\t%s\n' % (lane, seq))

@@ -267,6 +267,7 @@ set_all(worker_entry fn)
 {
 	for (int k = WK_CONTAINER; k < WK_SUPERVISOR; k++)
 		sup_set_entry(k, fn);
+	sup_set_entry(WK_LOGS, fn);	/* issue 16: after the supervisor's */
 }
 
 Test(supervisor, crashed_worker_restarts_with_doubling_backoff,

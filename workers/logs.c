@@ -1,0 +1,317 @@
+/*
+ * logs.c: the logs worker, one per lab.  Follows every node's jsonlog
+ * (pglog.h: file after file, across rotations and server restarts), woken
+ * by inotify on the log directories, and writes the lines that matter to
+ * pg_log and the important ones to events.  Where it stands in each
+ * node's log is kept in <state_dir>/logs-offset.<node>, so a restarted
+ * worker goes on where the last one stopped: a line sent twice (the
+ * worker died between sending and saving) is the same point with the
+ * same timestamp (pglog_point_ts), which InfluxDB stores once.  It reads
+ * files only: no connection to any server.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "../lib/fileio.h"
+#include "pglog.h"
+#include "worker.h"
+
+#define LOGS_SAVE_NS 1000000000LL	/* offsets saved at most once a second */
+#define LOGS_BATCH_MS 20		/* after an event: let a burst gather */
+
+struct logs_node {
+	const struct node_cfg *node;
+	struct pglog_follow f;
+	int wd;				/* inotify watch, -1 none yet */
+	bool skip_one;			/* the line at skip_off was sent */
+	int64_t skip_off;
+	char saved_file[256];
+	int64_t saved_off;
+	char offset_path[PATH_MAX];
+};
+
+struct logs {
+	struct worker_ctx *ctx;
+	int ino;			/* inotify fd, -1 when unavailable */
+	bool docker;
+	int nnodes;
+	struct logs_node nodes[CFG_MAX_NODES];
+	struct logs_node *cur;		/* the node logs_line() is for */
+	int64_t lines, kept, errors;
+};
+
+/* Free records in my lane: a line's parts go in whole or not at all. */
+static uint64_t
+logs_room(struct lane *l)
+{
+	return l->size - (atomic_load_explicit(&l->head, memory_order_relaxed) -
+	    atomic_load_explicit(&l->tail, memory_order_acquire));
+}
+
+static void
+logs_load_offset(struct logs_node *n)
+{
+	FILE *fp = fopen(n->offset_path, "r");
+	char file[256];
+	long long off;
+
+	if (fp == NULL)
+		return;
+	if (fscanf(fp, "%255s %lld", file, &off) == 2 && off >= 0) {
+		snprintf(n->saved_file, sizeof(n->saved_file), "%s", file);
+		n->saved_off = off;
+	}
+	fclose(fp);
+}
+
+static void
+logs_save_offset(struct logs_node *n)
+{
+	char text[300];
+	int len;
+
+	if (!strcmp(n->saved_file, n->f.file) && n->saved_off == n->f.off)
+		return;
+	len = snprintf(text, sizeof(text), "%s %lld\n", n->f.file,
+	    (long long)n->f.off);
+	if (file_write_atomic(n->offset_path, text, (size_t)len, 0600,
+	    (uid_t)-1, (gid_t)-1) == -1) {
+		log_warn("cannot save the log offset in %s", n->offset_path);
+		return;
+	}
+	snprintf(n->saved_file, sizeof(n->saved_file), "%s", n->f.file);
+	n->saved_off = n->f.off;
+}
+
+/* One line of n->f: 0 consumed, 1 "no room, hand it to me again". */
+static int
+logs_line(void *arg, const char *line, size_t len, const char *file,
+    int64_t off)
+{
+	struct logs *lg = arg;
+	struct pglog_line *l = malloc(sizeof(*l));
+	struct record recs[PGLOG_PARTS + 1];
+	int cls, n = 0;
+
+	if (lg->cur->skip_one) {
+		lg->cur->skip_one = false;
+		if (off == lg->cur->skip_off) {
+			free(l);
+			return 0;
+		}
+	}
+	if (l == NULL)
+		return 1;
+	lg->lines++;
+	if (pglog_parse(line, len, l) == -1) {
+		/* not jsonlog: a line the server wrote before the collector */
+		lg->errors++;
+		free(l);
+		return 0;
+	}
+	cls = pglog_classify(l);
+	if (cls == PGLOG_DROP) {
+		free(l);
+		return 0;
+	}
+	int64_t ts = pglog_point_ts(l->ts_ns, off);
+	/* the event first: the last record of a line is a pg_log part */
+	if (cls == PGLOG_EVENT) {
+		struct record *e = &recs[n++];
+		memset(e, 0, sizeof(*e));
+		e->kind = REC_EVENT;
+		e->ts = ts;
+		snprintf(e->u.event.kind, sizeof(e->u.event.kind), "pg_log");
+		pglog_event_text(l, lg->cur->node->name, e->u.event.text,
+		    sizeof(e->u.event.text));
+	}
+	n += pglog_records(l, lg->cur->node->name, ts, pglog_file_hash(file),
+	    off, recs + n);
+	free(l);
+	if (logs_room(lg->ctx->lane) < (uint64_t)n)
+		return 1;
+	for (int i = 0; i < n; i++)
+		worker_emit(lg->ctx, &recs[i]);
+	lg->kept++;
+	return 0;
+}
+
+/*
+ * A worker that died (kill -9) may have sent lines after it last saved
+ * its offsets.  Sending them again would make the same points with new
+ * seqs, so the seqs they had would be gone from InfluxDB.  Instead: the
+ * newest pg_log record of each node still in my lane (the segment
+ * outlives its workers, and a lane's slots are only overwritten by its
+ * producer: me) says which line was sent last; go on after it when it is
+ * past the saved offset.
+ */
+static void
+logs_resume(struct logs *lg)
+{
+	struct lane *l = lg->ctx->lane;
+	uint64_t head = atomic_load_explicit(&l->head, memory_order_relaxed);
+	uint64_t back = head < l->size ? head : l->size;
+	int left = lg->nnodes;
+
+	for (uint64_t i = 1; i <= back && left > 0; i++) {
+		const struct record *r = &l->recs[(head - i) & l->mask];
+		struct logs_node *n = NULL;
+		char name[256];
+
+		if (r->kind != REC_PG_LOG)
+			continue;
+		for (int j = 0; j < lg->nnodes && n == NULL; j++)
+			if (!strncmp(lg->nodes[j].node->name, r->u.pg_log.node,
+			    sizeof(r->u.pg_log.node)))
+				n = &lg->nodes[j];
+		if (n == NULL || n->skip_off == -1)
+			continue;
+		n->skip_off = -1;	/* this node's newest is found */
+		left--;
+		if (pglog_file_of_hash(n->f.dir, r->u.pg_log.file_hash, name,
+		    sizeof(name)) == -1)
+			continue;
+		int c = strcmp(name, n->saved_file);
+		if (c < 0 || (c == 0 && r->u.pg_log.off < n->saved_off))
+			continue;
+		pglog_follow_init(&n->f, n->f.dir, name, r->u.pg_log.off);
+		n->skip_one = true;
+		n->skip_off = r->u.pg_log.off;
+	}
+	for (int j = 0; j < lg->nnodes; j++)
+		if (!lg->nodes[j].skip_one)
+			lg->nodes[j].skip_off = 0;
+}
+
+/* Watch a node's directory once it exists (the server makes it). */
+static void
+logs_watch(struct logs *lg, struct logs_node *n)
+{
+	if (lg->ino == -1 || n->wd != -1)
+		return;
+	n->wd = inotify_add_watch(lg->ino, n->f.dir, IN_MODIFY | IN_CREATE |
+	    IN_MOVED_TO | IN_CLOSE_WRITE);
+}
+
+/* Read what every node has; returns how many nodes could not be read. */
+static int
+logs_pass(struct logs *lg)
+{
+	int missing = 0;
+
+	for (int i = 0; i < lg->nnodes; i++) {
+		struct logs_node *n = &lg->nodes[i];
+
+		lg->cur = n;
+		logs_watch(lg, n);
+		if (pglog_follow_read(&n->f, logs_line, lg) == -1) {
+			missing++;
+			if (n->wd != -1 && errno == ENOENT) {
+				/* the directory went (purge): watch it anew */
+				inotify_rm_watch(lg->ino, n->wd);
+				n->wd = -1;
+			}
+		}
+	}
+	return missing;
+}
+
+/* Wait up to ms for a log directory to change; drains the events. */
+static void
+logs_wait(struct logs *lg, int ms)
+{
+	struct pollfd pfd = { lg->ino, POLLIN, 0 };
+	char buf[4096];
+
+	if (lg->ino == -1) {
+		worker_sleep_ms(ms);
+		return;
+	}
+	if (poll(&pfd, 1, ms) > 0) {
+		while (read(lg->ino, buf, sizeof(buf)) > 0)
+			;
+		worker_sleep_ms(LOGS_BATCH_MS);
+	}
+}
+
+int
+logs_main(struct worker_ctx *ctx)
+{
+	const struct config *cfg = ctx->cfg;
+	struct logs *lg = calloc(1, sizeof(*lg));
+	int64_t next_save = 0, next_self = 0;
+
+	if (lg == NULL) {
+		status_set(ctx->slot, WS_FAILED, "out of memory");
+		return 1;
+	}
+	lg->ctx = ctx;
+	status_set(ctx->slot, WS_STARTING, "waiting for the container worker");
+	while (!worker_stop && atomic_load(&ctx->seg->hdr->backend) == 0) {
+		status_heartbeat(ctx->slot);
+		worker_sleep_ms(100);
+	}
+	lg->docker = atomic_load(&ctx->seg->hdr->backend) == BACKEND_DOCKER;
+	lg->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (lg->ino == -1)
+		log_warn("inotify: reading the server logs every second instead");
+	for (int i = 0; i < cfg->nnodes && i < CFG_MAX_NODES; i++) {
+		struct logs_node *n = &lg->nodes[lg->nnodes++];
+		char dir[PATH_MAX], rel[CFG_NAME + 16];
+
+		n->node = &cfg->nodes[i];
+		n->wd = -1;
+		lab_node_log_dir(cfg, n->node->name, lg->docker, dir,
+		    sizeof(dir));
+		snprintf(rel, sizeof(rel), "logs-offset.%s", n->node->name);
+		lab_path(cfg, rel, n->offset_path, sizeof(n->offset_path));
+		logs_load_offset(n);
+		pglog_follow_init(&n->f, dir, n->saved_file, n->saved_off);
+	}
+	logs_resume(lg);
+
+	while (!worker_stop) {
+		int64_t now = mono_ns();
+		int missing = logs_pass(lg);
+
+		status_heartbeat(ctx->slot);
+		if (lg->nnodes > 0 && missing == lg->nnodes)
+			status_set(ctx->slot, WS_STARTING, "waiting for the "
+			    "servers' log directories (%s, ...)",
+			    lg->nodes[0].f.dir);
+		else
+			status_set(ctx->slot, WS_RUNNING, "%lld lines kept of "
+			    "%lld read", (long long)lg->kept,
+			    (long long)lg->lines);
+		status_counter_set(ctx->slot, LC_KEPT, lg->kept);
+		status_counter_set(ctx->slot, LC_LINES, lg->lines);
+		if (now >= next_save) {
+			for (int i = 0; i < lg->nnodes; i++)
+				logs_save_offset(&lg->nodes[i]);
+			next_save = now + LOGS_SAVE_NS;
+		}
+		if (now >= next_self) {
+			struct record r;
+			worker_labsup_init(ctx, &r);
+			r.u.labsup.errors = lg->errors;
+			r.u.labsup.value = lg->kept;
+			worker_emit(ctx, &r);
+			next_self = now + LOGS_SAVE_NS;
+		}
+		/* an event wakes us at once; without one, look anyway */
+		logs_wait(lg, 100);
+	}
+	for (int i = 0; i < lg->nnodes; i++) {
+		logs_save_offset(&lg->nodes[i]);
+		pglog_follow_close(&lg->nodes[i].f);
+	}
+	if (lg->ino != -1)
+		close(lg->ino);
+	free(lg);
+	return 0;
+}
