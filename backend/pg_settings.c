@@ -26,6 +26,8 @@ const struct pg_setting pg_settings[] = {
 	    "what pg_hba.conf asks for: passwords set on a server are SCRAM" },
 	{ "jit", "off",
 	    "short lab statements: compiling them costs more than it saves" },
+	{ "compute_query_id", "on",
+	    "lock-wait episodes name each side's statement by its query_id" },
 };
 
 const size_t pg_nsettings = sizeof(pg_settings) / sizeof(pg_settings[0]);

@@ -162,7 +162,8 @@ main(int argc, char **argv)
 			    "oid of the database the SQL is for\n");
 			return 2;
 		}
-		sampler_sql(sql, sizeof(sql), true, false, (unsigned)oid);
+		sampler_sql(sql, sizeof(sql), true, false, (unsigned)oid,
+		    false);
 		printf("%s;\n", sql);
 		return 0;
 	}

@@ -40,6 +40,9 @@ const struct cli_command cli_commands[] = {
 	  false },
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
+	{ "waits", "[NODE] [--since 10m] [--json]", "lock-wait episodes "
+	  "from InfluxDB, longest first, with who blocked whom", cmd_waits,
+	  CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

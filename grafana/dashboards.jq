@@ -181,5 +181,18 @@ dashboard("lab"; "Lab"; [node_var]; [
 	ts("Worker restarts (cumulative)"; "short";
 	   "SELECT max(\"restarts\") FROM \"labsup\" WHERE $timeFilter GROUP BY time($__interval), \"worker\" fill(none)";
 	   "$tag_worker")
+]),
+dashboard("waits"; "Lock waits"; [node_var]; [
+	table("Longest lock-wait episodes: who (pid) waited on whom (blocker)";
+	   "SELECT top(\"duration_ms\", 20) AS \"duration_ms\", \"node\", \"pid\", \"blocker\", \"blockers\", \"target\", \"mode\", \"held\", \"blocker_idle_in_tx\", \"query\", \"blocker_query\" FROM \"lock_wait\" WHERE \"state\" = 'ended' AND \(nodes)"),
+	ts("Longest episode ended in each interval"; "ms";
+	   "SELECT max(\"duration_ms\") FROM \"lock_wait\" WHERE \"state\" = 'ended' AND \(nodes) GROUP BY time($__interval), \"node\" fill(none)";
+	   "$tag_node"),
+	ts("Episodes ended in each interval"; "short";
+	   "SELECT count(\"duration_ms\") FROM \"lock_wait\" WHERE \"state\" = 'ended' AND \(nodes) GROUP BY time($__interval), \"node\" fill(none)";
+	   "$tag_node"; true),
+	ts("Episodes lasting a second and more, as they last (waiter pid)"; "ms";
+	   "SELECT max(\"duration_ms\") FROM \"lock_wait\" WHERE \"state\" = 'waiting' AND \(nodes) GROUP BY time($__interval), \"node\", \"pid\" fill(none)";
+	   "$tag_node pid $tag_pid")
 ])
 ]

@@ -375,3 +375,81 @@ influx_create_db(struct influx *ix)
 	return rc == INFLUX_OK && strstr(ix->body, "\"error\"") == NULL ? 0 :
 	    -1;
 }
+
+/* influx_select: the whole answer, grown as it comes. */
+struct influx_answer {
+	char *data;
+	size_t len, cap;
+	bool nomem;
+};
+
+static size_t
+influx_on_answer(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct influx_answer *a = arg;
+	size_t n = size * nmemb;
+
+	if (a->len + n + 1 > a->cap) {
+		size_t cap = a->cap ? a->cap : 65536;
+		char *d;
+
+		while (cap < a->len + n + 1)
+			cap *= 2;
+		if ((d = realloc(a->data, cap)) == NULL) {
+			a->nomem = true;
+			return 0;
+		}
+		a->data = d;
+		a->cap = cap;
+	}
+	memcpy(a->data + a->len, p, n);
+	a->len += n;
+	a->data[a->len] = '\0';
+	return n;
+}
+
+char *
+influx_select(struct influx *ix, const struct config *cfg, const char *q)
+{
+	struct influx_answer a = { NULL, 0, 0, false };
+	char url[4096], *eq, *edb;
+	CURL *c = ix->curl;
+	int rc;
+
+	eq = curl_easy_escape(c, q, 0);
+	edb = curl_easy_escape(c, cfg->influx.version == 2 ?
+	    cfg->influx.bucket : cfg->influx.database, 0);
+	if (eq == NULL || edb == NULL) {
+		curl_free(eq);
+		curl_free(edb);
+		snprintf(ix->message, sizeof(ix->message), "out of memory");
+		return NULL;
+	}
+	/* 2.x answers InfluxQL on /query for a bucket mapped to a db */
+	snprintf(url, sizeof(url), "%s?db=%s&epoch=ms&q=%s", ix->query_url,
+	    edb, eq);
+	curl_free(eq);
+	curl_free(edb);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, influx_on_answer);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	rc = influx_post(ix, url, "", 0, false, 0);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, influx_on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ix);
+	if (rc != INFLUX_OK || a.nomem) {
+		if (a.nomem)
+			snprintf(ix->message, sizeof(ix->message),
+			    "out of memory");
+		else if (ix->message[0] == '\0' && a.data != NULL) {
+			snprintf(ix->body, sizeof(ix->body), "%s", a.data);
+			influx_message(ix);
+		}
+		if (ix->message[0] == '\0')
+			snprintf(ix->message, sizeof(ix->message), "HTTP %ld",
+			    ix->status);
+		free(a.data);
+		return NULL;
+	}
+	if (a.data == NULL)
+		a.data = strdup("{}");
+	return a.data;
+}

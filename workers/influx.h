@@ -77,4 +77,11 @@ int influx_write(struct influx *ix, const void *data, size_t len, bool gzip,
 /* 1.x: CREATE DATABASE for the configured database.  0 or -1. */
 int influx_create_db(struct influx *ix);
 
+/*
+ * Run one InfluxQL query (times in ms since the epoch) and return the
+ * whole JSON answer (free it), or NULL with ix->message saying why.
+ */
+char *influx_select(struct influx *ix, const struct config *cfg,
+    const char *q);
+
 #endif
