@@ -85,6 +85,15 @@ harness_print(const struct record *r)
 		printf("%s ts=%" PRId64 " kind=%s text=\"%s\"\n", m, r->ts,
 		    r->u.event.kind, r->u.event.text);
 		break;
+	case REC_LOCK_WAIT:
+		printf("%s ts=%" PRId64 " node=%s pid=%d blocker=%d ended=%d "
+		    "duration_ms=%.3f target=\"%s\"\n", m, r->ts,
+		    r->u.lock_wait.node, r->u.lock_wait.pid,
+		    r->u.lock_wait.blocker, r->u.lock_wait.ended,
+		    r->u.lock_wait.duration_ms, r->u.lock_wait.target);
+		break;
+	case REC_LOCK_WAIT_TEXT:
+		break;	/* the statements: nothing a benchmark counts */
 	default:
 		printf("kind%d ts=%" PRId64 "\n", r->kind, r->ts);
 		break;
