@@ -15,6 +15,7 @@
  *   -q  print only the closing summary lines
  *   -S  print the SQL of one tick with pg_locks and exit (-a OID, needed:
  *       the oid of the database it is for)
+ * SIGINT or SIGTERM ends the run early, the same way -t does.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +31,16 @@
 #include "../workers/sampler.h"
 
 #define HARNESS_MAX 64
+
+/* SIGINT or SIGTERM: stop the workers now, as at the end of -t */
+static volatile sig_atomic_t harness_stop;
+
+static void
+harness_on_signal(int sig)
+{
+	(void)sig;
+	harness_stop = 1;
+}
 
 static void
 harness_print(const struct record *r)
@@ -220,7 +231,9 @@ main(int argc, char **argv)
 		}
 	}
 	end = mono_ns() + (int64_t)(secs * 1e9);
-	while (mono_ns() < end) {
+	signal(SIGINT, harness_on_signal);
+	signal(SIGTERM, harness_on_signal);
+	while (mono_ns() < end && !harness_stop) {
 		harness_drain(&seg, n, quiet);
 		fflush(stdout);
 		struct timespec ts = { 0, 10000000 };

@@ -8,6 +8,8 @@ PKGS="build-essential pkg-config libpq-dev libcurl4-openssl-dev libbsd-dev
 libcriterion-dev libinih-dev libjansson-dev zlib1g-dev postgresql-15
 postgresql-contrib influxdb influxdb-client curl procps iproute2 tmux jq python3
 mandoc"
+# bench/capture.sh's baseline: the lock waits pg_wait_sampling sees
+PKGS="$PKGS postgresql-15-pg-wait-sampling"
 # Docker is optional for the lab (backend=auto falls back to local) but the
 # docker test suite uses it; LABSUP_NO_DOCKER=1 skips installing it.
 if [ "${LABSUP_NO_DOCKER:-0}" != 1 ]; then
