@@ -43,13 +43,6 @@ collector=$(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE backen
 [ -n "$collector" ] || fail "no pg_wait_sampling collector on pub"
 
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
-cpu_us() {	# cpu_us PID...: CPU time they used so far, us
-	local p t=0
-	for p in "$@"; do
-		t=$(( t + $(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0) ))
-	done
-	echo "$t"
-}
 
 for iv in $INTERVALS; do
 	conf="$LAB_DIR/capture$iv.conf"

@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "influx.h"
+#include "lineproto.h"
 
 /* Read a one-line secret; trailing newline and spaces are not part of it. */
 static int
@@ -376,32 +377,15 @@ influx_create_db(struct influx *ix)
 	    -1;
 }
 
-/* influx_select: the whole answer, grown as it comes. */
-struct influx_answer {
-	char *data;
-	size_t len, cap;
-	bool nomem;
-};
-
+/* influx_select: the whole answer, in a buffer grown as it comes. */
 static size_t
 influx_on_answer(char *p, size_t size, size_t nmemb, void *arg)
 {
-	struct influx_answer *a = arg;
+	struct lp_buf *a = arg;
 	size_t n = size * nmemb;
 
-	if (a->len + n + 1 > a->cap) {
-		size_t cap = a->cap ? a->cap : 65536;
-		char *d;
-
-		while (cap < a->len + n + 1)
-			cap *= 2;
-		if ((d = realloc(a->data, cap)) == NULL) {
-			a->nomem = true;
-			return 0;
-		}
-		a->data = d;
-		a->cap = cap;
-	}
+	if (lp_reserve(a, n + 1) == -1)
+		return 0;
 	memcpy(a->data + a->len, p, n);
 	a->len += n;
 	a->data[a->len] = '\0';
@@ -411,7 +395,7 @@ influx_on_answer(char *p, size_t size, size_t nmemb, void *arg)
 char *
 influx_select(struct influx *ix, const struct config *cfg, const char *q)
 {
-	struct influx_answer a = { NULL, 0, 0, false };
+	struct lp_buf a = { NULL, 0, 0 };
 	char url[4096], *eq, *edb;
 	CURL *c = ix->curl;
 	int rc;
@@ -435,11 +419,8 @@ influx_select(struct influx *ix, const struct config *cfg, const char *q)
 	rc = influx_post(ix, url, "", 0, false, 0);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, influx_on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, ix);
-	if (rc != INFLUX_OK || a.nomem) {
-		if (a.nomem)
-			snprintf(ix->message, sizeof(ix->message),
-			    "out of memory");
-		else if (ix->message[0] == '\0' && a.data != NULL) {
+	if (rc != INFLUX_OK) {
+		if (ix->message[0] == '\0' && a.data != NULL) {
 			snprintf(ix->body, sizeof(ix->body), "%s", a.data);
 			influx_message(ix);
 		}
