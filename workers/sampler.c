@@ -96,7 +96,9 @@ static const char sampler_sql_snapshot[] =
  * A waiter's detail (see above): its ungranted lock, what it is on (the
  * relation, or for a row lock's transaction wait, the relation of the
  * tuple lock the waiter holds meanwhile), the strongest mode its first
- * blocker holds on the same object, waitstart, and both statements.
+ * blocker holds on the same object, waitstart, and both statements.  A
+ * waiter whose blocker went between the two scans has none (NULL bpid:
+ * pg_stat_get_activity(NULL) would return every backend).
  */
 #define SAMPLER_MODES "ARRAY['AccessShareLock', 'RowShareLock', " \
     "'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', " \
@@ -121,7 +123,8 @@ static const char sampler_sql_detail[] =
     "coalesce(x.query_id::text, ''), coalesce((SELECT concat_ws(E'\\x1f', "
     "coalesce(a.state, ''), coalesce(a.query_id::text, ''), "
     "translate(left(a.query, 79), E'\\x1f', ' ')) "
-    "FROM b, pg_stat_get_activity(b.bpid) a), E'\\x1f\\x1f'), "
+    "FROM b, pg_stat_get_activity(b.bpid) a WHERE b.bpid IS NOT NULL AND "
+    "a.pid = b.bpid), E'\\x1f\\x1f'), "
     "translate(left(coalesce(x.query, ''), 79), E'\\x1f', ' ')) "
     "FROM l w WHERE w.pid = x.apid AND NOT w.granted LIMIT 1) END";
 static const char sampler_sql_no_detail[] = "NULL::text";
