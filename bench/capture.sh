@@ -11,7 +11,8 @@
 # history holds a Lock sample of the waiter's pid during the wait.  Prints
 #   capture_<L>ms_at_<I>ms = P % (baseline pg_wait_sampling = P %, ratio R)
 # for every length and interval, the CPU both cost (share of the machine)
-# and the episodes' duration error.
+# and the episodes' duration error.  CAPTURE_BASE_HARNESS (see below)
+# adds the tick cost where nobody waits, against another build.
 . "$(dirname "$0")/harness-lab.bash" benchcapture
 DRIVER=${DRIVER:-$ROOT/$BUILD/bench/capture_driver}
 [ -x "$DRIVER" ] || { echo "bench: build $DRIVER first (make bench)" >&2; exit 1; }
@@ -21,6 +22,28 @@ RATE=${CAPTURE_HUM_RATE:-200}
 INTERVALS=${CAPTURE_INTERVALS:-10 100}
 PUB_DIR="$LAB_DIR/state/pg/pub"
 CONNINFO="host=$PUB_DIR port=$PUB_PORT user=labsup dbname=labsup passfile=$LAB_DIR/state/pgpass"
+
+# CAPTURE_BASE_HARNESS=.../sampler_harness of another build: first, on
+# the idle lab, what a tick costs where nobody waits, that build against
+# this one, alternately (the machine's drift cancels out)
+if [ -n "${CAPTURE_BASE_HARNESS:-}" ]; then
+	printf '%s\n[hum]\nclients = 0\n\n[sampler]\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
+	    "$(sed '/^\[hum\]/,$d' "$LAB_CONF")" >"$LAB_DIR/idle.conf"
+	server_us() {	# the samplers' per-second server times, mean
+		awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
+			sub("value=", "", $i); if (++n > 1) { s += $i; k++ } } }
+			END { printf "%.0f\n", k ? s / k : -1 }'
+	}
+	: >"$LAB_DIR/ab"
+	for r in 1 2 3; do
+		for h in "$CAPTURE_BASE_HARNESS" "$HARNESS"; do
+			echo "$h $("$h" -c "$LAB_DIR/idle.conf" -k sampler -a pub -t 6 | server_us)" >>"$LAB_DIR/ab"
+		done
+	done
+	awk -v base="$CAPTURE_BASE_HARNESS" '$1 == base { b += $2; nb++; next } { a += $2; na++ }
+	END { printf "bench: sampler_idle_server_time_100hz = %.0f us (baseline %s = %.0f us, ratio %.2f) [server time a tick takes where nobody waits, idle pub, 3 alternating 6 s runs each]\n",
+	    a / na, base, b / nb, (a / na) / (b / nb) }' "$LAB_DIR/ab"
+fi
 
 note "pg_wait_sampling into pub (shared_preload_libraries, then a restart)"
 # ALTER SYSTEM refuses the extension's settings until it is loaded: they
