@@ -5,8 +5,8 @@
 # a chain (a waits on b, which waits on c).  Each episode must reach
 # InfluxDB as a lock_wait point with the right blocker pid, relation,
 # modes, statements and a duration between what the sessions saw (within
-# one sampler interval), with `waiting` points while it lasted; and
-# `labsup waits` must list them, longest first, with the chain.
+# one sampler interval), with `waiting` points while it lasted; `top`
+# must show the open one; and `labsup waits` must list them, longest first, with the chain.
 . "$(dirname "$0")/../lib.sh"
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
 command -v influxd >/dev/null || skip "influxd not installed"
@@ -54,7 +54,9 @@ waiting() { session "$1" "wait_event_type = 'Lock'"; }
 lock() { echo "SELECT aid FROM accounts WHERE aid = $1 FOR UPDATE;"; }
 
 note "a holder idle in transaction for 2 s, a session waiting for its row"
-{ echo "BEGIN;"; lock 7; wait_for 60 waiting waiter; sleep 2; echo "COMMIT;"; } | pg holder &
+# the holder lets go 2 s after `top` showed the wait (or failed to)
+{ echo "BEGIN;"; lock 7; wait_for 60 waiting waiter; wait_for 90 test -e "$LAB_DIR/top_done"
+  sleep 2; echo "COMMIT;"; } | pg holder &
 holder=$!
 wait_for 60 session holder "state = 'idle in transaction'" || fail "the holder did not take row 7"
 hpid=$(pid_of holder)
@@ -62,6 +64,11 @@ hpid=$(pid_of holder)
 waiter=$!
 wait_for 60 waiting waiter || fail "the waiter is not waiting for row 7"
 wpid=$(pid_of waiter)
+note "top shows the open episode, waiter > blocker"
+top_shows() { lab top --once | grep -q "^waits   pub 1, longest $wpid > $hpid "; }
+wait_for 60 top_shows; shown=$?
+touch "$LAB_DIR/top_done"
+[ $shown = 0 ] || fail "top does not show $wpid waiting on $hpid: $(lab top --once | grep '^waits')"
 wait "$holder" || fail "the holder failed: $(cat "$LAB_DIR/holder.out")"
 wait "$waiter" || fail "the waiter failed: $(cat "$LAB_DIR/waiter.out")"
 # what the waiter's client saw: an upper bound of its wait
@@ -98,16 +105,21 @@ n=$(influx_value "SELECT count(duration_ms) FROM lock_wait WHERE state = 'waitin
 [ "$n" -ge 1 ] || fail "no waiting point while the 2 s wait lasted"
 
 note "a chain: a waits on b, b waits on c"
-{ echo "BEGIN;"; lock 8; wait_for 60 waiting a; sleep 1; echo "COMMIT;"; } | pg c &
+# c lets go a second after the test has every pid
+{ echo "BEGIN;"; lock 8; wait_for 60 waiting a; wait_for 90 test -e "$LAB_DIR/chain_done"
+  sleep 1; echo "COMMIT;"; } | pg c &
 c=$!
 wait_for 60 session c "state = 'idle in transaction'" || fail "c did not take row 8"
+cpid=$(pid_of c)
 { echo "BEGIN;"; lock 9; lock 8; echo "COMMIT;"; } | pg b &
 b=$!
 wait_for 60 waiting b || fail "b is not waiting for row 8"
+bpid=$(pid_of b)
 { lock 9; } | pg a &
 a=$!
 wait_for 60 waiting a || fail "a is not waiting for row 9"
-apid=$(pid_of a) bpid=$(pid_of b) cpid=$(pid_of c)
+apid=$(pid_of a)
+touch "$LAB_DIR/chain_done"
 wait "$c" "$b" "$a" || fail "a chain session failed"
 wait_for 60 have_ended "$apid" || fail "no ended lock_wait point for a ($apid)"
 wait_for 60 have_ended "$bpid" || fail "no ended lock_wait point for b ($bpid)"
