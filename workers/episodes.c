@@ -123,12 +123,30 @@ ep_same_wait(const struct ep_wait *a, const struct ep_wait *b)
 	    strcmp(a->target, b->target) == 0;
 }
 
-/* Take what this tick knows that the episode did not. */
+/*
+ * Take what this tick knows that the episode did not.  A tick that shows
+ * the backend still waiting but no blocker (the blocker let go between
+ * the activity scan and pg_blocking_pids: the last tick of most waits)
+ * keeps the blocker seen before.
+ */
 static void
 ep_update(struct episode *e, const struct ep_wait *w)
 {
-	if (w->detail) {
+	struct ep_wait old = e->w;
+
+	if (w->detail)
 		e->w = *w;
+	if (w->nblockers == 0) {
+		e->w.blocker = old.blocker;
+		e->w.nblockers = old.nblockers;
+		e->w.blocker_idle_tx = old.blocker_idle_tx;
+		if (w->detail && old.detail && old.blocker_query[0] != '\0' &&
+		    e->w.blocker_query[0] == '\0') {
+			e->w.blocker_query_id = old.blocker_query_id;
+			e->w.held = old.held;
+			memcpy(e->w.blocker_query, old.blocker_query,
+			    sizeof(e->w.blocker_query));
+		}
 		return;
 	}
 	e->w.blocker = w->blocker;

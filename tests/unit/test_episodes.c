@@ -200,6 +200,30 @@ Test(episodes, another_target_is_another_episode, .init = setup)
 	cr_assert_str_eq(ep_longest(&tab)->w.target, "b");
 }
 
+Test(episodes, a_last_tick_without_blocker_keeps_the_blocker, .init = setup)
+{
+	struct ep_wait w = waiter(100, 200), gone = waiter(100, 0);
+
+	gone.nblockers = 0;
+	ticks(0, 3, &w, 1);
+	ticks(3, 4, &gone, 1);	/* the holder let go mid-snapshot */
+	gone.detail = true;	/* a detailed one says so too */
+	strcpy(gone.target, "t");
+	w.detail = true;
+	strcpy(w.target, "t");
+	strcpy(w.blocker_query, "UPDATE t");
+	w.held = 7;
+	ticks(4, 5, &w, 1);
+	ticks(5, 6, &gone, 1);
+	ticks(6, 7, NULL, 0);
+	cr_assert_eq(ngot, 2, "the episode and the blocker's statement");
+	cr_assert_eq(got[0].u.lock_wait.blocker, 200);
+	cr_assert_eq(got[0].u.lock_wait.blockers, 1);
+	cr_assert_eq(got[0].u.lock_wait.held, 7);
+	cr_assert_eq(got[1].u.lock_wait_text.side, REC_SIDE_BLOCKER);
+	cr_assert_str_eq(got[1].u.lock_wait_text.text, "UPDATE t");
+}
+
 Test(episodes, skipped_ticks_end_halfway, .init = setup)
 {
 	struct ep_wait w = waiter(100, 200);
