@@ -40,6 +40,8 @@ const struct pg_setting pg_settings[] = {
 	{ "log_lock_waits", "on",
 	    "a lock wait longer than deadlock_timeout is logged" },
 	{ "log_checkpoints", "on", "checkpoints are pg_log lines" },
+	{ "compute_query_id", "on",
+	    "lock-wait episodes name each side's statement by its query_id" },
 };
 
 const size_t pg_nsettings = sizeof(pg_settings) / sizeof(pg_settings[0]);

@@ -10,6 +10,13 @@ BUILD=${BUILD:-build}
 HARNESS=${HARNESS:-$ROOT/$BUILD/bench/sampler_harness}	# override to compare two builds
 [ -x "$HARNESS" ] || { echo "bench: build $HARNESS first (make bench)" >&2; exit 1; }
 C=${HUM_CLIENTS:-4}
+cpu_us() {	# cpu_us PID...: CPU time they used so far, us
+	local p t=0
+	for p in "$@"; do
+		t=$(( t + $(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0) ))
+	done
+	echo "$t"
+}
 
 LAB_SCALE=${LAB_SCALE:-10} lab_setup "$1" <<EOC
 [hum]

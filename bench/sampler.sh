@@ -64,13 +64,6 @@ awk -v c="$paced_server" -v p="$paced_pgb" -v o="$paced_one" 'BEGIN {
 	printf "bench: sample_server_time_100hz = %d us (server time from Bind to the snapshot taken, idle node, 100 Hz; a round trip at 100 Hz costs pgbench %d us with the same statement, %d us with SELECT 1: waking two sleeping processes)\n", c, p, o }'
 
 # -- overhead: hum throughput with the samplers stopped and running
-cpu_us() {	# cpu_us PID...: CPU time they used so far, us
-	local p t=0
-	for p in "$@"; do
-		t=$(( t + $(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0) ))
-	done
-	echo "$t"
-}
 toggle_run() {	# toggle_run CONF OUT FIELD: one run; pairs to OUT, CPU share on stdout
 	local hp sp kids pids port on=1 c0 c1 end
 	"$HARNESS" -c "$1" -k hum -n "$C" -t $(( SECS + 3 )) >"$LAB_DIR/hum.out" &

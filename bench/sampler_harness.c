@@ -15,6 +15,7 @@
  *   -q  print only the closing summary lines
  *   -S  print the SQL of one tick with pg_locks and exit (-a OID, needed:
  *       the oid of the database it is for)
+ * SIGINT or SIGTERM ends the run early, the same way -t does.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,6 +31,16 @@
 #include "../workers/sampler.h"
 
 #define HARNESS_MAX 64
+
+/* SIGINT or SIGTERM: stop the workers now, as at the end of -t */
+static volatile sig_atomic_t harness_stop;
+
+static void
+harness_on_signal(int sig)
+{
+	(void)sig;
+	harness_stop = 1;
+}
 
 static void
 harness_print(const struct record *r)
@@ -85,6 +96,15 @@ harness_print(const struct record *r)
 		printf("%s ts=%" PRId64 " kind=%s text=\"%s\"\n", m, r->ts,
 		    r->u.event.kind, r->u.event.text);
 		break;
+	case REC_LOCK_WAIT:
+		printf("%s ts=%" PRId64 " node=%s pid=%d blocker=%d ended=%d "
+		    "duration_ms=%.3f target=\"%s\"\n", m, r->ts,
+		    r->u.lock_wait.node, r->u.lock_wait.pid,
+		    r->u.lock_wait.blocker, r->u.lock_wait.ended,
+		    r->u.lock_wait.duration_ms, r->u.lock_wait.target);
+		break;
+	case REC_LOCK_WAIT_TEXT:
+		break;	/* the statements: nothing a benchmark counts */
 	default:
 		printf("kind%d ts=%" PRId64 "\n", r->kind, r->ts);
 		break;
@@ -162,7 +182,8 @@ main(int argc, char **argv)
 			    "oid of the database the SQL is for\n");
 			return 2;
 		}
-		sampler_sql(sql, sizeof(sql), true, false, (unsigned)oid);
+		sampler_sql(sql, sizeof(sql), true, false, (unsigned)oid,
+		    false);
 		printf("%s;\n", sql);
 		return 0;
 	}
@@ -210,7 +231,9 @@ main(int argc, char **argv)
 		}
 	}
 	end = mono_ns() + (int64_t)(secs * 1e9);
-	while (mono_ns() < end) {
+	signal(SIGINT, harness_on_signal);
+	signal(SIGTERM, harness_on_signal);
+	while (mono_ns() < end && !harness_stop) {
 		harness_drain(&seg, n, quiet);
 		fflush(stdout);
 		struct timespec ts = { 0, 10000000 };

@@ -159,6 +159,41 @@ top_hum_rate(const struct top_state *t, uint32_t i, int64_t now)
 	    secs;
 }
 
+/*
+ * One line of the lock-wait episodes open now (workers/episodes.h), per
+ * node: how many, and the longest as waiter > blocker and its age.
+ */
+static void
+top_waits(struct top_state *t, const struct snapshot *s, int64_t now)
+{
+	char line[TOP_COLS + 1] = "waits  ";
+	size_t len = strlen(line);
+	int open = 0;
+
+	for (uint32_t i = 0; i < s->nsvc; i++) {
+		const struct snap_worker *w = cli_worker(s, WK_SAMPLER,
+		    s->svcs[i].name);
+		const int64_t *c;
+		int n;
+
+		if (s->svcs[i].name[0] == '\0' || w == NULL ||
+		    w->own.counters[SC_EP_OPEN] == 0)
+			continue;
+		c = w->own.counters;
+		n = snprintf(line + len, sizeof(line) - len, "%s %s %lld, "
+		    "longest %d > %d %.1f s", open++ ? ";" : "",
+		    s->svcs[i].name, (long long)c[SC_EP_OPEN],
+		    (int)(c[SC_EP_PAIR] >> 32), (int)(uint32_t)c[SC_EP_PAIR],
+		    c[SC_EP_SINCE] > 0 ? (now - c[SC_EP_SINCE]) / 1e9 : 0.0);
+		if (n < 0 || (size_t)n >= sizeof(line) - len)
+			break;
+		len += (size_t)n;
+	}
+	if (open == 0)
+		strlcat(line, " no lock wait now", sizeof(line));
+	top_line(t, "%s", line);
+}
+
 static void
 top_render(struct top_state *t, const struct config *cfg)
 {
@@ -220,6 +255,7 @@ top_render(struct top_state *t, const struct config *cfg)
 		    (long long)c[SC_ACTIVE], (long long)c[SC_IDLE_IN_TX], lag,
 		    v->cpu_pct, mem, (int)w->sup.pid);
 	}
+	top_waits(t, s, now);
 	top_line(t, "%-8s %8s %8s %9s %9s %9s %8s %7s", "HUM", "TX/S",
 	    "TARGET", "P50", "P99", "ERRORS", "TX", "PID");
 	for (uint32_t i = 1; i < s->nslots; i++) {

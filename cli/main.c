@@ -48,6 +48,9 @@ const struct cli_command cli_commands[] = {
 	{ "logs", "[NODE...] [-f|--follow] [--since DUR] [--grep RE] [--all]",
 	  "the servers' notable log lines, merged across nodes in time order",
 	  cmd_logs, CLI_CONFIG, false },
+	{ "waits", "[NODE] [--since 10m] [--json]", "lock-wait episodes "
+	  "from InfluxDB, longest first, with who blocked whom", cmd_waits,
+	  CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

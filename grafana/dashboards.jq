@@ -221,5 +221,18 @@ dashboard("subscriptions"; "Subscriptions"; [node_var]; [
 	   "$tag_node $tag_severity"; true),
 	table("Server log (latest 200)";
 	   "SELECT \"node\", \"severity\", \"sqlstate\", \"backend_type\", \"pid\", \"message\", \"message_2\" FROM \"pg_log\" WHERE \(nodes) ORDER BY time DESC LIMIT 200")
+]),
+dashboard("waits"; "Lock waits"; [node_var]; [
+	table("Longest lock-wait episodes: who (pid) waited on whom (blocker)";
+	   "SELECT top(\"duration_ms\", 20) AS \"duration_ms\", \"node\", \"pid\", \"blocker\", \"blockers\", \"target\", \"mode\", \"held\", \"blocker_idle_in_tx\", \"query\", \"blocker_query\" FROM \"lock_wait\" WHERE \"state\" = 'ended' AND \(nodes)"),
+	ts("Longest episode ended in each interval"; "ms";
+	   "SELECT max(\"duration_ms\") FROM \"lock_wait\" WHERE \"state\" = 'ended' AND \(nodes) GROUP BY time($__interval), \"node\" fill(none)";
+	   "$tag_node"),
+	ts("Episodes ended in each interval"; "short";
+	   "SELECT count(\"duration_ms\") FROM \"lock_wait\" WHERE \"state\" = 'ended' AND \(nodes) GROUP BY time($__interval), \"node\" fill(none)";
+	   "$tag_node"; true),
+	ts("Episodes lasting a second and more, as they last (waiter pid)"; "ms";
+	   "SELECT max(\"duration_ms\") FROM \"lock_wait\" WHERE \"state\" = 'waiting' AND \(nodes) GROUP BY time($__interval), \"node\", \"pid\" fill(none)";
+	   "$tag_node pid $tag_pid")
 ])
 ]

@@ -11,6 +11,8 @@ mandoc"
 # labsup report (issue 19): its test opens the page in headless chromium;
 # `make bench BENCH=report` compares uPlot with Debian's Chart.js
 PKGS="$PKGS chromium libjs-chart.js"
+# bench/capture.sh's baseline: the lock waits pg_wait_sampling sees
+PKGS="$PKGS postgresql-15-pg-wait-sampling"
 # Docker is optional for the lab (backend=auto falls back to local) but the
 # docker test suite uses it; LABSUP_NO_DOCKER=1 skips installing it.
 if [ "${LABSUP_NO_DOCKER:-0}" != 1 ]; then

@@ -25,6 +25,8 @@ rec_measurement(int kind)
 		[REC_SUB_SLOT] = "sub_slot",
 		[REC_SUB_WORKER] = "sub_worker",
 		[REC_PG_LOG] = "pg_log",
+		[REC_LOCK_WAIT] = "lock_wait",
+		[REC_LOCK_WAIT_TEXT] = "lock_wait",
 	};
 
 	if (kind <= REC_NONE || kind >= REC_KIND_MAX)
@@ -86,4 +88,55 @@ int
 pglog_btype_code(const char *name)
 {
 	return pglog_code(pglog_btypes, PGB_NTYPES, name, PGB_OTHER);
+}
+
+/* In order of strength, as PostgreSQL's lock.h numbers them. */
+static const char *const rec_lockmodes[] = {
+	"", "AccessShareLock", "RowShareLock", "RowExclusiveLock",
+	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
+	"ExclusiveLock", "AccessExclusiveLock",
+};
+
+/* As PostgreSQL's LockTagTypeNames. */
+static const char *const rec_locktypes[] = {
+	"", "relation", "extend", "frozenid", "page", "tuple",
+	"transactionid", "virtualxid", "spectoken", "object", "userlock",
+	"advisory",
+};
+
+#define REC_NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static int
+rec_code(const char *const *names, int n, const char *name)
+{
+	for (int i = 1; name != NULL && i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return 0;
+}
+
+int
+rec_lockmode_code(const char *name)
+{
+	return rec_code(rec_lockmodes, REC_NELEM(rec_lockmodes), name);
+}
+
+const char *
+rec_lockmode_name(int code)
+{
+	return code > 0 && code < REC_NELEM(rec_lockmodes) ?
+	    rec_lockmodes[code] : "";
+}
+
+int
+rec_locktype_code(const char *name)
+{
+	return rec_code(rec_locktypes, REC_NELEM(rec_locktypes), name);
+}
+
+const char *
+rec_locktype_name(int code)
+{
+	return code > 0 && code < REC_NELEM(rec_locktypes) ?
+	    rec_locktypes[code] : "";
 }

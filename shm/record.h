@@ -35,6 +35,8 @@ enum rec_kind {
 	REC_SUB_SLOT,	 /* sub_slot: its slot and walsender, on the publisher */
 	REC_SUB_WORKER,	 /* sub_worker: what its apply worker/walsender waits on */
 	REC_PG_LOG,	 /* pg_log: a server log line (or a part of one) */
+	REC_LOCK_WAIT,	 /* lock_wait: one lock-wait episode */
+	REC_LOCK_WAIT_TEXT, /* lock_wait: a statement of one */
 	REC_KIND_MAX
 };
 
@@ -197,6 +199,46 @@ struct rec_pg_log {
 	char text[REC_PGLOG_TEXT];	/* not NUL-terminated when full */
 };
 
+/*
+ * lock_wait: one lock-wait episode (workers/episodes.h), written once a
+ * second while it lasts (ended 0) and once when it ends (ended 1, at its
+ * start time).  A point is one REC_LOCK_WAIT and up to two
+ * REC_LOCK_WAIT_TEXT (each side's statement, cut to REC_QUERY_TEXT) with
+ * the same tags and time: InfluxDB merges the fields of points of one
+ * series and timestamp, so they land as one point.  Modes and lock types
+ * are codes (rec_lockmode_name, rec_locktype_name) to fit the 128 bytes.
+ */
+#define REC_TARGET 40
+#define REC_QUERY_TEXT 80
+
+enum rec_lock_side { REC_SIDE_WAITER = 0, REC_SIDE_BLOCKER };
+
+struct rec_lock_wait {
+	char node[REC_NAME];
+	char target[REC_TARGET]; /* relation name, "transaction 123", "" */
+	int32_t pid;		 /* the waiting backend */
+	int32_t blocker;	 /* the first of its blockers, 0 unknown */
+	double duration_ms;	 /* so far, or in all once ended */
+	int64_t query_id;	 /* the waiter's statement, 0 unknown */
+	int64_t blocker_query_id;
+	uint8_t ended;
+	uint8_t locktype;	 /* rec_locktype_code(); 0 unknown */
+	uint8_t mode;		 /* wanted: rec_lockmode_code(); 0 unknown */
+	uint8_t held;		 /* the blocker's strongest on it; 0 unknown */
+	uint8_t blockers;	 /* how many block it (pg_blocking_pids) */
+	uint8_t blocker_idle_tx; /* 1 idle in transaction, 0 not, 2 unknown */
+	uint8_t pad[2];
+};
+
+struct rec_lock_wait_text {
+	char node[REC_NAME];
+	int32_t pid;
+	uint8_t ended;
+	uint8_t side;		 /* enum rec_lock_side */
+	uint8_t pad[2];
+	char text[REC_QUERY_TEXT];
+};
+
 struct record {
 	uint64_t seq;  /* lane position; gaps reveal loss */
 	int64_t ts;    /* ns since the epoch, CLOCK_REALTIME */
@@ -217,6 +259,8 @@ struct record {
 		struct rec_sub_slot sub_slot;
 		struct rec_sub_worker sub_worker;
 		struct rec_pg_log pg_log;
+		struct rec_lock_wait lock_wait;
+		struct rec_lock_wait_text lock_wait_text;
 		char raw[REC_SIZE - 24];
 	} u;
 };
@@ -224,6 +268,11 @@ struct record {
 _Static_assert(sizeof(struct record) == REC_SIZE, "record must be REC_SIZE");
 
 const char *rec_measurement(int kind);
+/* pg_locks' mode and locktype names as 1-based codes; 0 for unknown. */
+int rec_lockmode_code(const char *name);
+const char *rec_lockmode_name(int code);	/* "" for 0 or out of range */
+int rec_locktype_code(const char *name);
+const char *rec_locktype_name(int code);
 
 /* pg_log codes: the record holds the index, the point the name. */
 enum pglog_severity {

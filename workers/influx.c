@@ -15,6 +15,7 @@
 #include <zlib.h>
 
 #include "influx.h"
+#include "lineproto.h"
 
 /* Read a one-line secret; trailing newline and spaces are not part of it. */
 static int
@@ -389,4 +390,62 @@ influx_create_db(struct influx *ix)
 	rc = influx_post(ix, url, "", 0, false, 0);
 	return rc == INFLUX_OK && strstr(ix->body, "\"error\"") == NULL ? 0 :
 	    -1;
+}
+
+/* influx_select: the whole answer, in a buffer grown as it comes. */
+static size_t
+influx_on_answer(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct lp_buf *a = arg;
+	size_t n = size * nmemb;
+
+	if (lp_reserve(a, n + 1) == -1)
+		return 0;
+	memcpy(a->data + a->len, p, n);
+	a->len += n;
+	a->data[a->len] = '\0';
+	return n;
+}
+
+char *
+influx_select(struct influx *ix, const struct config *cfg, const char *q)
+{
+	struct lp_buf a = { NULL, 0, 0 };
+	char url[4096], *eq, *edb;
+	CURL *c = ix->curl;
+	int rc;
+
+	eq = curl_easy_escape(c, q, 0);
+	edb = curl_easy_escape(c, cfg->influx.version == 2 ?
+	    cfg->influx.bucket : cfg->influx.database, 0);
+	if (eq == NULL || edb == NULL) {
+		curl_free(eq);
+		curl_free(edb);
+		snprintf(ix->message, sizeof(ix->message), "out of memory");
+		return NULL;
+	}
+	/* 2.x answers InfluxQL on /query for a bucket mapped to a db */
+	snprintf(url, sizeof(url), "%s?db=%s&epoch=ms&q=%s", ix->query_url,
+	    edb, eq);
+	curl_free(eq);
+	curl_free(edb);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, influx_on_answer);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	rc = influx_post(ix, url, "", 0, false, 0);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, influx_on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, ix);
+	if (rc != INFLUX_OK) {
+		if (ix->message[0] == '\0' && a.data != NULL) {
+			snprintf(ix->body, sizeof(ix->body), "%s", a.data);
+			influx_message(ix);
+		}
+		if (ix->message[0] == '\0')
+			snprintf(ix->message, sizeof(ix->message), "HTTP %ld",
+			    ix->status);
+		free(a.data);
+		return NULL;
+	}
+	if (a.data == NULL)
+		a.data = strdup("{}");
+	return a.data;
 }

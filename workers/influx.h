@@ -84,4 +84,11 @@ bool influx_header_value(const char *p, size_t n, const char *name,
 /* 1.x: CREATE DATABASE for the configured database.  0 or -1. */
 int influx_create_db(struct influx *ix);
 
+/*
+ * Run one InfluxQL query (times in ms since the epoch) and return the
+ * whole JSON answer (free it), or NULL with ix->message saying why.
+ */
+char *influx_select(struct influx *ix, const struct config *cfg,
+    const char *q);
+
 #endif

@@ -183,6 +183,57 @@ lp_string(struct lp_line *w, const char *key, const char *s, size_t size)
 	*w->p++ = '"';
 }
 
+/* lock_wait: a string field only when there is something to say */
+static void
+lp_nonempty(struct lp_line *w, const char *key, const char *s, size_t size)
+{
+	if (s[0] != '\0')
+		lp_string(w, key, s, size);
+}
+
+/*
+ * lock_wait: both record kinds of an episode have the same tags, so that
+ * InfluxDB merges them into one point (see shm/record.h).
+ */
+static void
+lp_lock_wait_tags(struct lp_line *w, const char *node, int32_t pid,
+    uint8_t ended)
+{
+	char num[16];
+
+	lp_tag(w, "node", node, REC_NAME);
+	*lp_itoa(num, pid) = '\0';
+	lp_tag(w, "pid", num, sizeof(num));
+	lp_tag(w, "state", ended ? "ended" : "waiting", 8);
+}
+
+static void
+lp_lock_wait_fields(struct lp_line *w, const struct record *r)
+{
+	const struct rec_lock_wait *l = &r->u.lock_wait;
+	const struct rec_lock_wait_text *t = &r->u.lock_wait_text;
+
+	if (r->kind == REC_LOCK_WAIT_TEXT) {
+		lp_string(w, t->side == REC_SIDE_BLOCKER ? "blocker_query" :
+		    "query", t->text, sizeof(t->text));
+		return;
+	}
+	if (l->blocker != 0)
+		lp_int(w, "blocker", l->blocker);
+	lp_int(w, "blockers", l->blockers);
+	lp_float(w, "duration_ms", l->duration_ms);
+	lp_nonempty(w, "target", l->target, sizeof(l->target));
+	lp_nonempty(w, "locktype", rec_locktype_name(l->locktype), 16);
+	lp_nonempty(w, "mode", rec_lockmode_name(l->mode), 32);
+	lp_nonempty(w, "held", rec_lockmode_name(l->held), 32);
+	if (l->query_id != 0)
+		lp_int(w, "query_id", l->query_id);
+	if (l->blocker_query_id != 0)
+		lp_int(w, "blocker_query_id", l->blocker_query_id);
+	if (l->blocker_idle_tx < 2)
+		lp_int(w, "blocker_idle_in_tx", l->blocker_idle_tx);
+}
+
 static void
 lp_fields(struct lp_line *w, const struct record *r)
 {
@@ -273,6 +324,10 @@ lp_fields(struct lp_line *w, const struct record *r)
 		    sizeof(r->u.pg_log.text));
 		break;
 	}
+	case REC_LOCK_WAIT:
+	case REC_LOCK_WAIT_TEXT:
+		lp_lock_wait_fields(w, r);
+		break;
 	}
 }
 
@@ -350,6 +405,14 @@ lp_tags(struct lp_line *w, const struct record *r)
 		LP_TAG(w, "sqlstate", r->u.pg_log.sqlstate);
 		break;
 	}
+	case REC_LOCK_WAIT:
+		lp_lock_wait_tags(w, r->u.lock_wait.node, r->u.lock_wait.pid,
+		    r->u.lock_wait.ended);
+		break;
+	case REC_LOCK_WAIT_TEXT:
+		lp_lock_wait_tags(w, r->u.lock_wait_text.node,
+		    r->u.lock_wait_text.pid, r->u.lock_wait_text.ended);
+		break;
 	}
 }
 

@@ -36,6 +36,7 @@
 #include "worker.h"
 #include "sampler.h"
 #include "hum_pgc.h"
+#include "episodes.h"
 
 #define SAMPLER_SECOND_NS 1000000000LL
 #define SAMPLER_SLICE_NS 100000000LL	/* wake for worker_stop */
@@ -58,7 +59,7 @@
  * that may run only every locks_interval_ms.
  *
  * Every row is (k, a, b, c, lpid, state, wtype, wevent, apid, blockers,
- * wait_ms, deadlocks, us):
+ * wait_ms, deadlocks, us, detail):
  *   'S'  a snapshot row: lock (a locktype, b mode, c granted, lpid) and
  *        backend (state .. wait_ms).  The first row also has the deadlock
  *        count and the server's time to take the snapshot in us: from the
@@ -67,23 +68,66 @@
  *        scans (ROWS FROM evaluates its functions in order).  A separate
  *        last row timing the whole statement cost a tenth more.
  *   'R'  a subscription (subscribers): a name, b state, wait_ms: apply lag
+ * blockers is pg_blocking_pids() as text.  detail, for lock waiters only
+ * and only in the tick_wait statements, is what a lock-wait episode needs
+ * beyond the blocker (workers/episodes.h, ep_parse_detail): one lock scan
+ * and one backend lookup per waiter.  Those run only on ticks after one
+ * that saw a waiter, so a lab where nobody waits pays nothing for them:
+ * a wait that one tick alone sees has its blocker but no detail.
  * The column names pg_lock_status() returns are those of PostgreSQL 14 and
  * later; sampler_prepare() refuses older servers.
  */
-#define SAMPLER_COLS 13
+#define SAMPLER_COLS 14
 #define SAMPLER_ACTIVITY_COLS "datid, apid, usesysid, application_name, " \
     "state, query, wait_event_type, wait_event, xact_start, query_start"
 
 static const char sampler_sql_snapshot[] =
     "SELECT 'S'::text, %s, state, wait_event_type, wait_event, apid, "
     "CASE WHEN wait_event_type = 'Lock' "
-    "THEN cardinality(pg_blocking_pids(apid)) END, "
+    "THEN pg_blocking_pids(apid)::text END, "
     "CASE WHEN wait_event_type = 'Lock' THEN extract(epoch FROM "
     "clock_timestamp() - query_start) * 1000 END::float8, "
     "pg_stat_get_db_deadlocks, (extract(epoch FROM clock_timestamp - "
-    "transaction_timestamp()) * 1000000)::int8 FROM ROWS FROM (%s"
+    "transaction_timestamp()) * 1000000)::int8, %s FROM ROWS FROM (%s"
     "pg_stat_get_activity(NULL), pg_stat_get_db_deadlocks(%u), "
     "clock_timestamp()) AS x(%s" SAMPLER_ACTIVITY_COLS ")";
+
+/*
+ * A waiter's detail (see above): its ungranted lock, what it is on (the
+ * relation, or for a row lock's transaction wait, the relation of the
+ * tuple lock the waiter holds meanwhile), the strongest mode its first
+ * blocker holds on the same object, waitstart, and both statements.  A
+ * waiter whose blocker went between the two scans has none (NULL bpid:
+ * pg_stat_get_activity(NULL) would return every backend).
+ */
+#define SAMPLER_MODES "ARRAY['AccessShareLock', 'RowShareLock', " \
+    "'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', " \
+    "'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock']"
+#define SAMPLER_SAME(c) " AND h." c " IS NOT DISTINCT FROM w." c
+static const char sampler_sql_detail[] =
+    "CASE WHEN wait_event_type = 'Lock' THEN (WITH b AS (SELECT "
+    "(pg_blocking_pids(x.apid))[1] AS bpid), l AS MATERIALIZED (SELECT k.* "
+    "FROM pg_lock_status() k, b WHERE k.pid = x.apid OR k.pid = b.bpid) "
+    "SELECT concat_ws(E'\\x1f', w.locktype, w.mode, "
+    "coalesce(w.relation::regclass::text, (SELECT t.relation::regclass::text "
+    "FROM l t WHERE t.pid = x.apid AND t.granted AND t.locktype = 'tuple' "
+    "LIMIT 1), 'transaction ' || w.transactionid, "
+    "'virtualxid ' || w.virtualxid, ''), "
+    "coalesce((SELECT h.mode FROM l h, b WHERE h.pid = b.bpid AND h.granted "
+    "AND h.locktype = w.locktype" SAMPLER_SAME("database")
+    SAMPLER_SAME("relation") SAMPLER_SAME("page") SAMPLER_SAME("tuple")
+    SAMPLER_SAME("virtualxid") SAMPLER_SAME("transactionid")
+    SAMPLER_SAME("classid") SAMPLER_SAME("objid") SAMPLER_SAME("objsubid")
+    " ORDER BY array_position(" SAMPLER_MODES ", h.mode) DESC LIMIT 1), ''), "
+    "coalesce((extract(epoch FROM w.waitstart) * 1000000)::int8::text, ''), "
+    "coalesce(x.query_id::text, ''), coalesce((SELECT concat_ws(E'\\x1f', "
+    "coalesce(a.state, ''), coalesce(a.query_id::text, ''), "
+    "translate(left(a.query, 79), E'\\x1f', ' ')) "
+    "FROM b, pg_stat_get_activity(b.bpid) a WHERE b.bpid IS NOT NULL AND "
+    "a.pid = b.bpid), E'\\x1f\\x1f'), "
+    "translate(left(coalesce(x.query, ''), 79), E'\\x1f', ' ')) "
+    "FROM l w WHERE w.pid = x.apid AND NOT w.granted LIMIT 1) END";
+static const char sampler_sql_no_detail[] = "NULL::text";
 
 static const char sampler_sql_lock_cols[] =
     "locktype, mode, granted, lpid";
@@ -106,9 +150,10 @@ static const char sampler_sql_replication[] =
     "WHEN EXISTS (SELECT 1 FROM pg_subscription_rel r "
     "WHERE r.srsubid = s.oid AND r.srsubstate <> 'r') THEN 'syncing' "
     "ELSE 'streaming' END, NULL::bool, NULL::int4, NULL::text, NULL::text, "
-    "NULL::text, NULL::int4, NULL::int4, "
+    "NULL::text, NULL::int4, NULL::text, "
     "(SELECT extract(epoch FROM clock_timestamp() - h.ts) * 1000 "
-    "FROM heartbeat h WHERE h.id = 1)::float8, NULL::int8, NULL::int8 "
+    "FROM heartbeat h WHERE h.id = 1)::float8, NULL::int8, NULL::int8, "
+    "NULL::text "
     "FROM pg_subscription s LEFT JOIN LATERAL (SELECT w.pid "
     "FROM pg_stat_get_subscription(s.oid) w WHERE w.relid IS NULL) st "
     "ON true WHERE s.subdbid = %u";
@@ -131,7 +176,13 @@ struct act_group {
 enum sampler_stmt {
 	SS_TICK = 0,	/* activity + blocking (+ replication) */
 	SS_TICK_LOCKS,	/* the same + pg_locks */
+	SS_TICK_WAIT,	/* each + lock waiters' detail */
+	SS_TICK_LOCKS_WAIT,
 	SS_NSTMT
+};
+
+static const char *const sampler_stmt_names[SS_NSTMT] = {
+	"tick", "tick_locks", "tick_wait", "tick_locks_wait",
 };
 
 struct sampler {
@@ -157,18 +208,23 @@ struct sampler {
 	bool pending_locks;	/* ... and it scans pg_locks */
 	int64_t pending_t0;	/* mono ns it was sent */
 	int64_t pending_ts;	/* realtime ns: its records' timestamp */
+	bool wait_detail;	/* the last tick saw a waiter: ask for detail */
+	struct ep_table ep;	/* lock-wait episodes */
+	struct ep_wait waits[EP_MAX];	/* the waiters of the tick read */
 };
 
 void
-sampler_sql(char *buf, size_t len, bool locks, bool repl, unsigned dboid)
+sampler_sql(char *buf, size_t len, bool locks, bool repl, unsigned dboid,
+    bool wait_detail)
 {
 	char snap[sizeof(sampler_sql_snapshot) + sizeof(sampler_sql_lock_cols) +
 	    sizeof(sampler_sql_no_lock_cols) + sizeof(sampler_sql_lock_fn) +
-	    sizeof(sampler_sql_lock_names) + 16];
+	    sizeof(sampler_sql_lock_names) + sizeof(sampler_sql_detail) + 16];
 	char rep[sizeof(sampler_sql_replication) + 16];
 
 	snprintf(snap, sizeof(snap), sampler_sql_snapshot,
 	    locks ? sampler_sql_lock_cols : sampler_sql_no_lock_cols,
+	    wait_detail ? sampler_sql_detail : sampler_sql_no_detail,
 	    locks ? sampler_sql_lock_fn : "", dboid,
 	    locks ? sampler_sql_lock_names : "");
 	snprintf(rep, sizeof(rep), sampler_sql_replication, dboid);
@@ -177,11 +233,38 @@ sampler_sql(char *buf, size_t len, bool locks, bool repl, unsigned dboid)
 }
 
 static void
+sampler_emit_episode(void *arg, const struct record *r)
+{
+	struct sampler *s = arg;
+	struct record copy = *r;
+
+	worker_emit(s->ctx, &copy);
+}
+
+/* For `top`: how many episodes are open, and the longest. */
+static void
+sampler_episode_status(struct sampler *s)
+{
+	const struct episode *e = ep_longest(&s->ep);
+
+	status_counter_set(s->ctx->slot, SC_EP_OPEN, s->ep.n);
+	status_counter_set(s->ctx->slot, SC_EP_PAIR, e == NULL ? 0 :
+	    (int64_t)e->w.pid << 32 | (uint32_t)e->w.blocker);
+	status_counter_set(s->ctx->slot, SC_EP_SINCE, e == NULL ? 0 :
+	    ep_start(&s->ep, e));
+}
+
+static void
 sampler_disconnect(struct sampler *s)
 {
 	PQfinish(s->conn);
 	s->conn = NULL;
 	s->pending = false;
+	/* what the node does now is unknown: its episodes end here */
+	ep_flush(&s->ep, sampler_emit_episode, s);
+	s->wait_detail = false;
+	if (s->ctx != NULL)
+		sampler_episode_status(s);
 }
 
 /*
@@ -215,10 +298,10 @@ sampler_prepare(struct sampler *s, char *err, size_t errlen)
 	if (s->subscriber)
 		s->next_repl_check = mono_ns() + SAMPLER_SECOND_NS;
 	for (int i = 0; i < SS_NSTMT; i++) {
-		sampler_sql(sql, sizeof(sql), i == SS_TICK_LOCKS, s->with_repl,
-		    s->dboid);
-		res = PQprepare(s->conn, i == SS_TICK ? "tick" : "tick_locks",
-		    sql, 0, NULL);
+		sampler_sql(sql, sizeof(sql), i == SS_TICK_LOCKS ||
+		    i == SS_TICK_LOCKS_WAIT, s->with_repl, s->dboid,
+		    i >= SS_TICK_WAIT);
+		res = PQprepare(s->conn, sampler_stmt_names[i], sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			snprintf(err, errlen, "cannot prepare the sample query "
 			    "on %s: %s", s->node->name,
@@ -405,6 +488,18 @@ sampler_act_group(struct act_group *g, int *n, const char *state,
 	return &g[(*n)++];
 }
 
+/* A lock waiter's row: its blockers, and its detail when asked for. */
+static void
+sampler_waiter(struct ep_wait *w, const PGresult *res, int row)
+{
+	memset(w, 0, sizeof(*w));
+	w->pid = (int32_t)strtol(PQgetvalue(res, row, 8), NULL, 10);
+	w->blocker_idle_tx = 2;
+	ep_parse_blockers(w, sampler_col(res, row, 9));
+	if (!PQgetisnull(res, row, 13))
+		ep_parse_detail(w, PQgetvalue(res, row, 13));
+}
+
 /*
  * Turn the tick's rows into records: pg_locks grouped by (locktype, mode,
  * granted), backends by (state, wait event type, wait event), one blocking
@@ -416,7 +511,7 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 {
 	static struct lock_group lg[SAMPLER_LOCK_GROUPS];
 	static struct act_group ag[SAMPLER_ACT_GROUPS];
-	int nl = 0, na = 0, dropped = 0, n = PQntuples(res);
+	int nl = 0, na = 0, nw = 0, dropped = 0, n = PQntuples(res);
 	int64_t granted = 0, active = 0, idle_tx = 0, waiting = 0, pairs = 0;
 	int64_t deadlocks = 0;
 	double longest = 0;
@@ -489,8 +584,10 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 				double w = strtod(PQgetvalue(res, i, 10), NULL);
 
 				waiting++;
-				pairs += strtoll(PQgetvalue(res, i, 9), NULL,
-				    10);
+				if (nw < EP_MAX)
+					sampler_waiter(&s->waits[nw++], res, i);
+				else
+					pairs++;	/* at least one */
 				if (w > longest)
 					longest = w;
 			}
@@ -518,6 +615,12 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 		r.u.activity.count = (int32_t)ag[i].count;
 		worker_emit(s->ctx, &r);
 	}
+	for (int i = 0; i < nw; i++)
+		pairs += s->waits[i].nblockers;
+	ep_tick(&s->ep, ts, s->waits, nw, sampler_emit_episode, s);
+	if (nw > 0 || s->wait_detail)
+		sampler_episode_status(s);
+	s->wait_detail = nw > 0;
 	sampler_record(&r, REC_BLOCKING, ts);
 	strlcpy(r.u.blocking.node, s->node->name, REC_NAME);
 	r.u.blocking.waiting = waiting;
@@ -550,11 +653,13 @@ sampler_send(struct sampler *s)
 	int64_t slot = s->interval_ns > 0 ? s->start / s->interval_ns + s->k :
 	    s->k;
 	bool locks = slot % s->locks_every == 0;
+	int stmt = (locks ? SS_TICK_LOCKS : SS_TICK) +
+	    (s->wait_detail ? SS_TICK_WAIT : 0);
 	char why[200];
 
 	s->pending_t0 = mono_ns();
 	s->pending_ts = now_ns();
-	if (!PQsendQueryPrepared(s->conn, locks ? "tick_locks" : "tick", 0,
+	if (!PQsendQueryPrepared(s->conn, sampler_stmt_names[stmt], 0,
 	    NULL, NULL, NULL, 0)) {
 		sampler_node_lost(s, pgc_error(s->conn, why, sizeof(why)));
 		return -1;
@@ -670,6 +775,8 @@ sampler_main(struct worker_ctx *ctx)
 		return EXIT_NORESPAWN;
 	}
 	snprintf(s.name, sizeof(s.name), "sampler %s", s.node->name);
+	ep_init(&s.ep, s.node->name, (int64_t)cfg->sampler.interval_ms *
+	    1000000);
 	{
 		struct sched_param sp = { .sched_priority = 0 };
 		if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)

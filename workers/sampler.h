@@ -1,7 +1,8 @@
 /*
  * sampler.h: what the sampler shares with its benchmark: the statement one
  * tick runs (locks: with the pg_locks scan; repl: with the subscription
- * part; dboid: the oid of the database it runs in), so a baseline can run
+ * part; dboid: the oid of the database it runs in; wait_detail: with
+ * each lock waiter's detail, workers/episodes.h), so a baseline can run
  * exactly the same SQL.
  */
 #ifndef LABSUP_SAMPLER_H
@@ -11,6 +12,6 @@
 #include <stddef.h>
 
 void sampler_sql(char *buf, size_t len, bool locks, bool repl,
-    unsigned dboid);
+    unsigned dboid, bool wait_detail);
 
 #endif

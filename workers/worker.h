@@ -58,6 +58,9 @@ enum sampler_counter {
 	SC_IDLE_IN_TX,
 	SC_APPLY_LAG_US,
 	SC_TICK_COST_US, /* mean server time to take a sample, last second */
+	SC_EP_OPEN,	 /* lock-wait episodes open now (workers/episodes.h) */
+	SC_EP_PAIR,	 /* the longest: waiter pid << 32 | its blocker */
+	SC_EP_SINCE,	 /* ... and its start, ns, CLOCK_REALTIME; 0 none */
 };
 enum hum_counter {
 	HC_TX = 0,

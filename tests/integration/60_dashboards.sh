@@ -68,6 +68,8 @@ recorded() {
 	    "pg_activity WHERE state = 'idle in transaction'"; do
 		[ "$(influx_value "SELECT count(count) FROM $q AND node = 'pub' AND time > $t")" -gt 0 ] || return 1
 	done
+	# the wait's episode lasted long enough for a `waiting` point
+	[ "$(influx_value "SELECT count(duration_ms) FROM lock_wait WHERE state = 'waiting' AND node = 'pub' AND time > $t")" -gt 0 ]
 }
 
 note "contention: a row held idle in transaction, a session blocked on it, a deadlock"

@@ -241,6 +241,82 @@ Test(lineproto, test_record_and_extremes)
 	cr_assert_str_eq(line(&r), "labsup_test n=0i,seq=1099511627776i\n");
 }
 
+Test(lineproto, lock_wait_ended_with_codes_as_names)
+{
+	struct record r = rec(REC_LOCK_WAIT);
+	struct rec_lock_wait *l = &r.u.lock_wait;
+
+	strcpy(l->node, "pub");
+	strcpy(l->target, "accounts");
+	l->pid = 4242;
+	l->blocker = 17;
+	l->blockers = 2;
+	l->duration_ms = 2012.5;
+	l->query_id = -5;
+	l->blocker_query_id = 99;
+	l->ended = 1;
+	l->locktype = (uint8_t)rec_locktype_code("transactionid");
+	l->mode = (uint8_t)rec_lockmode_code("ShareLock");
+	l->held = (uint8_t)rec_lockmode_code("ExclusiveLock");
+	l->blocker_idle_tx = 1;
+	cr_assert_str_eq(line(&r), "lock_wait,node=pub,pid=4242,state=ended "
+	    "blocker=17i,blockers=2i,duration_ms=2012.5,target=\"accounts\","
+	    "locktype=\"transactionid\",mode=\"ShareLock\","
+	    "held=\"ExclusiveLock\",query_id=-5i,blocker_query_id=99i,"
+	    "blocker_idle_in_tx=1i,seq=7i 1700000000123456789\n");
+}
+
+Test(lineproto, lock_wait_unknowns_left_out)
+{
+	struct record r = rec(REC_LOCK_WAIT);
+	struct rec_lock_wait *l = &r.u.lock_wait;
+
+	strcpy(l->node, "sub1");
+	l->pid = 1;
+	l->blockers = 1;
+	l->duration_ms = 10;
+	l->locktype = 200;	/* out of range: no name */
+	l->blocker_idle_tx = 2;
+	cr_assert_str_eq(line(&r), "lock_wait,node=sub1,pid=1,state=waiting "
+	    "blockers=1i,duration_ms=10,seq=7i 1700000000123456789\n");
+}
+
+Test(lineproto, lock_wait_text_shares_the_episode_tags)
+{
+	struct record r = rec(REC_LOCK_WAIT_TEXT);
+	struct rec_lock_wait_text *t = &r.u.lock_wait_text;
+
+	strcpy(t->node, "pub");
+	t->pid = 4242;
+	t->ended = 1;
+	t->side = REC_SIDE_BLOCKER;
+	strcpy(t->text, "SELECT \"x\" FROM t\nFOR UPDATE");
+	cr_assert_str_eq(line(&r), "lock_wait,node=pub,pid=4242,state=ended "
+	    "blocker_query=\"SELECT \\\"x\\\" FROM t FOR UPDATE\",seq=7i "
+	    "1700000000123456789\n");
+	t->side = REC_SIDE_WAITER;
+	t->ended = 0;
+	memset(t->text, 'q', sizeof(t->text));	/* cut at its array */
+	cr_assert_str_eq(line(&r), "lock_wait,node=pub,pid=4242,state=waiting "
+	    "query=\"qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+	    "qqqqqqqqqqqqqqqqqqqqqqqq\",seq=7i 1700000000123456789\n");
+}
+
+Test(lineproto, lock_mode_codes_round_trip)
+{
+	cr_assert_eq(rec_lockmode_code("AccessShareLock"), 1);
+	cr_assert_eq(rec_lockmode_code("AccessExclusiveLock"), 8);
+	cr_assert_str_eq(rec_lockmode_name(rec_lockmode_code(
+	    "ShareUpdateExclusiveLock")), "ShareUpdateExclusiveLock");
+	cr_assert_eq(rec_lockmode_code("NoSuchLock"), 0);
+	cr_assert_eq(rec_lockmode_code(NULL), 0);
+	cr_assert_str_eq(rec_lockmode_name(0), "");
+	cr_assert_str_eq(rec_lockmode_name(9), "");
+	cr_assert_str_eq(rec_locktype_name(rec_locktype_code("advisory")),
+	    "advisory");
+	cr_assert_eq(rec_locktype_code(""), 0);
+}
+
 Test(lineproto, unterminated_tag_is_cut_at_its_array)
 {
 	struct record r = rec(REC_TEST);
@@ -265,18 +341,22 @@ Test(lineproto, unknown_kind_appends_nothing)
 
 Test(lineproto, worst_case_record_fits_line_max)
 {
+	/* each kind filled with what its tags or strings escape most */
+	static const struct { int kind; char fill; } worst[] = {
+		{ REC_ACTIVITY, ',' }, { REC_EVENT, '"' },
+		{ REC_LOCK_WAIT, ',' }, { REC_LOCK_WAIT_TEXT, '"' },
+	};
 	struct lp_buf b = { 0 };
-	struct record r = rec(REC_ACTIVITY);
 
-	memset(r.u.raw, ',', sizeof(r.u.raw));
-	r.seq = UINT64_MAX >> 1;
-	r.ts = INT64_MAX;
-	cr_assert_eq(lp_format(&b, &r), 0);
-	cr_assert(b.len <= LP_LINE_MAX);
-	r.kind = REC_EVENT;
-	memset(r.u.raw, '"', sizeof(r.u.raw));
-	b.len = 0;
-	cr_assert_eq(lp_format(&b, &r), 0);
-	cr_assert(b.len <= LP_LINE_MAX);
+	for (size_t i = 0; i < sizeof(worst) / sizeof(worst[0]); i++) {
+		struct record r = rec(worst[i].kind);
+
+		memset(r.u.raw, worst[i].fill, sizeof(r.u.raw));
+		r.seq = UINT64_MAX >> 1;
+		r.ts = INT64_MAX;
+		b.len = 0;
+		cr_assert_eq(lp_format(&b, &r), 0);
+		cr_assert(b.len <= LP_LINE_MAX);
+	}
 	lp_free(&b);
 }

@@ -1,0 +1,140 @@
+#!/bin/bash
+# capture.sh: how many short lock waits labsup catches, against
+# pg_wait_sampling.  Under the hum, build/bench/capture_driver makes lock
+# waits of known length (CAPTURE_LENGTHS ms, CAPTURE_N of each, random
+# order and moments, a known blocker pid); the sampler runs on pub at a
+# 10 ms and then a 100 ms interval.  A wait counts as caught when labsup
+# wrote an ended lock_wait episode of the waiter's pid, with the holder as
+# its blocker, overlapping the wait (within one interval).  Baseline, in
+# the same runs: pg_wait_sampling, loaded by this benchmark's own lab
+# (shared_preload_libraries; history every 10 ms), catches a wait when its
+# history holds a Lock sample of the waiter's pid during the wait.  Prints
+#   capture_<L>ms_at_<I>ms = P % (baseline pg_wait_sampling = P %, ratio R)
+# for every length and interval, the CPU both cost (share of the machine)
+# and the episodes' duration error.  CAPTURE_BASE_HARNESS (see below)
+# adds the tick cost where nobody waits, against another build.
+. "$(dirname "$0")/harness-lab.bash" benchcapture
+DRIVER=${DRIVER:-$ROOT/$BUILD/bench/capture_driver}
+[ -x "$DRIVER" ] || { echo "bench: build $DRIVER first (make bench)" >&2; exit 1; }
+N=${CAPTURE_N:-200}
+LENS=${CAPTURE_LENGTHS:-2,5,10,20,50,100}
+RATE=${CAPTURE_HUM_RATE:-200}
+INTERVALS=${CAPTURE_INTERVALS:-10 100}
+PUB_DIR="$LAB_DIR/state/pg/pub"
+CONNINFO="host=$PUB_DIR port=$PUB_PORT user=labsup dbname=labsup passfile=$LAB_DIR/state/pgpass"
+
+# CAPTURE_BASE_HARNESS=.../sampler_harness of another build: first, on
+# the idle lab, what a tick costs where nobody waits, that build against
+# this one, alternately (the machine's drift cancels out)
+if [ -n "${CAPTURE_BASE_HARNESS:-}" ]; then
+	printf '%s\n[hum]\nclients = 0\n\n[sampler]\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
+	    "$(sed '/^\[hum\]/,$d' "$LAB_CONF")" >"$LAB_DIR/idle.conf"
+	server_us() {	# the samplers' per-second server times, mean
+		awk '/^labsup/ { for (i = 1; i <= NF; i++) if ($i ~ /^value=/) {
+			sub("value=", "", $i); if (++n > 1) { s += $i; k++ } } }
+			END { printf "%.0f\n", k ? s / k : -1 }'
+	}
+	: >"$LAB_DIR/ab"
+	for r in 1 2 3; do
+		for h in "$CAPTURE_BASE_HARNESS" "$HARNESS"; do
+			echo "$h $("$h" -c "$LAB_DIR/idle.conf" -k sampler -a pub -t 6 | server_us)" >>"$LAB_DIR/ab"
+		done
+	done
+	awk -v base="$CAPTURE_BASE_HARNESS" '$1 == base { b += $2; nb++; next } { a += $2; na++ }
+	END { printf "bench: sampler_idle_server_time_100hz = %.0f us (baseline %s = %.0f us, ratio %.2f) [server time a tick takes where nobody waits, idle pub, 3 alternating 6 s runs each]\n",
+	    a / na, base, b / nb, (a / na) / (b / nb) }' "$LAB_DIR/ab"
+fi
+
+note "pg_wait_sampling into pub (shared_preload_libraries, then a restart)"
+# ALTER SYSTEM refuses the extension's settings until it is loaded: they
+# go after it in the same file (history room for the whole benchmark)
+psql_node "$PUB_PORT" "ALTER SYSTEM SET shared_preload_libraries = 'pg_wait_sampling'" >/dev/null &&
+	printf 'pg_wait_sampling.history_size = 1000000\npg_wait_sampling.history_period = 10\n' \
+	    >>"$PUB_DIR/postgresql.auto.conf" ||
+	fail "cannot configure pg_wait_sampling on pub"
+old=$(head -n 1 "$PUB_DIR/postmaster.pid")
+kill -9 "$old"	# this benchmark's own server: the lab starts it again
+restarted() {
+	local p
+	p=$(head -n 1 "$PUB_DIR/postmaster.pid" 2>/dev/null)
+	[ -n "$p" ] && [ "$p" != "$old" ] && psql_node "$PUB_PORT" "SELECT 1" >/dev/null
+}
+wait_for 180 restarted || fail "pub did not come back after the restart"
+psql_node "$PUB_PORT" "CREATE EXTENSION IF NOT EXISTS pg_wait_sampling" >/dev/null ||
+	fail "pg_wait_sampling did not load (is postgresql-15-pg-wait-sampling installed? scripts/deps.sh)"
+collector=$(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_wait_sampling collector'")
+[ -n "$collector" ] || fail "no pg_wait_sampling collector on pub"
+
+base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
+
+for iv in $INTERVALS; do
+	conf="$LAB_DIR/capture$iv.conf"
+	printf '%s\n[hum]\nclients = %d\nrate = %d\n\n[sampler]\ninterval_ms = %d\nlocks_interval_ms = %d\n' \
+	    "$base" "$C" "$RATE" "$iv" "$(( iv > 100 ? iv : 100 ))" >"$conf"
+	"$HARNESS" -c "$conf" -k hum -n "$C" -t 100000 -q >/dev/null &
+	hp=$!
+	"$HARNESS" -c "$conf" -k sampler -a pub -t 100000 >"$LAB_DIR/sampler.$iv" &
+	sp=$!
+	sampler_up() {
+		[ -n "$(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE application_name = 'labsup-sampler'")" ]
+	}
+	wait_for 60 sampler_up || fail "the sampler did not connect to pub"
+	sleep 1	# the hum and the sampler settle
+	pids="$(pgrep -P "$sp") $(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE application_name = 'labsup-sampler'")"
+	c0=$(cpu_us $pids); w0=$(cpu_us "$collector"); t0=$(date +%s%N)
+	"$DRIVER" -d "$CONNINFO" -n "$N" -l "$LENS" -s "$iv" >"$LAB_DIR/waits.$iv" ||
+		fail "capture_driver failed"
+	c1=$(cpu_us $pids); w1=$(cpu_us "$collector"); t1=$(date +%s%N)
+	sleep 1	# the last episodes end and reach the lane
+	kill -INT "$sp" "$hp"
+	wait "$sp" "$hp"
+	psql_node "$PUB_PORT" "SELECT pid, (extract(epoch FROM ts) * 1e9)::int8 FROM pg_wait_sampling_history WHERE event_type = 'Lock'" |
+	    tr '|' ' ' >"$LAB_DIR/pgws.$iv"
+	echo "$c0 $c1 $w0 $w1 $t0 $t1" >"$LAB_DIR/cpu.$iv"
+	awk -v iv="$iv" -v n="$(nproc)" -v cpu="$(cat "$LAB_DIR/cpu.$iv")" '
+	FILENAME ~ /waits/ { nw++; sent[nw] = $2; seen[nw] = $3; end[nw] = $4
+		len[nw] = $5; wp[nw] = $6; hp[nw] = $7; next }
+	FILENAME ~ /sampler/ && /^lock_wait / && / ended=1 / {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		ne++; es[ne] = f["ts"]; ed[ne] = f["duration_ms"] * 1e6
+		epid[ne] = f["pid"]; eblk[ne] = f["blocker"]; next }
+	FILENAME ~ /pgws/ { np++; pp[np] = $1; pt[np] = $2; next }
+	END {
+		split(cpu, c, " ")
+		secs = (c[6] - c[5]) / 1e9
+		tol = iv * 1e6
+		for (i = 1; i <= nw; i++) {
+			L = len[i]; total[L]++; lens[L] = 1
+			for (j = 1; j <= ne; j++) {
+				if (used[j] || epid[j] != wp[i]) continue
+				if (es[j] > end[i] + tol || es[j] + ed[j] < sent[i] - tol) continue
+				used[j] = 1
+				if (eblk[j] == hp[i]) {
+					got[L]++
+					# the true wait: from between sent and seen to end
+					err = ed[j] / 1e6 - (end[i] - (sent[i] + seen[i]) / 2) / 1e6
+					serr += err; aerr += (err < 0 ? -err : err); nerr++
+				}
+				break
+			}
+			for (k = 1; k <= np; k++)
+				if (pp[k] == wp[i] && pt[k] >= sent[i] && pt[k] <= end[i] + 1e6) {
+					base[L]++; break
+				}
+		}
+		m = 0
+		for (L in lens) order[++m] = L + 0
+		for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++)
+			if (order[b] < order[a]) { x = order[a]; order[a] = order[b]; order[b] = x }
+		for (a = 1; a <= m; a++) {
+			L = order[a]; p = 100 * got[L] / total[L]; q = 100 * base[L] / total[L]
+			printf "bench: capture_%dms_at_%dms = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms under the hum, right blocker]\n",
+			    L, iv, p, q, (q > 0 ? sprintf("%.2f", p / q) : "inf"), total[L], L
+		}
+		printf "bench: capture_cpu_at_%dms = %.2f %% (baseline pg_wait_sampling collector = %.2f %%, ratio %.2f) [share of the %d CPUs over %.0f s: the sampler and its backend, against the collector at 10 ms]\n",
+		    iv, 100 * (c[2] - c[1]) / 1e6 / secs / n, 100 * (c[4] - c[3]) / 1e6 / secs / n,
+		    (c[4] > c[3] ? (c[2] - c[1]) / (c[4] - c[3]) : 0), n, secs
+		printf "bench: capture_duration_error_at_%dms = %.1f ms mean absolute (mean %+.1f ms over %d episodes caught; bound: one interval, %d ms)\n",
+		    iv, (nerr ? aerr / nerr : 0), (nerr ? serr / nerr : 0), nerr, iv
+	}' "$LAB_DIR/waits.$iv" "$LAB_DIR/sampler.$iv" "$LAB_DIR/pgws.$iv"
+done
