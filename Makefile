@@ -25,6 +25,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # [grafana] dir when labsup finds no grafana/ beside its binary (lib/config.c)
 GRAFANA_DIR ?= $(CURDIR)/grafana
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLABSUP_GRAFANA_DIR='"$(GRAFANA_DIR)"' $(WARNINGS) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+# built-in scenarios when none are beside the binary (cli/scenario_parse.c)
+SCENARIOS_DIR ?= $(CURDIR)/scenarios
+ALL_CFLAGS += -DLABSUP_SCENARIOS_DIR='"$(SCENARIOS_DIR)"'
 LDLIBS   = $(PKG_LIBS) -lrt -lm -lpthread
 CRIT_LIBS = $(shell pkg-config --libs criterion 2>/dev/null)
 

@@ -40,6 +40,9 @@ const struct cli_command cli_commands[] = {
 	  false },
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
+	{ "scenario", "list | show NAME | run NAME|FILE [--repeat N] [--json] "
+	  "[--keep-going] [--seed N]", "make an incident happen, measure it, "
+	  "say whether it went as expected", cmd_scenario, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

@@ -229,3 +229,22 @@ lab_sub_paused(const struct config *cfg, const char *node)
 	return lab_sub_paused_path(cfg, node, path, sizeof(path)) == 0 &&
 	    access(path, F_OK) == 0;
 }
+
+int
+lab_node_held_path(const struct config *cfg, const char *node, char *buf,
+    size_t len)
+{
+	char rel[CFG_NAME + 16];
+
+	snprintf(rel, sizeof(rel), "node-held.%s", node);
+	return lab_path(cfg, rel, buf, len);
+}
+
+bool
+lab_node_held(const struct config *cfg, const char *node)
+{
+	char path[CFG_PATH + 32];
+
+	return lab_node_held_path(cfg, node, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0;
+}
