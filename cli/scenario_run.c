@@ -948,7 +948,8 @@ scn_workers(struct scn_ctx *x, double *bad, char *why, size_t len)
 		const char *first = "";
 		cli_snapshot(&seg, snap);
 		*bad = 0;
-		for (uint32_t i = 0; i < snap->nslots; i++) {
+		/* slot 0 is the supervisor itself, as in status */
+		for (uint32_t i = 1; i < snap->nslots; i++) {
 			const struct snap_worker *w = &snap->workers[i];
 			if (w->state == WS_EMPTY || w->state == WS_RUNNING ||
 			    w->state == WS_STOPPED)
