@@ -137,7 +137,9 @@ MANDIR   := $(PREFIX)/share/man
 DOCDIR   := $(PREFIX)/share/doc/labsup
 COMPDIR  := $(PREFIX)/share/bash-completion/completions
 GRAFANA_FILES := $(sort $(wildcard grafana/provisioning/*/* grafana/dashboards/*.json))
-MAN_PAGES     := $(wildcard docs/labsup.1 docs/labsup.conf.5)
+MAN_PAGES     := $(wildcard docs/labsup.1 docs/labsup.conf.5 docs/labsup-scenario.5)
+# the built-in scenarios (issue 14), found as <prefix>/share/labsup/scenarios
+SCENARIO_FILES := $(sort $(wildcard scenarios/*.scn))
 D := $(DESTDIR)
 
 install: $(LABSUP)
@@ -154,6 +156,11 @@ install: $(LABSUP)
 		install -d "$(D)$(MANDIR)/man$$s" && \
 		install -m 0644 "$$m" "$(D)$(MANDIR)/man$$s/" || exit 1; \
 	done
+	install -d $(D)$(DATADIR)/scenarios
+	@for f in $(SCENARIO_FILES); do \
+		echo "install -m 0644 $$f $(D)$(DATADIR)/$$f"; \
+		install -m 0644 "$$f" "$(D)$(DATADIR)/$$f" || exit 1; \
+	done
 	install -m 0644 labsup.conf.example $(D)$(DOCDIR)/labsup.conf.example
 	install -m 0644 contrib/bash-completion/labsup $(D)$(COMPDIR)/labsup
 
@@ -164,6 +171,8 @@ uninstall:
 	    $(D)$(MANDIR)/man1/labsup.1 $(D)$(MANDIR)/man5/labsup.conf.5 \
 	    $(D)$(DOCDIR)/labsup.conf.example \
 	    $(GRAFANA_FILES:%=$(D)$(DATADIR)/%)
+	rm -f $(D)$(MANDIR)/man5/labsup-scenario.5 \
+	    $(SCENARIO_FILES:%=$(D)$(DATADIR)/%)
 	@if [ -d $(D)$(DATADIR) ]; then find $(D)$(DATADIR) -depth -type d -empty -delete; fi
 	@if [ -d $(D)$(DOCDIR) ]; then rmdir --ignore-fail-on-non-empty $(D)$(DOCDIR); fi
 
