@@ -136,6 +136,9 @@ expect "alpha beta" labsup env --config = "$WORK/comp.conf" ""
 expect "beta" labsup env --json -c "$WORK/comp.conf" b
 expect "" labsup psql -c "$WORK/comp.conf" alpha ""
 expect "$WORK/comp.conf" labsup status -c "$WORK/comp.c"
+expect "list run show" labsup scenario ""
+expect "--config --json --keep-going --repeat --seed" labsup scenario run row-lock --
+expect "random-faults row-lock" labsup scenario run r
 got=$(LABSUP_CONFIG=$WORK/comp.conf complete_words labsup psql "")
 [ "$got" = "alpha beta" ] || fail "completion ignores \$LABSUP_CONFIG: '$got'"
 

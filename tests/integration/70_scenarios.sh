@@ -66,13 +66,14 @@ jq -e 'all(.expectations[]; .status == "ok" and (.measured | type) == "number")'
 	fail "the JSON report's expectations are wrong: $(cat "$OUT")"
 jq -e '.expectations[0].measured >= 3 and .expectations[0].to_ns > .expectations[0].from_ns' "$OUT" >/dev/null ||
 	fail "row-lock measured fewer than 3 waiting: $(cat "$OUT")"
-# every step's start and end are in events, at the report's times
-start=$(jq -r '.steps[] | select(.name == "hold") | .start_ns' "$OUT")
-end=$(jq -r '.steps[] | select(.name == "release") | .end_ns' "$OUT")
-n=$(influx_value "SELECT count(\"text\") FROM events WHERE kind = 'scenario' AND time >= $start AND time <= $end")
+# every step's start and end are in events, at the report's times (to
+# the microsecond: jq 1.6 reads numbers as doubles, 19-digit ns are rounded)
+start=$(jq -r '.steps[] | select(.name == "hold") | .start_ns / 1000 | floor' "$OUT")
+end=$(jq -r '.steps[] | select(.name == "release") | .end_ns / 1000 | ceil' "$OUT")
+n=$(influx_value "SELECT count(\"text\") FROM events WHERE kind = 'scenario' AND time >= ${start}u AND time <= ${end}u")
 # hold started/ended, queue started/ended, release started/ended
 [ "$n" = 6 ] || fail "events holds $n scenario points from hold to release, not 6"
-influx_query "SELECT \"text\" FROM events WHERE kind = 'scenario' AND time = $start" | grep -q 'row-lock: hold started' ||
+influx_query "SELECT \"text\" FROM events WHERE kind = 'scenario' AND time >= ${start}u AND time < $((start + 2))u" | grep -q 'row-lock: hold started' ||
 	fail "the hold step's start is not in events at its time"
 
 for s in alter-convoy deadlock pause-resume subscriber-down apply-conflict \
