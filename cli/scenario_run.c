@@ -10,7 +10,9 @@
  * a paused subscription, the overlay) it undoes at the end, failed or not.
  */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -113,7 +116,7 @@ static int
 scn_self(const struct scn_ctx *x, char *out, size_t outlen, const char *a1,
     const char *a2, const char *a3, const char *a4)
 {
-	char exe[CFG_PATH], buf[4096];
+	char buf[4096];
 	const char *argv[10];
 	int fd[2], n = 0, st;
 	size_t len = 0;
@@ -121,12 +124,10 @@ scn_self(const struct scn_ctx *x, char *out, size_t outlen, const char *a1,
 	pid_t pid;
 
 	out[0] = '\0';
-	ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (el <= 0 || pipe(fd) == -1) {
+	if (pipe(fd) == -1) {
 		snprintf(out, outlen, "cannot run labsup: %s", strerror(errno));
 		return -1;
 	}
-	exe[el] = '\0';
 	argv[n++] = "labsup";
 	argv[n++] = a1;
 	if (x->cfg->path[0] != '\0') {
@@ -153,7 +154,10 @@ scn_self(const struct scn_ctx *x, char *out, size_t outlen, const char *a1,
 		dup2(fd[1], 2);
 		close(fd[0]);
 		close(fd[1]);
-		execv(exe, (char *const *)argv);
+		/* this very binary, even if a rebuild replaced the file */
+		execv("/proc/self/exe", (char *const *)argv);
+		dprintf(2, "labsup: cannot run /proc/self/exe: %s\n",
+		    strerror(errno));
 		_exit(127);
 	}
 	close(fd[1]);
@@ -178,7 +182,10 @@ scn_self(const struct scn_ctx *x, char *out, size_t outlen, const char *a1,
 	snprintf(out, outlen, "%s", last ? last + 1 : buf);
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	n = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (out[0] == '\0' && n != 0)
+		snprintf(out, outlen, "labsup %s exited %d", a1, n);
+	return n;
 }
 
 /* One point in `events`: "SCENARIO: STEP started|ended ...". */
@@ -1025,6 +1032,63 @@ scn_measure(struct scn_ctx *x, int i)
 		r->status = SR_OK;
 }
 
+/*
+ * What a run that did not finish (killed) left: held nodes and the overlay
+ * would keep the lab changed for good.  Paused subscriptions stay: `sub
+ * pause` by hand makes the same mark.
+ */
+static void
+scn_leftovers(struct scn_ctx *x)
+{
+	char path[CFG_PATH + 300], out[512], err[600];
+	struct dirent *de;
+	DIR *d = opendir(x->cfg->lab.state_dir);
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "node-held.", 10) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", x->cfg->lab.state_dir,
+		    de->d_name);
+		if (unlink(path) == 0)
+			fprintf(stderr, "labsup: scenario: %s was still held down "
+			    "by an earlier run that did not finish: released\n",
+			    de->d_name + 10);
+	}
+	if (d != NULL)
+		closedir(d);
+	if (lab_path(x->cfg, LAB_OVERLAY, path, sizeof(path)) == 0 &&
+	    unlink(path) == 0) {
+		fprintf(stderr, "labsup: scenario: %s was left by an earlier run "
+		    "that did not finish: removed\n", path);
+		if (scn_self(x, out, sizeof(out), "reload", NULL, NULL, NULL) != 0)
+			fprintf(stderr, "labsup: scenario: reload: %s\n", out);
+		if (scn_reconfig(x, err, sizeof(err)) == -1)
+			fprintf(stderr, "labsup: scenario: %s\n", err);
+	}
+}
+
+/* One run at a time on a lab: 0 with the lock's fd in *fd, or -1. */
+static int
+scn_lock(const struct config *cfg, int *fd)
+{
+	char path[CFG_PATH + 32];
+
+	if (lab_path(cfg, "scenario.lock", path, sizeof(path)) == -1 ||
+	    (*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		fprintf(stderr, "labsup: scenario: cannot open %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (flock(*fd, LOCK_EX | LOCK_NB) == -1) {
+		fprintf(stderr, "labsup: scenario: another scenario runs on lab "
+		    "%s (%s is locked); wait for it or stop it\n",
+		    cfg->lab.name, path);
+		close(*fd);
+		return -1;
+	}
+	return 0;
+}
+
 int
 scn_run(const struct scenario *scn, const struct config *cfg,
     bool keep_going, bool quiet, struct scn_result *res)
@@ -1034,12 +1098,19 @@ scn_run(const struct scenario *scn, const struct config *cfg,
 	char err[600], name[SCN_NAME + 8], text[SCN_MAX_LINE + 64];
 	int64_t last = 0;
 
+	int lockfd;
+
 	memset(res, 0, sizeof(*res));
 	res->scn = scn;
 	res->failed_step = res->failed_expect = -1;
+	if (scn_lock(cfg, &lockfd) == -1) {
+		free(x);
+		return -1;
+	}
 	if (x == NULL || (x->cfg = malloc(sizeof(*x->cfg))) == NULL) {
 		fprintf(stderr, "labsup: scenario: out of memory\n");
 		free(x);
+		close(lockfd);
 		return -1;
 	}
 	memcpy(x->cfg, cfg, sizeof(*cfg));
@@ -1057,6 +1128,7 @@ scn_run(const struct scenario *scn, const struct config *cfg,
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	scn_stop = 0;
+	scn_leftovers(x);
 
 	res->start_ns = now_ns();
 	scn_event(x, res->start_ns, "%s: started", scn->name);
@@ -1124,6 +1196,7 @@ scn_run(const struct scenario *scn, const struct config *cfg,
 	sigaction(SIGTERM, &old_term, NULL);
 	free(x->cfg);
 	free(x);
+	close(lockfd);
 	return scn_stop ? -1 : 0;
 }
 
