@@ -66,15 +66,22 @@ jq -e 'all(.expectations[]; .status == "ok" and (.measured | type) == "number")'
 	fail "the JSON report's expectations are wrong: $(cat "$OUT")"
 jq -e '.expectations[0].measured >= 3 and .expectations[0].to_ns > .expectations[0].from_ns' "$OUT" >/dev/null ||
 	fail "row-lock measured fewer than 3 waiting: $(cat "$OUT")"
-# every step's start and end are in events, at the report's times (to
-# the microsecond: jq 1.6 reads numbers as doubles, 19-digit ns are rounded)
-start=$(jq -r '.steps[] | select(.name == "hold") | .start_ns / 1000 | floor' "$OUT")
-end=$(jq -r '.steps[] | select(.name == "release") | .end_ns / 1000 | ceil' "$OUT")
-n=$(influx_value "SELECT count(\"text\") FROM events WHERE kind = 'scenario' AND time >= ${start}u AND time <= ${end}u")
+# every step's start and end are in events, at the report's times (read
+# as text: jq 1.6 reads numbers as doubles, which round 19-digit ns)
+step_ns() { # STEP FIELD: the report's FIELD of step STEP
+	awk -v n="\"name\": \"$1\"," -v f="\"$2\":" 'index($0, n) { on = 1 }
+		on && index($0, f) { gsub(/[^0-9]/, ""); print; exit }' "$OUT"
+}
+start=$(step_ns hold start_ns)
+end=$(step_ns release end_ns)
+[ -n "$start" ] && [ -n "$end" ] || fail "no hold/release times in the report: $(cat "$OUT")"
+n=$(influx_value "SELECT count(\"text\") FROM events WHERE kind = 'scenario' AND time >= $start AND time <= $end")
 # hold started/ended, queue started/ended, release started/ended
 [ "$n" = 6 ] || fail "events holds $n scenario points from hold to release, not 6"
-influx_query "SELECT \"text\" FROM events WHERE kind = 'scenario' AND time >= ${start}u AND time < $((start + 2))u" | grep -q 'row-lock: hold started' ||
+influx_query "SELECT \"text\" FROM events WHERE kind = 'scenario' AND time = $start" | grep -q 'row-lock: hold started' ||
 	fail "the hold step's start is not in events at its time"
+influx_query "SELECT \"text\" FROM events WHERE kind = 'scenario' AND time = $end" | grep -q 'row-lock: release ended (ok' ||
+	fail "the release step's end is not in events at its time"
 
 for s in alter-convoy deadlock pause-resume subscriber-down apply-conflict \
 	schema-drift third-subscriber; do
