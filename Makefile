@@ -25,6 +25,9 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # [grafana] dir when labsup finds no grafana/ beside its binary (lib/config.c)
 GRAFANA_DIR ?= $(CURDIR)/grafana
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLABSUP_GRAFANA_DIR='"$(GRAFANA_DIR)"' $(WARNINGS) $(CFLAGS) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+# built-in scenarios when none are beside the binary (cli/scenario_parse.c)
+SCENARIOS_DIR ?= $(CURDIR)/scenarios
+ALL_CFLAGS += -DLABSUP_SCENARIOS_DIR='"$(SCENARIOS_DIR)"'
 LDLIBS   = $(PKG_LIBS) -lrt -lm -lpthread
 CRIT_LIBS = $(shell pkg-config --libs criterion 2>/dev/null)
 
@@ -137,7 +140,9 @@ MANDIR   := $(PREFIX)/share/man
 DOCDIR   := $(PREFIX)/share/doc/labsup
 COMPDIR  := $(PREFIX)/share/bash-completion/completions
 GRAFANA_FILES := $(sort $(wildcard grafana/provisioning/*/* grafana/dashboards/*.json))
-MAN_PAGES     := $(wildcard docs/labsup.1 docs/labsup.conf.5)
+MAN_PAGES     := $(wildcard docs/labsup.1 docs/labsup.conf.5 docs/labsup-scenario.5)
+# the built-in scenarios (issue 14), found as <prefix>/share/labsup/scenarios
+SCENARIO_FILES := $(sort $(wildcard scenarios/*.scn))
 D := $(DESTDIR)
 
 install: $(LABSUP)
@@ -154,6 +159,11 @@ install: $(LABSUP)
 		install -d "$(D)$(MANDIR)/man$$s" && \
 		install -m 0644 "$$m" "$(D)$(MANDIR)/man$$s/" || exit 1; \
 	done
+	install -d $(D)$(DATADIR)/scenarios
+	@for f in $(SCENARIO_FILES); do \
+		echo "install -m 0644 $$f $(D)$(DATADIR)/$$f"; \
+		install -m 0644 "$$f" "$(D)$(DATADIR)/$$f" || exit 1; \
+	done
 	install -m 0644 labsup.conf.example $(D)$(DOCDIR)/labsup.conf.example
 	install -m 0644 contrib/bash-completion/labsup $(D)$(COMPDIR)/labsup
 	# report (issue 19): uPlot is inside the binary; its licence goes beside
@@ -166,6 +176,8 @@ uninstall:
 	    $(D)$(MANDIR)/man1/labsup.1 $(D)$(MANDIR)/man5/labsup.conf.5 \
 	    $(D)$(DOCDIR)/labsup.conf.example $(D)$(DOCDIR)/uplot.LICENSE \
 	    $(GRAFANA_FILES:%=$(D)$(DATADIR)/%)
+	rm -f $(D)$(MANDIR)/man5/labsup-scenario.5 \
+	    $(SCENARIO_FILES:%=$(D)$(DATADIR)/%)
 	@if [ -d $(D)$(DATADIR) ]; then find $(D)$(DATADIR) -depth -type d -empty -delete; fi
 	@if [ -d $(D)$(DOCDIR) ]; then rmdir --ignore-fail-on-non-empty $(D)$(DOCDIR); fi
 

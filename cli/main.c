@@ -51,6 +51,9 @@ const struct cli_command cli_commands[] = {
 	{ "waits", "[NODE] [--since 10m] [--json]", "lock-wait episodes "
 	  "from InfluxDB, longest first, with who blocked whom", cmd_waits,
 	  CLI_CONFIG, false },
+	{ "scenario", "list | show NAME | run NAME|FILE [--repeat N] [--json] "
+	  "[--keep-going] [--seed N]", "make an incident happen, measure it, "
+	  "say whether it went as expected", cmd_scenario, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "labsup.h"
 
 #define DEFAULT_PG_BIN "/usr/lib/postgresql/15/bin"
 /* the last resort for [grafana] dir (set by the Makefile: GRAFANA_DIR) */
@@ -932,6 +933,45 @@ read_file(const char *path, struct parse *p, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A scenario's overlay (LAB_OVERLAY in the lab's state directory, issue
+ * 14): the same format, read after the user's file so its keys win and its
+ * [node] sections add nodes; an error in it is reported as its own
+ * file:line.  No file: nothing to do.
+ */
+static int
+apply_overlay(struct config *cfg, char *err, size_t errlen)
+{
+	char dir[CFG_PATH], path[CFG_PATH + 32];
+	struct parse o;
+	int rc;
+
+	if (cfg->lab.state_dir[0] != '\0')
+		snprintf(dir, sizeof(dir), "%s", cfg->lab.state_dir);
+	else
+		default_state_dir(dir, sizeof(dir), cfg->lab.name);
+	snprintf(path, sizeof(path), "%s/%s", dir, LAB_OVERLAY);
+	if (access(path, F_OK) != 0)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	o.file = path;
+	if (read_file(path, &o, err, errlen) == -1)
+		return -1;
+	rc = ini_parse_stream(reader, &o, handler, &o);
+	free((char *)o.text);
+	if (o.err[0] == '\0' && rc != 0) {
+		o.err_line = rc > 0 ? rc : o.line;
+		snprintf(o.err, sizeof(o.err), "syntax error");
+	}
+	if (o.err[0] != '\0') {
+		snprintf(err, errlen, "%s:%d: %s (a scenario's overlay: remove "
+		    "it to go back to your file)", path, o.err_line, o.err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -940,6 +980,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 	config_defaults(cfg);
 	if (path == NULL || path[0] == '\0') {
+		if (apply_overlay(cfg, err, errlen) == -1)
+			return -1;
 		finish(cfg);
 		return 0;
 	}
@@ -971,6 +1013,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			memcpy(cfg->nodes, d.nodes, sizeof(d.nodes));
 			cfg->nnodes = saved_nnodes;
 		}
+		if (apply_overlay(cfg, err, errlen) == -1)
+			return -1;
 		validate(&p);
 	}
 	if (p.err[0] != '\0') {

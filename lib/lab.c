@@ -245,3 +245,22 @@ lab_node_log_dir(const struct config *cfg, const char *node, bool docker,
 	snprintf(rel, sizeof(rel), docker ? "pglog/%s" : "pg/%s/log", node);
 	return lab_path(cfg, rel, buf, len);
 }
+
+int
+lab_node_held_path(const struct config *cfg, const char *node, char *buf,
+    size_t len)
+{
+	char rel[CFG_NAME + 16];
+
+	snprintf(rel, sizeof(rel), "node-held.%s", node);
+	return lab_path(cfg, rel, buf, len);
+}
+
+bool
+lab_node_held(const struct config *cfg, const char *node)
+{
+	char path[CFG_PATH + 32];
+
+	return lab_node_held_path(cfg, node, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0;
+}

@@ -86,6 +86,23 @@ int lab_node_log_dir(const struct config *cfg, const char *node,
     bool docker, char *buf, size_t len);
 
 /*
+ * Scenarios (issue 14).  A node held down on purpose (a scenario's `stop
+ * NODE` step): <state_dir>/node-held.<node> says so, and the container
+ * worker leaves its server stopped instead of bringing it back, until the
+ * mark goes (`start NODE`, or the end of the run).
+ */
+int lab_node_held_path(const struct config *cfg, const char *node,
+    char *buf, size_t len);
+bool lab_node_held(const struct config *cfg, const char *node);
+/*
+ * A scenario's settings for a while (`hum rate=50`, `subscriber add`):
+ * <state_dir>/scenario.conf, in the config file's format, which
+ * config_load() applies over the user's file; the scenario reloads the
+ * lab after writing or removing it.
+ */
+#define LAB_OVERLAY "scenario.conf"
+
+/*
  * Logging (log.c): to stderr, which the daemon points at its log file; each
  * line says its level after the prefix: info:, warning: (log_warn,
  * log_warnx), debug: (only with LABSUP_DEBUG set), fatal: (then exit 1).

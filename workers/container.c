@@ -93,6 +93,19 @@ ct_reconcile_one(struct worker_ctx *ctx, const struct backend_ops *be,
 {
 	const struct config *cfg = ctx->cfg;
 
+	if (s->def.node != NULL && lab_node_held(cfg, s->def.name)) {
+		/* a scenario's `stop NODE`: down on purpose until `start` */
+		if (s->prev_state != SS_STOPPED) {
+			log_info("%s: held down by a scenario", s->def.name);
+			s->since_ns = now_ns();
+			s->lost = s->prev_state == SS_READY || s->lost;
+			s->prev_state = SS_STOPPED;
+		}
+		s->obs.state = SS_STOPPED;
+		snprintf(s->obs.detail, sizeof(s->obs.detail), "held down by "
+		    "a scenario");
+		return;
+	}
 	be->ensure(cfg, &s->def, &s->obs);
 	if (s->obs.state == SS_READY && be->stats != NULL)
 		be->stats(cfg, &s->def, &s->obs);

@@ -72,6 +72,18 @@ sub status sub1 extra
 sub pause --bogus
 env --bogus
 env --shell --json
+scenario
+scenario frob
+scenario list extra
+scenario list --json
+scenario show
+scenario run
+scenario run deadlock row-lock
+scenario run deadlock --repeat 0
+scenario run deadlock --repeat x
+scenario run deadlock --seed -1
+scenario run deadlock --seed
+scenario run deadlock --bogus
 EOF
 # and the same with -c missing its FILE at the end
 for c in start status stop reload check "config check"; do
@@ -112,6 +124,9 @@ for c in start status stop reload check "config check" psql; do
 	[ "$(wc -l <"$LAB_DIR/err")" -eq 1 ] || fail "'labsup $c' with a missing file: not one line: $(cat "$LAB_DIR/err")"
 	grep -q "$LAB_DIR/nonexistent.conf" "$LAB_DIR/err" || fail "'labsup $c': the message does not name the file: $(cat "$LAB_DIR/err")"
 done
+run scenario run deadlock -c "$LAB_DIR/nonexistent.conf"
+[ "$(cat "$LAB_DIR/rc")" = 1 ] && grep -q "$LAB_DIR/nonexistent.conf" "$LAB_DIR/err" ||
+	fail "'labsup scenario run' with a missing file exited $(cat "$LAB_DIR/rc"): $(cat "$LAB_DIR/err")"
 run config check -c "$LAB_DIR"
 [ "$(cat "$LAB_DIR/rc")" = 1 ] || fail "a directory as config file exited $(cat "$LAB_DIR/rc")"
 [ "$(wc -l <"$LAB_DIR/err")" -eq 1 ] || fail "a directory as config file: not one line: $(cat "$LAB_DIR/err")"

@@ -66,6 +66,12 @@ for f in $(files grafana/provisioning grafana/dashboards | sort -u); do
 	want="$want
 ./share/labsup/$f"
 done
+for f in $(files scenarios); do
+	want="$want
+./share/labsup/$f"
+done
+[ -f "$SRC/docs/labsup-scenario.5" ] && want="$want
+./share/man/man5/labsup-scenario.5"
 [ -f "$SRC/docs/labsup.1" ] && want="$want
 ./share/man/man1/labsup.1"
 [ -f "$SRC/docs/labsup.conf.5" ] && want="$want
@@ -78,6 +84,8 @@ note "delete the source copy; the installed labsup runs without it"
 rm -rf "$SRC"
 LABSUP=$PREFIX/bin/labsup
 [ "$("$LABSUP" --version)" = "labsup $version" ] || fail "--version says $("$LABSUP" --version)"
+"$LABSUP" scenario list | grep -q "^row-lock " ||
+	fail "the installed labsup does not find its scenarios: $("$LABSUP" scenario list 2>&1)"
 gdir=$PREFIX/share/labsup/grafana
 "$LABSUP" config check 2>/dev/null | grep -qxF "dir = $gdir" ||
 	fail "config check does not show dir = $gdir: $("$LABSUP" config check 2>&1 | grep '^dir')"
@@ -129,6 +137,9 @@ expect "alpha beta" labsup env --config = "$WORK/comp.conf" ""
 expect "beta" labsup env --json -c "$WORK/comp.conf" b
 expect "" labsup psql -c "$WORK/comp.conf" alpha ""
 expect "$WORK/comp.conf" labsup status -c "$WORK/comp.c"
+expect "list run show" labsup scenario ""
+expect "--config --json --keep-going --repeat --seed" labsup scenario run row-lock --
+expect "random-faults row-lock" labsup scenario run r
 got=$(LABSUP_CONFIG=$WORK/comp.conf complete_words labsup psql "")
 [ "$got" = "alpha beta" ] || fail "completion ignores \$LABSUP_CONFIG: '$got'"
 

@@ -1,0 +1,284 @@
+/*
+ * cmd_scenario.c: `labsup scenario list | show NAME | run NAME|FILE
+ * [--repeat N] [--json] [--keep-going] [--seed N]`.  Exit 0 when every
+ * step ran and every expectation held, 1 naming the first that did not
+ * (with the value measured), 2 for a bad file (file:line: reason) or a
+ * bad command line, 3 when the lab does not run.
+ */
+#include <dirent.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "scenario.h"
+
+static int
+scn_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+scenario_list(void)
+{
+	const char *dir = scn_library_dir();
+	char *names[256], path[CFG_PATH + 300], err[600];
+	struct scenario *scn = malloc(sizeof(*scn));
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	int n = 0;
+
+	if (dp == NULL || scn == NULL) {
+		fprintf(stderr, "labsup: scenario list: cannot read %s (set "
+		    "LABSUP_SCENARIOS to the scenarios folder)\n", dir);
+		free(scn);
+		if (dp)
+			closedir(dp);
+		return 1;
+	}
+	while ((d = readdir(dp)) != NULL && n < 256) {
+		size_t len = strlen(d->d_name);
+		if (len > 4 && !strcmp(d->d_name + len - 4, ".scn"))
+			names[n++] = strdup(d->d_name);
+	}
+	closedir(dp);
+	qsort(names, (size_t)n, sizeof(names[0]), scn_name_cmp);
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (scn_load(scn, path, err, sizeof(err)) == 0)
+			printf("%-20s %s\n", scn->name, scn->summary);
+		else
+			printf("%-20.*s (does not parse: %s)\n",
+			    (int)strlen(names[i]) - 4, names[i], err);
+		free(names[i]);
+	}
+	free(scn);
+	return 0;
+}
+
+static int
+scenario_show(const char *what)
+{
+	char path[CFG_PATH + 300], buf[4096];
+	FILE *fp;
+	size_t n;
+
+	if (scn_find(what, path, sizeof(path)) == -1 ||
+	    (fp = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "labsup: scenario show: no scenario \"%s\" "
+		    "(labsup scenario list names them)\n", what);
+		return EXIT_USAGE;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		fwrite(buf, 1, n, stdout);
+	fclose(fp);
+	return 0;
+}
+
+static void
+scenario_fail_line(const struct scn_result *res)
+{
+	const struct scenario *scn = res->scn;
+
+	if (res->failed_step >= 0) {
+		const struct scn_step *st = &scn->steps[res->failed_step];
+		char text[SCN_MAX_LINE + 64];
+		scn_step_text(st, text, sizeof(text));
+		fprintf(stderr, "labsup: scenario %s: step %s%s(%s:%d) failed: "
+		    "%.80s: %s\n", scn->name, st->label, st->label[0] ? " " : "",
+		    scn->path, st->line, text,
+		    res->steps[res->failed_step].detail);
+		return;
+	}
+	if (res->failed_expect >= 0) {
+		const struct scn_expect *e = &scn->expects[res->failed_expect];
+		const struct scn_expect_result *r =
+		    &res->expects[res->failed_expect];
+		char val[64] = "nothing";
+		if (r->measured)
+			snprintf(val, sizeof(val), "%.6g", r->value);
+		fprintf(stderr, "labsup: scenario %s: expectation at %s:%d did "
+		    "not hold: %s (measured %s%s%s)\n", scn->name, scn->path,
+		    e->line, e->text, e->kind == SE_METRIC ? e->func : "",
+		    e->kind == SE_METRIC ? " " : "", val);
+		if (r->detail[0])
+			fprintf(stderr, "labsup: scenario %s: %s\n", scn->name,
+			    r->detail);
+		return;
+	}
+	fprintf(stderr, "labsup: scenario %s: interrupted\n", scn->name);
+}
+
+static uint64_t
+scenario_seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_nsec ^ (uint64_t)getpid() * 2654435761u) %
+	    1000000;
+}
+
+static int
+scenario_run(const char *what, int repeat, bool json, bool keep_going,
+    bool have_seed, uint64_t seed)
+{
+	struct config *cfg;
+	struct scenario *scn = malloc(sizeof(*scn)), *drawn = NULL;
+	struct scn_result *res = malloc(sizeof(*res));
+	char path[CFG_PATH + 300], err[700], text[SCN_MAX_LINE + 64];
+	json_t *runs = json ? json_array() : NULL;
+	bool has_random = false;
+	int passed = 0, rc = 0;
+	struct seg seg;
+
+	if (scn == NULL || res == NULL || (drawn = malloc(sizeof(*drawn))) ==
+	    NULL) {
+		fprintf(stderr, "labsup: scenario: out of memory\n");
+		return 1;
+	}
+	if (scn_find(what, path, sizeof(path)) == -1) {
+		fprintf(stderr, "labsup: scenario run: no scenario \"%s\": give "
+		    "a built-in name (labsup scenario list) or a file\n", what);
+		return EXIT_USAGE;
+	}
+	if (scn_load(scn, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "labsup: %s\n", err);
+		return EXIT_USAGE;
+	}
+	cfg = cli_cfg();
+	if (scn_validate(scn, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "labsup: %s\n", err);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < scn->nsteps; i++)
+		has_random |= scn->steps[i].kind == SK_RANDOM;
+	if (cli_require_running(cfg, &seg, stderr) == -1)
+		return EXIT_NOT_RUNNING;
+	seg_close(&seg);
+	for (int k = 0; k < repeat; k++) {
+		uint64_t s = have_seed ? seed + (uint64_t)k : scenario_seed();
+		*drawn = *scn;
+		if (has_random) {
+			if (scn_draw(drawn, cfg, s, err, sizeof(err)) == -1) {
+				fprintf(stderr, "labsup: %s\n", err);
+				return EXIT_USAGE;
+			}
+			fprintf(stderr, "labsup: scenario %s: seed %" PRIu64
+			    " (--seed %" PRIu64 " replays it) draws:\n",
+			    drawn->name, s, s);
+			for (int i = 0; i < drawn->nsteps; i++) {
+				scn_step_text(&drawn->steps[i], text,
+				    sizeof(text));
+				fprintf(stderr, "  %s\n", text);
+			}
+		}
+		if (scn_run(drawn, cfg, keep_going, false, res) == -1 &&
+		    res->start_ns == 0)
+			return 1;
+		res->seeded = has_random;
+		res->seed = s;
+		if (json)
+			json_array_append_new(runs, scn_report_json(res));
+		else
+			scn_report_text(res, stdout);
+		fflush(stdout);
+		if (res->passed)
+			passed++;
+		else {
+			scenario_fail_line(res);
+			rc = 1;
+		}
+		if (!res->passed && res->failed_step < 0 &&
+		    res->failed_expect < 0)
+			break;	/* interrupted */
+	}
+	if (json) {
+		json_t *out = repeat == 1 ? json_incref(json_array_get(runs, 0)) :
+		    json_pack("{s:o, s:i, s:i}", "runs", json_incref(runs),
+		    "passed", passed, "total", repeat);
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(out);
+		json_decref(runs);
+	} else if (repeat > 1)
+		printf("scenario %s: passed %d of %d\n", scn->name, passed,
+		    repeat);
+	free(scn);
+	free(drawn);
+	free(res);
+	return rc;
+}
+
+int
+cmd_scenario(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "keep-going", no_argument, NULL, 'k' },
+		{ "seed", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *what = argc >= 2 ? argv[1] : "";
+	bool json = false, keep_going = false, have_seed = false;
+	uint64_t seed = 0;
+	long repeat = 1;
+	char *end;
+	int ch;
+
+	if (strcmp(what, "list") && strcmp(what, "show") && strcmp(what, "run"))
+		cli_usage_error("scenario: expected `scenario list`, `scenario "
+		    "show NAME` or `scenario run NAME|FILE`");
+	/* options may follow the name: `scenario run row-lock --json` */
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (strcmp(what, "run") != 0)
+			cli_usage_error("scenario %s: unknown option \"%s\"",
+			    what, argv[optind - 1]);
+		switch (ch) {
+		case 'r':
+			repeat = strtol(optarg, &end, 10);
+			if (*end != '\0' || repeat < 1 || repeat > 1000)
+				cli_usage_error("scenario run: --repeat takes a "
+				    "count, 1 to 1000, not \"%s\"", optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'k':
+			keep_going = true;
+			break;
+		case 's':
+			seed = strtoull(optarg, &end, 10);
+			if (*end != '\0' || optarg[0] == '-' || optarg[0] == '\0')
+				cli_usage_error("scenario run: --seed takes a "
+				    "whole number, not \"%s\"", optarg);
+			have_seed = true;
+			break;
+		default:
+			cli_usage_error("scenario run: unknown option or missing "
+			    "value \"%s\"", argv[optind - 1]);
+		}
+	}
+	if (!strcmp(what, "list")) {
+		if (optind != argc)
+			cli_usage_error("scenario list: unexpected argument "
+			    "\"%s\"", argv[optind]);
+		return scenario_list();
+	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind == argc ? "scenario %s: which scenario? "
+		    "(labsup scenario list)" : "scenario %s: one scenario at a "
+		    "time", what);
+	if (!strcmp(what, "show"))
+		return scenario_show(argv[optind]);
+	return scenario_run(argv[optind], (int)repeat, json, keep_going,
+	    have_seed, seed);
+}
