@@ -8,6 +8,9 @@ PKGS="build-essential pkg-config libpq-dev libcurl4-openssl-dev libbsd-dev
 libcriterion-dev libinih-dev libjansson-dev zlib1g-dev postgresql-15
 postgresql-contrib influxdb influxdb-client curl procps iproute2 tmux jq python3
 mandoc"
+# the in-server probe (probe/) builds against the server headers; the
+# probe benchmark measures pg_wait_sampling beside it (issue 18)
+PKGS="$PKGS postgresql-server-dev-15 postgresql-15-pg-wait-sampling"
 # Docker is optional for the lab (backend=auto falls back to local) but the
 # docker test suite uses it; LABSUP_NO_DOCKER=1 skips installing it.
 if [ "${LABSUP_NO_DOCKER:-0}" != 1 ]; then

@@ -157,6 +157,7 @@ struct sampler {
 	bool pending_locks;	/* ... and it scans pg_locks */
 	int64_t pending_t0;	/* mono ns it was sent */
 	int64_t pending_ts;	/* realtime ns: its records' timestamp */
+	char not_probe[STATUS_TEXT]; /* source = auto: why not the probe */
 };
 
 void
@@ -282,6 +283,11 @@ sampler_second(struct sampler *s)
 static void
 sampler_running(struct sampler *s)
 {
+	if (s->not_probe[0] != '\0') {	/* status says why not the probe */
+		status_set(s->ctx->slot, WS_RUNNING, "sql (not the probe: %s)",
+		    s->not_probe);
+		return;
+	}
 	if (s->interval_ns == 0) {
 		status_set(s->ctx->slot, WS_RUNNING, "back to back%s",
 		    s->with_repl ? ", apply lag" : "");
@@ -670,6 +676,14 @@ sampler_main(struct worker_ctx *ctx)
 		return EXIT_NORESPAWN;
 	}
 	snprintf(s.name, sizeof(s.name), "sampler %s", s.node->name);
+	/* issue 18: the in-server probe, unless it is not there (auto) */
+	if (cfg->sampler.source != SAMPLER_SQL) {
+		int rc = sampler_probe_main(ctx, s.node, s.not_probe,
+		    sizeof(s.not_probe));
+
+		if (rc != SAMPLER_PROBE_FALLBACK || worker_stop)
+			return rc == SAMPLER_PROBE_FALLBACK ? 0 : rc;
+	}
 	{
 		struct sched_param sp = { .sched_priority = 0 };
 		if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)

@@ -13,4 +13,15 @@
 void sampler_sql(char *buf, size_t len, bool locks, bool repl,
     unsigned dboid);
 
+/*
+ * issue 18: the sampler with the in-server probe (sampler_probe.c).  It
+ * returns the worker's exit code, or SAMPLER_PROBE_FALLBACK with why (one
+ * line, for status) when source = auto finds no probe: sample over SQL.
+ */
+#define SAMPLER_PROBE_FALLBACK (-1000)
+struct worker_ctx;
+struct node_cfg;
+int sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
+    char *why, size_t whylen);
+
 #endif

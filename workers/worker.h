@@ -57,6 +57,10 @@ enum sampler_counter {
 	SC_IDLE_IN_TX,
 	SC_APPLY_LAG_US,
 	SC_TICK_COST_US, /* mean server time to take a sample, last second */
+	/* issue 18: the in-server probe */
+	SC_SOURCE,	 /* enum sampler_source in use: probe or sql */
+	SC_PROBE_DROPS,	 /* records the probe's lane refused (full) */
+	SC_LOCK_SNAPS,	 /* lock-manager snapshots the probe took */
 };
 enum hum_counter {
 	HC_TX = 0,
