@@ -411,6 +411,35 @@ sampler_act_group(struct act_group *g, int *n, const char *state,
 	return &g[(*n)++];
 }
 
+/* An 'R' row: a subscription's state and apply lag. */
+void
+sampler_emit_repl(struct worker_ctx *ctx, const char *node,
+    const PGresult *res, int i, int64_t ts)
+{
+	const char *a = sampler_col(res, i, 1);
+	struct record r;
+
+	sampler_record(&r, REC_REPLICATION, ts);
+	strlcpy(r.u.replication.node, node, REC_NAME);
+	strlcpy(r.u.replication.subscription, a ? a : "",
+	    sizeof(r.u.replication.subscription));
+	strlcpy(r.u.replication.state, PQgetvalue(res, i, 2),
+	    sizeof(r.u.replication.state));
+	/* left out: byte lag is the replication worker's */
+	r.u.replication.lag_bytes = REC_ABSENT;
+	r.u.replication.apply_lag_ms = strtod(PQgetvalue(res, i, 10), NULL);
+	status_counter_set(ctx->slot, SC_APPLY_LAG_US,
+	    (int64_t)(r.u.replication.apply_lag_ms * 1000));
+	worker_emit(ctx, &r);
+}
+
+/* The subscriber part alone (sampler_probe.c runs it once a second). */
+void
+sampler_sql_repl(char *buf, size_t len, unsigned dboid)
+{
+	snprintf(buf, len, sampler_sql_replication, dboid);
+}
+
 /*
  * Turn the tick's rows into records: pg_locks grouped by (locktype, mode,
  * granted), backends by (state, wait event type, wait event), one blocking
@@ -443,19 +472,7 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 		const char *v;
 
 		if (k[0] == 'R') {
-			sampler_record(&r, REC_REPLICATION, ts);
-			strlcpy(r.u.replication.node, s->node->name, REC_NAME);
-			strlcpy(r.u.replication.subscription, a ? a : "",
-			    sizeof(r.u.replication.subscription));
-			strlcpy(r.u.replication.state, PQgetvalue(res, i, 2),
-			    sizeof(r.u.replication.state));
-			/* left out: byte lag is the replication worker's */
-			r.u.replication.lag_bytes = REC_ABSENT;
-			r.u.replication.apply_lag_ms =
-			    strtod(PQgetvalue(res, i, 10), NULL);
-			status_counter_set(s->ctx->slot, SC_APPLY_LAG_US,
-			    (int64_t)(r.u.replication.apply_lag_ms * 1000));
-			worker_emit(s->ctx, &r);
+			sampler_emit_repl(s->ctx, s->node->name, res, i, ts);
 			continue;
 		}
 		if ((v = sampler_col(res, i, 11)) != NULL)

@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
 
 void sampler_sql(char *buf, size_t len, bool locks, bool repl,
     unsigned dboid);
@@ -23,5 +26,9 @@ struct worker_ctx;
 struct node_cfg;
 int sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
     char *why, size_t whylen);
+/* A subscriber's subscriptions (rows 'R'), and their records. */
+void sampler_sql_repl(char *buf, size_t len, unsigned dboid);
+void sampler_emit_repl(struct worker_ctx *ctx, const char *node,
+    const PGresult *res, int row, int64_t ts);
 
 #endif

@@ -53,6 +53,8 @@ struct sprobe {
 	int64_t next_second;
 	uint64_t sec_ticks, sec_tick_ns; /* the probe's, a second ago */
 	char why[STATUS_TEXT];		/* why not the probe */
+	unsigned dboid;			/* the lab database's oid */
+	bool with_repl;			/* a subscriber with the schema */
 };
 
 static void
@@ -90,7 +92,8 @@ static int
 sp_loaded(struct sprobe *s)
 {
 	PGresult *res = PQexec(s->conn, "SELECT current_setting('" PROBE_GUC
-	    "', true)");
+	    "', true), oid, to_regclass('heartbeat') IS NOT NULL "
+	    "FROM pg_database WHERE datname = current_database()");
 	const char *v;
 	int rc;
 
@@ -99,6 +102,9 @@ sp_loaded(struct sprobe *s)
 		PQclear(res);
 		return -1;
 	}
+	s->dboid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	s->with_repl = s->node->role == NODE_SUBSCRIBER &&
+	    PQgetvalue(res, 0, 2)[0] == 't';
 	v = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
 	rc = strcmp(v, s->segname) == 0;
 	if (!rc && v[0] == '\0')
@@ -260,6 +266,33 @@ sp_second(struct sprobe *s)
 	    atomic_load(&st->sampling) != 0;
 }
 
+/*
+ * A subscriber's subscriptions, once a second: the SQL sampler's 'R' rows
+ * (the probe has no query to run).  0, or -1 when the connection failed.
+ */
+static int
+sp_repl(struct sprobe *s)
+{
+	char sql[2048];
+	PGresult *res;
+	int64_t ts = now_ns();
+
+	sampler_sql_repl(sql, sizeof(sql), s->dboid);
+	res = PQexec(s->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgc_error(s->conn, s->why, sizeof(s->why));
+		PQclear(res);
+		if (PQstatus(s->conn) == CONNECTION_BAD)
+			return -1;
+		s->errors++;
+		return 0;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		sampler_emit_repl(s->ctx, s->node->name, res, i, ts);
+	PQclear(res);
+	return 0;
+}
+
 /* A reason to give up on the probe: auto falls back, probe waits. */
 static int
 sp_unavailable(struct sprobe *s)
@@ -319,6 +352,11 @@ sp_run(struct sprobe *s)
 			sp_disconnect(s);
 			if (sp_unavailable(s) != 0)
 				return SAMPLER_PROBE_FALLBACK;
+			continue;
+		}
+		if (s->with_repl && sp_repl(s) == -1) {
+			sp_node_lost(s, s->why);
+			sampling = false;
 			continue;
 		}
 		if (sp_second(s)) {
@@ -404,13 +442,13 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 		sp_disconnect(&s);
 	probe_seg_detach(s.p);
 	/*
-	 * Stopped or restarted (a reload): nothing is left in its lane.  The
-	 * probe says in the server log that it stopped writing, and maps the
-	 * next sampler's segment within a second.  A sampler killed leaves
-	 * the segment to the next one, which relays what is in it.
+	 * Stopped, restarted (a reload) or falling back: nothing is left in
+	 * its lane.  The probe says in the server log that it stopped
+	 * writing, and maps the next sampler's segment within a second.  A
+	 * sampler killed leaves the segment to the next one, which relays
+	 * what is in it.
 	 */
-	if (rc == 0)
-		shm_unlink(s.segname);
+	shm_unlink(s.segname);
 	if (rc != SAMPLER_PROBE_FALLBACK)
 		return rc;
 fallback:
