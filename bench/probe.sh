@@ -59,7 +59,7 @@ printf '%s\n[hum]\nclients = %d\nrate = 0\n\n[sampler]\nsource = sql\ninterval_m
 port_of() { case $1 in pub) echo "$PUB_PORT" ;; sub1) echo "$SUB1_PORT" ;; sub2) echo "$SUB2_PORT" ;; esac; }
 so=$LAB_DIR/state/pg/labsup_probe.so
 for n in $NODES; do
-	psql_node "$(port_of "$n")" "ALTER SYSTEM SET shared_preload_libraries = '$so,pg_wait_sampling'" >/dev/null
+	psql_node "$(port_of "$n")" "ALTER SYSTEM SET shared_preload_libraries = '$so', 'pg_wait_sampling'" >/dev/null
 	kill -INT "$(head -n 1 "$LAB_DIR/state/pg/$n/postmaster.pid")"
 done
 pgws_loaded() {
@@ -163,24 +163,35 @@ probe_run() {	# probe_run NAME INTERVAL_MS LOCKS_EVERY
 }
 stop_asleep $PGWS
 "$TOGGLE" -o 0 $segs
-probe_run sampler_overhead_100hz_probe 10 1
+# the probe at 100 Hz as configured by default (locks every 100 ms and on
+# the ticks where a backend waits on a lock), then with a lock-manager
+# snapshot every tick, as the SQL samplers below scan pg_locks
+probe_run sampler_overhead_100hz_probe 10 10
+probe_run sampler_overhead_100hz_probe_locks_every_tick 10 1
 
 # -- the SQL samplers, stopped and continued
 hum_start
-"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 4 )) >/dev/null &
+"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 4 )) >"$LAB_DIR/sql.out" 2>&1 &
 SP=$!
+sql_up() { [ "$(pgrep -P "$SP" | wc -l)" = 3 ]; }
+wait_for 30 sql_up || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers did not start"; }
 sleep 1
 kids=$(pgrep -P "$SP")
 pids=$kids
+# their backends: the relays' own connections are the lab's samplers'
+relay_backends=""
+for n in $NODES; do
+	relay_backends="$relay_backends $(psql_node "$(port_of "$n")" "SELECT pid FROM pg_stat_activity
+	    WHERE application_name = 'labsup-sampler' AND backend_start < now() - interval '10 s'" | tr '\n' ' ')"
+done
 for n in $NODES; do
 	pids="$pids $(psql_node "$(port_of "$n")" "SELECT pid FROM pg_stat_activity
-	    WHERE application_name = 'labsup-sampler' AND pid <> ALL(ARRAY[$(echo $RELAYS | tr ' ' ,)]::int[])
-	    AND backend_type = 'client backend'" | tr '\n' ' ')"
+	    WHERE application_name = 'labsup-sampler' AND backend_start >= now() - interval '10 s'" | tr '\n' ' ')"
 done
 c0=$(cpu_us $pids)
 sig_toggles "$LAB_DIR/toggles" $kids
 c1=$(cpu_us $pids)
-wait "$HP" "$SP"
+wait "$HP" "$SP" || { tail -n 20 "$LAB_DIR/sql.out"; fail "the SQL samplers failed"; }
 pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.sql"
 report sampler_overhead_100hz_sql "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.sql" \
     "the SQL samplers and their backends"

@@ -67,6 +67,7 @@ PGDLLEXPORT void labsup_probe_main(Datum arg);
 #define READ_TRIES 4		/* of a status entry that keeps changing */
 #define LOCK_GROUPS 256
 #define ACT_GROUPS 256
+#define PAIR_WAITERS_MAX 256	/* waiters whose blockers a tick counts */
 
 static char *probe_segment = NULL;	/* GUC labsup.segment */
 
@@ -276,10 +277,10 @@ rec_init(struct record *r, int kind, int64 ts)
  * snapshot).  Returns the number of granted locks.
  */
 static int64
-probe_locks(struct lane *l, int64 ts, int64 *pairs)
+probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
 {
 	static struct lock_group lg[LOCK_GROUPS];
-	int nl = 0;
+	int nl = 0, waiters = 0;
 	int64 granted = 0;
 	int64 t0 = mono_ns(), dt;
 	LockData *ld = GetLockStatusData();
@@ -309,9 +310,15 @@ probe_locks(struct lane *l, int64 ts, int64 *pairs)
 		}
 		if (li->waitLockMode == NoLock)
 			continue;
+		waiters++;
 		if ((g = lock_group(lg, &nl, type,
 		    GetLockmodeName(mid, li->waitLockMode), false)) != NULL)
 			g->count++;
+		/* pairs: quadratic in the lock table, so bounded */
+		if (waiters > PAIR_WAITERS_MAX) {
+			atomic_fetch_add(&seg->st.pairs_capped, 1);
+			continue;
+		}
 		{
 			LockMethod lm = GetLockTagsMethodTable(&li->locktag);
 			LOCKMASK conflicts = lm->conflictTab[li->waitLockMode];
@@ -330,7 +337,7 @@ probe_locks(struct lane *l, int64 ts, int64 *pairs)
 	}
 	for (int i = 0; i < nl; i++) {
 		rec_init(&r, REC_LOCKS, ts);
-		strlcpy(r.u.locks.node, seg->ctl.node, REC_NAME);
+		strlcpy(r.u.locks.node, node, REC_NAME);
 		strlcpy(r.u.locks.locktype, lg[i].locktype,
 		    sizeof(r.u.locks.locktype));
 		strlcpy(r.u.locks.mode, lg[i].mode, sizeof(r.u.locks.mode));
@@ -383,12 +390,16 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	int64 waiting = 0, pairs = 0, active = 0, idle_tx = 0;
 	int64 locks_every = atomic_load(&seg->ctl.locks_every);
 	int skip = atomic_load(&seg->ctl.skip_pid);
+	char node[REC_NAME];
 	double longest = 0;
 	TimestampTz now = GetCurrentTimestamp();
 	int na = 0, npv;
 	struct record r;
 	MemoryContext old;
 
+	/* bounded: the segment is labsup's to write */
+	memcpy(node, seg->ctl.node, REC_NAME);
+	node[REC_NAME - 1] = '\0';
 	if (pv == NULL) {
 		npv_max = (int)ProcGlobal->allProcCount;
 		pv = MemoryContextAlloc(TopMemoryContext,
@@ -444,7 +455,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	}
 	for (int i = 0; i < na; i++) {
 		rec_init(&r, REC_ACTIVITY, ts);
-		strlcpy(r.u.activity.node, seg->ctl.node, REC_NAME);
+		strlcpy(r.u.activity.node, node, REC_NAME);
 		strlcpy(r.u.activity.state, ag[i].state,
 		    sizeof(r.u.activity.state));
 		strlcpy(r.u.activity.wait_event_type, ag[i].wtype,
@@ -456,12 +467,12 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	}
 	if (waiting > 0 || (locks_every > 0 && slot % locks_every == 0)) {
 		old = MemoryContextSwitchTo(tickcx);
-		atomic_store(&seg->st.granted, probe_locks(l, ts, &pairs));
+		atomic_store(&seg->st.granted, probe_locks(l, node, ts, &pairs));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tickcx);
 	}
 	rec_init(&r, REC_BLOCKING, ts);
-	strlcpy(r.u.blocking.node, seg->ctl.node, REC_NAME);
+	strlcpy(r.u.blocking.node, node, REC_NAME);
 	r.u.blocking.waiting = waiting;
 	r.u.blocking.pairs = pairs;
 	r.u.blocking.longest_wait_ms = longest;
@@ -477,16 +488,23 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	atomic_fetch_add(&seg->st.ticks, 1);
 }
 
-/* Sleep until mono ns `until`, a signal, or the postmaster's death. */
+/*
+ * Sleep until mono ns `until`, a signal, or the postmaster's death (looked
+ * at every IDLE_MS of a long interval).
+ */
 static void
 probe_sleep_until(int64 until)
 {
-	struct timespec ts = { until / NS, until % NS };
+	int64 now;
 
-	while (!got_sigterm && mono_ns() < until) {
-		if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-		    NULL) == 0)
-			break;
+	while (!got_sigterm && (now = mono_ns()) < until) {
+		int64 t = Min(until, now + (int64)IDLE_MS * 1000000);
+		struct timespec ts = { t / NS, t % NS };
+
+		(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+		    NULL);
+		if (!PostmasterIsAlive())
+			proc_exit(1);
 	}
 }
 

@@ -50,6 +50,7 @@ struct probe_state {
 	_Atomic uint64_t lock_snap_max_ns;
 	_Atomic uint64_t torn;		/* backend entries changing mid-read */
 	_Atomic uint64_t tick_ns;	/* total time of the ticks */
+	_Atomic uint64_t pairs_capped;	/* waiters left out of pairs */
 	/* the latest tick's figures, for labsup top */
 	_Atomic int64_t waiting, pairs, granted, active, idle_tx;
 };

@@ -84,6 +84,16 @@ sp_disconnect(struct sprobe *s)
 	atomic_store(&s->p->ctl.skip_pid, 0);
 }
 
+/* The docker backend's images have no probe (docker/image.c). */
+#define SP_DOCKER_WHY "the docker backend's images carry no probe yet"
+
+static bool
+sp_docker(const struct sprobe *s)
+{
+	return atomic_load(&s->ctx->seg->hdr->backend) == BACKEND_DOCKER ||
+	    s->cfg->lab.backend == BACKEND_DOCKER;
+}
+
 /*
  * Whether the server runs the probe for our segment: 1 yes, 0 no (why
  * says so), -1 the connection failed (why).
@@ -107,7 +117,9 @@ sp_loaded(struct sprobe *s)
 	    PQgetvalue(res, 0, 2)[0] == 't';
 	v = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
 	rc = strcmp(v, s->segname) == 0;
-	if (!rc && v[0] == '\0')
+	if (!rc && sp_docker(s))
+		snprintf(s->why, sizeof(s->why), SP_DOCKER_WHY);
+	else if (!rc && v[0] == '\0')
 		snprintf(s->why, sizeof(s->why), "%s was started without the "
 		    "probe (restart it with labsup)", s->node->name);
 	else if (!rc)
@@ -399,11 +411,8 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	s.node = node;
 	snprintf(s.name, sizeof(s.name), "sampler %s", node->name);
 	status_counter_set(ctx->slot, SC_SOURCE, SAMPLER_PROBE);
-	/* the docker backend's images have no probe (docker/image.c) */
-	if (atomic_load(&ctx->seg->hdr->backend) == BACKEND_DOCKER ||
-	    cfg->lab.backend == BACKEND_DOCKER)
-		snprintf(s.why, sizeof(s.why), "the docker backend's images "
-		    "carry no probe yet");
+	if (sp_docker(&s))
+		snprintf(s.why, sizeof(s.why), SP_DOCKER_WHY);
 	else if (probe_so_find(so, sizeof(so), s.why, sizeof(s.why)) == 0 &&
 	    local_server_ids(cfg, &ids, s.why, sizeof(s.why)) == 0)
 		s.why[0] = '\0';
