@@ -92,23 +92,26 @@ cpu_us() {	# cpu_us PID...: CPU time they used so far, us
 	done
 	echo "$t"
 }
-stop_asleep() {	# stop_asleep PID...: SIGSTOP each while it sleeps
-	local p
+stop_asleep() {	# stop_asleep PID...: SIGSTOP each while it sleeps (if it does within 50 looks)
+	local p i
 	for p in "$@"; do
-		while [ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = R ]; do :; done
+		for i in $(seq 1 50); do
+			[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = S ] && break
+		done
 		kill -STOP "$p"
 	done
 }
-# sig_toggles OUT PID...: SIGSTOP/SIGCONT every second for SECS, as
-# probe_toggle prints its switches
+# sig_toggles OUT STOP PID...: SIGSTOP (with STOP: kill -STOP, or
+# stop_asleep) and SIGCONT every second for SECS, as probe_toggle prints
+# its switches
 sig_toggles() {
-	local out=$1 on=1 end; shift
+	local out=$1 stop=$2 on=1 end; shift 2
 	: >"$out"
 	end=$(( $(date +%s) + SECS ))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		echo "$(date +%s%N) $on" >>"$out"
 		sleep 1
-		if [ "$on" = 1 ]; then stop_asleep "$@"; on=0; else kill -CONT "$@"; on=1; fi
+		if [ "$on" = 1 ]; then $stop "$@"; on=0; else kill -CONT "$@"; on=1; fi
 	done
 	echo "$(date +%s%N) $on" >>"$out"
 	kill -CONT "$@"
@@ -171,7 +174,7 @@ probe_run sampler_overhead_100hz_probe_locks_every_tick 10 1
 
 # -- the SQL samplers, stopped and continued
 hum_start
-"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 4 )) >"$LAB_DIR/sql.out" 2>&1 &
+"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 6 )) >"$LAB_DIR/sql.out" 2>&1 &
 SP=$!
 sql_up() { [ "$(pgrep -P "$SP" | wc -l)" = 3 ]; }
 wait_for 30 sql_up || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers did not start"; }
@@ -189,7 +192,7 @@ for n in $NODES; do
 	    WHERE application_name = 'labsup-sampler' AND backend_start >= now() - interval '10 s'" | tr '\n' ' ')"
 done
 c0=$(cpu_us $pids)
-sig_toggles "$LAB_DIR/toggles" $kids
+sig_toggles "$LAB_DIR/toggles" "kill -STOP" $kids
 c1=$(cpu_us $pids)
 wait "$HP" "$SP" || { tail -n 20 "$LAB_DIR/sql.out"; fail "the SQL samplers failed"; }
 pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.sql"
@@ -202,7 +205,7 @@ probe_run sampler_overhead_1khz 1 10
 hum_start
 c0=$(cpu_us $PGWS)
 kill -CONT $PGWS
-sig_toggles "$LAB_DIR/toggles" $PGWS
+sig_toggles "$LAB_DIR/toggles" stop_asleep $PGWS
 c1=$(cpu_us $PGWS)
 wait "$HP"
 pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.pgws"

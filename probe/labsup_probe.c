@@ -476,7 +476,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	r.u.blocking.waiting = waiting;
 	r.u.blocking.pairs = pairs;
 	r.u.blocking.longest_wait_ms = longest;
-	/* pg_stat_database is not read from here: the sampler adds it */
+	/* no statistics are read here: the sampler adds it, once a second */
 	r.u.blocking.deadlocks = REC_ABSENT;
 	lane_push(l, &r);
 	atomic_store(&seg->st.waiting, waiting);

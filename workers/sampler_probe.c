@@ -55,6 +55,7 @@ struct sprobe {
 	char why[STATUS_TEXT];		/* why not the probe */
 	unsigned dboid;			/* the lab database's oid */
 	bool with_repl;			/* a subscriber with the schema */
+	int64_t deadlocks;		/* pg_stat_database's, a second ago */
 };
 
 static void
@@ -102,7 +103,8 @@ static int
 sp_loaded(struct sprobe *s)
 {
 	PGresult *res = PQexec(s->conn, "SELECT current_setting('" PROBE_GUC
-	    "', true), oid, to_regclass('heartbeat') IS NOT NULL "
+	    "', true), oid, to_regclass('heartbeat') IS NOT NULL, "
+	    "pg_stat_get_db_deadlocks(oid) "
 	    "FROM pg_database WHERE datname = current_database()");
 	const char *v;
 	int rc;
@@ -115,6 +117,7 @@ sp_loaded(struct sprobe *s)
 	s->dboid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	s->with_repl = s->node->role == NODE_SUBSCRIBER &&
 	    PQgetvalue(res, 0, 2)[0] == 't';
+	s->deadlocks = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	v = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
 	rc = strcmp(v, s->segname) == 0;
 	if (!rc && sp_docker(s))
@@ -210,6 +213,9 @@ sp_relay(struct sprobe *s)
 			    sizeof(c.u.activity.wait_event) - 1] = 0;
 			break;
 		case REC_BLOCKING:
+			/* the probe reads no statistics: ours, once a second */
+			if (c.u.blocking.deadlocks == REC_ABSENT)
+				c.u.blocking.deadlocks = s->deadlocks;
 			break;
 		default:
 			s->errors++;
