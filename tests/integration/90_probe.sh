@@ -5,6 +5,7 @@
 # under 1 kHz sampling, killing the supervisor and then the writer leaves no
 # ERROR, FATAL or PANIC in any server log, and after `labsup start` the
 # probes sample again into the new lab's segments.
+# tags: faults
 . "$(dirname "$0")/../lib.sh"
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
 command -v influxd >/dev/null || skip "influxd not installed"
