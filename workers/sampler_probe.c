@@ -97,7 +97,8 @@ sp_docker(const struct sprobe *s)
 
 /*
  * Whether the server runs the probe for our segment: 1 yes, 0 no (why
- * says so), -1 the connection failed (why).
+ * says so), -1 the connection failed (why), 2 the query failed on a
+ * working connection (counted as an error; why).
  */
 static int
 sp_loaded(struct sprobe *s)
@@ -112,7 +113,13 @@ sp_loaded(struct sprobe *s)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		pgc_error(s->conn, s->why, sizeof(s->why));
 		PQclear(res);
-		return -1;
+		if (PQstatus(s->conn) == CONNECTION_BAD)
+			return -1;
+		/* it failed, the server did not go: an error, as SQL's */
+		s->errors++;
+		status_counter_set(s->ctx->slot, SC_ERRORS, s->errors);
+		log_warnx("%s: %s: %s", s->name, s->node->name, s->why);
+		return 2;
 	}
 	s->dboid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
 	s->with_repl = s->node->role == NODE_SUBSCRIBER &&
@@ -338,8 +345,12 @@ sp_run(struct sprobe *s)
 			sp_connect(s);
 			if (worker_stop)
 				break;
-			if ((rc = sp_loaded(s)) == -1) {
-				sp_node_lost(s, s->why);
+			if ((rc = sp_loaded(s)) == -1 || rc == 2) {
+				if (rc == -1)
+					sp_node_lost(s, s->why);
+				else
+					sp_disconnect(s);
+				sp_sleep(SP_SECOND_NS);
 				continue;
 			}
 			if (rc == 0) {
@@ -366,6 +377,8 @@ sp_run(struct sprobe *s)
 			sampling = false;
 			continue;
 		}
+		if (rc == 2)		/* counted; the probe samples on */
+			rc = 1;
 		if (rc == 0) {	/* restarted by someone else, without it */
 			sp_disconnect(s);
 			if (sp_unavailable(s) != 0)
