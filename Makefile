@@ -229,3 +229,39 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 		    -artifact_prefix=build-fuzz/$$t- -print_final_stats=1 \
 		    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
+
+# ---- in-server probe (issue 18) --------------------------------------------
+# probe/ is a PostgreSQL extension built with PGXS (postgresql-server-dev-15)
+# into $(BUILD)/probe; $(BUILD)/labsup_probe.so sits beside the binary,
+# where labsup looks for it (lib/probe.c), as it does in <libdir>/labsup when
+# installed.  Without the server headers it is left out with a warning and
+# [sampler] source = auto samples over SQL.  PROBE_CFLAGS adds compiler flags.
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PROBE_SO  := $(BUILD)/labsup_probe.so
+LIBDIR    := $(PREFIX)/lib/labsup
+
+all: $(PROBE_SO)
+
+$(PROBE_SO): probe/labsup_probe.c probe/Makefile shm/probe.h shm/ring.h shm/record.h
+	@mkdir -p $(BUILD)/probe
+	@if [ -x $(PG_CONFIG) ] && [ -d "$$($(PG_CONFIG) --includedir-server)" ]; then \
+		$(MAKE) --no-print-directory -C $(BUILD)/probe \
+		    -f $(CURDIR)/probe/Makefile VPATH=$(CURDIR)/probe \
+		    PG_CONFIG=$(PG_CONFIG) with_llvm=no \
+		    PROBE_CFLAGS="$(if $(filter 1,$(WERROR)),-Werror)" && \
+		cp $(BUILD)/probe/labsup_probe.so $@; \
+	else \
+		echo "labsup: no PostgreSQL server headers ($(PG_CONFIG)): the probe is not built (install postgresql-server-dev-15)" >&2; \
+	fi
+
+install: install-probe
+install-probe: $(PROBE_SO)
+	@if [ -f $(PROBE_SO) ]; then \
+		echo "install -m 0644 $(PROBE_SO) $(D)$(LIBDIR)/"; \
+		install -d $(D)$(LIBDIR) && install -m 0644 $(PROBE_SO) $(D)$(LIBDIR)/; \
+	fi
+uninstall: uninstall-probe
+uninstall-probe:
+	rm -f $(D)$(LIBDIR)/labsup_probe.so
+	@if [ -d $(D)$(LIBDIR) ]; then rmdir --ignore-fail-on-non-empty $(D)$(LIBDIR); fi
+.PHONY: install-probe uninstall-probe

@@ -16,6 +16,7 @@
 #include "../lib/labsup.h"
 #include "local.h"
 #include "pg_settings.h"
+#include "../lib/probe_so.h"
 
 /*
  * The lab password: generated once, kept in <state_dir>/password (0600).
@@ -120,7 +121,7 @@ static void
 pg_write_conf(const struct config *cfg, const struct service_def *svc,
     const char *dir, const struct local_ids *ids)
 {
-	char text[2048];
+	char text[4096], why[300];
 	size_t n;
 
 	/* included from postgresql.conf; rewritten before every start */
@@ -140,6 +141,10 @@ pg_write_conf(const struct config *cfg, const struct service_def *svc,
 	    "shared_buffers = 128MB\n"
 	    "log_line_prefix = '%%m [%%p] %s '\n",
 	    svc->name);
+	/* issue 18: the in-server probe, unless [sampler] says sql */
+	if (probe_server_conf(cfg, svc->name, ids->uid, ids->gid, text,
+	    sizeof(text), why, sizeof(why)) == -1)
+		log_warnx("%s: starts without the probe: %s", svc->name, why);
 	pg_conf_file(dir, "labsup.conf", text, ids);
 
 	/*

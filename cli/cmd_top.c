@@ -194,6 +194,23 @@ top_waits(struct top_state *t, const struct snapshot *s, int64_t now)
 	top_line(t, "%s", line);
 }
 
+/* issue 18: what the samplers sample with: probe, sql, or both */
+static const char *
+top_source(const struct snapshot *s)
+{
+	int seen = 0;
+
+	for (uint32_t i = 1; i < s->nslots; i++) {
+		const struct snap_worker *w = &s->workers[i];
+
+		if (w->sup.kind == WK_SAMPLER && w->sup.pid > 0)
+			seen |= w->own.counters[SC_SOURCE] == SAMPLER_PROBE ?
+			    1 : 2;
+	}
+	return seen == 1 ? "probe" : seen == 2 ? "sql" : seen ? "probe+sql" :
+	    "-";
+}
+
 static void
 top_render(struct top_state *t, const struct config *cfg)
 {
@@ -211,9 +228,9 @@ top_render(struct top_state *t, const struct config *cfg)
 	t->cur_ns = now;
 	localtime_r(&tt, &tm);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	top_line(t, "labsup top: lab %.20s (%s), up %lldh%02lldm%02llds, "
+	top_line(t, "labsup top: lab %.16s (%s/%s), up %lldh%02lldm%02llds, "
 	    "gen %llu   %s", cfg->lab.name, s->backend[0] ?
-	    s->backend : "?", (long long)(up / 3600),
+	    s->backend : "?", top_source(s), (long long)(up / 3600),
 	    (long long)(up / 60 % 60), (long long)(up % 60),
 	    (unsigned long long)s->info.generation, clock);
 	top_line(t, "%-8s %-6s %5s %5s %5s %6s %7s %9s %5s %5s %7s", "NODE",

@@ -135,6 +135,8 @@ add_node(struct config *cfg, const char *name, int role, int port)
 
 static const char *const backend_names[] = { "auto", "docker", "local", NULL };
 static const char *const role_names[] = { "", "publisher", "subscriber", NULL };
+static const char *const sampler_source_names[] = { "auto", "probe", "sql",
+	NULL };
 static const char *const workload_names[] = { "tpcb", "select", "contention",
 	"script", NULL };
 
@@ -246,10 +248,15 @@ const struct cfg_key cfg_keys[] = {
 
 	{ "sampler", "enabled", CT_BOOL, C(sampler.enabled), 0, 0, NULL, "yes",
 	  "one lock sampler per node" },
-	{ "sampler", "interval_ms", CT_INT, C(sampler.interval_ms), 10, 60000,
-	  NULL, "100", "pg_stat_activity and blocking pairs, 10 (100 Hz) to 60000" },
+	{ "sampler", "interval_ms", CT_INT, C(sampler.interval_ms), 1, 60000,
+	  NULL, "100", "pg_stat_activity and blocking pairs, 10 (100 Hz) to 60000; "
+	  "from 1 (1 kHz) with source = probe" },
 	{ "sampler", "locks_interval_ms", CT_INT, C(sampler.locks_interval_ms),
-	  10, 60000, NULL, "100", "pg_locks: a multiple of interval_ms, not shorter" },
+	  1, 60000, NULL, "100", "pg_locks: a multiple of interval_ms, not shorter" },
+	/* issue 18: the in-server probe */
+	{ "sampler", "source", CT_ENUM, C(sampler.source), 0, 0,
+	  sampler_source_names, "auto", "probe: the in-server probe; sql: a "
+	  "query per tick; auto: the probe where it loads, else sql" },
 
 	{ "writer", "batch_points", CT_INT, C(writer.batch_points), 1, 1000000,
 	  NULL, "5000", "a batch goes out at batch_points or after flush_ms" },
@@ -879,6 +886,12 @@ validate(struct parse *p)
 	if (c->hum.chaos_min > c->hum.chaos_max)
 		return perr(p, "[hum] chaos_min %g is above chaos_max %g",
 		    c->hum.chaos_min, c->hum.chaos_max);
+	at_key(p, "sampler.interval_ms");
+	if (c->sampler.interval_ms < SAMPLER_SQL_MIN_MS &&
+	    c->sampler.source != SAMPLER_PROBE)
+		return perr(p, "[sampler] interval_ms %d is below %d, which "
+		    "only source = probe can do", c->sampler.interval_ms,
+		    SAMPLER_SQL_MIN_MS);
 	at_key(p, "sampler.locks_interval_ms");
 	if (c->sampler.locks_interval_ms < c->sampler.interval_ms)
 		return perr(p, "[sampler] locks_interval_ms %d is shorter than "

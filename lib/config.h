@@ -17,6 +17,8 @@
 #define CFG_PATH 256
 
 enum backend_kind { BACKEND_AUTO = 0, BACKEND_DOCKER, BACKEND_LOCAL };
+enum sampler_source { SAMPLER_AUTO = 0, SAMPLER_PROBE, SAMPLER_SQL };
+#define SAMPLER_SQL_MIN_MS 10	/* the SQL source's floor: a round trip a tick */
 enum node_role { NODE_PUBLISHER = 1, NODE_SUBSCRIBER };
 enum workload {
 	WL_TPCB = 0,
@@ -107,6 +109,8 @@ struct config {
 		bool enabled;
 		int interval_ms;	/* activity and blocking, 10..60000 */
 		int locks_interval_ms;	/* pg_locks scan */
+		/* issue 18: the in-server probe */
+		int source;		/* enum sampler_source */
 	} sampler;
 
 	struct {

@@ -11,8 +11,10 @@ mandoc"
 # labsup report (issue 19): its test opens the page in headless chromium;
 # `make bench BENCH=report` compares uPlot with Debian's Chart.js
 PKGS="$PKGS chromium libjs-chart.js"
-# bench/capture.sh's baseline: the lock waits pg_wait_sampling sees
-PKGS="$PKGS postgresql-15-pg-wait-sampling"
+# the in-server probe (probe/) builds against the server headers; the
+# probe and capture benchmarks measure pg_wait_sampling beside labsup
+# (issues 16, 18)
+PKGS="$PKGS postgresql-server-dev-15 postgresql-15-pg-wait-sampling"
 # Docker is optional for the lab (backend=auto falls back to local) but the
 # docker test suite uses it; LABSUP_NO_DOCKER=1 skips installing it.
 if [ "${LABSUP_NO_DOCKER:-0}" != 1 ]; then

@@ -37,7 +37,7 @@ enum worker_state {
 
 /* Worker counters: 16 int64 per slot, meaning set by the worker's kind
  * (workers/worker.h). */
-#define NCOUNTERS 16
+#define NCOUNTERS 24
 
 #define STATUS_NAME 32
 #define STATUS_TEXT 120

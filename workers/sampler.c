@@ -211,6 +211,7 @@ struct sampler {
 	bool wait_detail;	/* the last tick saw a waiter: ask for detail */
 	struct ep_table ep;	/* lock-wait episodes */
 	struct ep_wait waits[EP_MAX];	/* the waiters of the tick read */
+	char not_probe[STATUS_TEXT]; /* source = auto: why not the probe */
 };
 
 void
@@ -365,6 +366,11 @@ sampler_second(struct sampler *s)
 static void
 sampler_running(struct sampler *s)
 {
+	if (s->not_probe[0] != '\0') {	/* status says why not the probe */
+		status_set(s->ctx->slot, WS_RUNNING, "sql (not the probe: %s)",
+		    s->not_probe);
+		return;
+	}
 	if (s->interval_ns == 0) {
 		status_set(s->ctx->slot, WS_RUNNING, "back to back%s",
 		    s->with_repl ? ", apply lag" : "");
@@ -500,6 +506,35 @@ sampler_waiter(struct ep_wait *w, const PGresult *res, int row)
 		ep_parse_detail(w, PQgetvalue(res, row, 13));
 }
 
+/* An 'R' row: a subscription's state and apply lag. */
+void
+sampler_emit_repl(struct worker_ctx *ctx, const char *node,
+    const PGresult *res, int i, int64_t ts)
+{
+	const char *a = sampler_col(res, i, 1);
+	struct record r;
+
+	sampler_record(&r, REC_REPLICATION, ts);
+	strlcpy(r.u.replication.node, node, REC_NAME);
+	strlcpy(r.u.replication.subscription, a ? a : "",
+	    sizeof(r.u.replication.subscription));
+	strlcpy(r.u.replication.state, PQgetvalue(res, i, 2),
+	    sizeof(r.u.replication.state));
+	/* left out: byte lag is the replication worker's */
+	r.u.replication.lag_bytes = REC_ABSENT;
+	r.u.replication.apply_lag_ms = strtod(PQgetvalue(res, i, 10), NULL);
+	status_counter_set(ctx->slot, SC_APPLY_LAG_US,
+	    (int64_t)(r.u.replication.apply_lag_ms * 1000));
+	worker_emit(ctx, &r);
+}
+
+/* The subscriber part alone (sampler_probe.c runs it once a second). */
+void
+sampler_sql_repl(char *buf, size_t len, unsigned dboid)
+{
+	snprintf(buf, len, sampler_sql_replication, dboid);
+}
+
 /*
  * Turn the tick's rows into records: pg_locks grouped by (locktype, mode,
  * granted), backends by (state, wait event type, wait event), one blocking
@@ -532,19 +567,7 @@ sampler_emit_rows(struct sampler *s, PGresult *res, int64_t ts, bool locks)
 		const char *v;
 
 		if (k[0] == 'R') {
-			sampler_record(&r, REC_REPLICATION, ts);
-			strlcpy(r.u.replication.node, s->node->name, REC_NAME);
-			strlcpy(r.u.replication.subscription, a ? a : "",
-			    sizeof(r.u.replication.subscription));
-			strlcpy(r.u.replication.state, PQgetvalue(res, i, 2),
-			    sizeof(r.u.replication.state));
-			/* left out: byte lag is the replication worker's */
-			r.u.replication.lag_bytes = REC_ABSENT;
-			r.u.replication.apply_lag_ms =
-			    strtod(PQgetvalue(res, i, 10), NULL);
-			status_counter_set(s->ctx->slot, SC_APPLY_LAG_US,
-			    (int64_t)(r.u.replication.apply_lag_ms * 1000));
-			worker_emit(s->ctx, &r);
+			sampler_emit_repl(s->ctx, s->node->name, res, i, ts);
 			continue;
 		}
 		if ((v = sampler_col(res, i, 11)) != NULL)
@@ -777,6 +800,14 @@ sampler_main(struct worker_ctx *ctx)
 	snprintf(s.name, sizeof(s.name), "sampler %s", s.node->name);
 	ep_init(&s.ep, s.node->name, (int64_t)cfg->sampler.interval_ms *
 	    1000000);
+	/* issue 18: the in-server probe, unless it is not there (auto) */
+	if (cfg->sampler.source != SAMPLER_SQL) {
+		int rc = sampler_probe_main(ctx, s.node, s.not_probe,
+		    sizeof(s.not_probe));
+
+		if (rc != SAMPLER_PROBE_FALLBACK || worker_stop)
+			return rc == SAMPLER_PROBE_FALLBACK ? 0 : rc;
+	}
 	{
 		struct sched_param sp = { .sched_priority = 0 };
 		if (sched_setscheduler(0, SCHED_BATCH, &sp) == -1)

@@ -61,7 +61,13 @@ enum sampler_counter {
 	SC_EP_OPEN,	 /* lock-wait episodes open now (workers/episodes.h) */
 	SC_EP_PAIR,	 /* the longest: waiter pid << 32 | its blocker */
 	SC_EP_SINCE,	 /* ... and its start, ns, CLOCK_REALTIME; 0 none */
+	/* issue 18: the in-server probe */
+	SC_SOURCE,	 /* enum sampler_source in use: probe or sql */
+	SC_PROBE_DROPS,	 /* records the probe's lane refused (full) */
+	SC_LOCK_SNAPS,	 /* lock-manager snapshots the probe took */
+	SC_NCOUNTERS
 };
+_Static_assert(SC_NCOUNTERS <= NCOUNTERS, "sampler counters fit a slot");
 enum hum_counter {
 	HC_TX = 0,
 	HC_ERRORS,

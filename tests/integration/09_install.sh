@@ -76,6 +76,9 @@ done
 ./share/man/man1/labsup.1"
 [ -f "$SRC/docs/labsup.conf.5" ] && want="$want
 ./share/man/man5/labsup.conf.5"
+# the in-server probe, where the server headers let make build it (issue 18)
+[ -f "$SRC/build/labsup_probe.so" ] && want="$want
+./lib/labsup/labsup_probe.so"
 want=$(sort <<<"$want")
 [ "$installed" = "$want" ] ||
 	fail "make install installed (< got, > wanted): $(diff <(echo "$installed") <(echo "$want"))"

@@ -1,0 +1,215 @@
+#!/bin/bash
+# probe.sh: what the in-server probe costs (issue 18), beside the SQL
+# sampler and pg_wait_sampling, on one real lab (three nodes, scale 10,
+# every server started with labsup's probe and pg_wait_sampling loaded),
+# the hum at saturation on the publisher, in the same run:
+#   sampler_overhead_100hz_probe: the probes at 10 ms with a lock-manager
+#     snapshot every tick, switched on and off every second through their
+#     control words (bench/probe_toggle.c; labsup's own way);
+#   sampler_overhead_100hz_sql: the SQL samplers at 10 ms with pg_locks
+#     every tick (what bench/sampler.sh calls sampler_overhead_100hz),
+#     stopped and continued every second;
+#   sampler_overhead_1khz: the probes at 1 ms, locks every 10 ms and on
+#     lock waits;
+#   pg_wait_sampling_overhead_10ms: pg_wait_sampling's collector at its
+#     default 10 ms periods (profile and history), stopped and continued
+#     every second, only ever stopped while it sleeps (stopped holding
+#     ProcArrayLock it would stall every commit).
+# Each off second is compared with the on seconds either side of it (the
+# drift of a shared machine cancels out), as bench/sampler.sh does.  The
+# CPU share is that of the probes' background workers plus the sampler
+# workers relaying their records (those run all the time: counted as if
+# only while on, an overestimate), of the SQL samplers and their backends,
+# or of the collectors, while on, as a share of the machine's CPUs.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/tests/lib.sh"
+BUILD=${BUILD:-build}
+HARNESS=$ROOT/$BUILD/bench/sampler_harness
+TOGGLE=$ROOT/$BUILD/bench/probe_toggle
+for b in "$HARNESS" "$TOGGLE"; do
+	[ -x "$b" ] || { echo "bench: build $b first (make bench)" >&2; exit 1; }
+done
+[ -f "$(dirname "$LABSUP")/labsup_probe.so" ] ||
+	{ echo "bench: probe: no labsup_probe.so beside $LABSUP (install postgresql-server-dev-15, make)" >&2; exit 1; }
+[ -f /usr/lib/postgresql/15/lib/pg_wait_sampling.so ] ||
+	{ echo "bench: probe: pg_wait_sampling is not installed (apt-get install postgresql-15-pg-wait-sampling)" >&2; exit 1; }
+SECS=${PROBE_SECS:-40}	# per run, half of it on
+C=${HUM_CLIENTS:-4}
+NODES="pub sub1 sub2"
+
+LAB_SCALE=${LAB_SCALE:-10} lab_setup benchprobe <<EOC
+[hum]
+clients = 0
+
+[sampler]
+source = probe
+interval_ms = 10
+locks_interval_ms = 10
+EOC
+trap 'rc=$?; lab_teardown $rc; rm -f /dev/shm/labsup.$(id -u).$LAB_NAME.probe.*; exit $rc' EXIT
+lab start >/dev/null || fail "labsup start failed"
+base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
+printf '%s\n[hum]\nclients = %d\nrate = 0\n\n[sampler]\nsource = sql\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
+    "$base" "$C" >"$LAB_DIR/bench.conf"
+
+# every server loads pg_wait_sampling too (ALTER SYSTEM outranks the
+# labsup.conf labsup writes); a fast shutdown, and the container worker
+# starts each again
+port_of() { case $1 in pub) echo "$PUB_PORT" ;; sub1) echo "$SUB1_PORT" ;; sub2) echo "$SUB2_PORT" ;; esac; }
+so=$LAB_DIR/state/pg/labsup_probe.so
+for n in $NODES; do
+	psql_node "$(port_of "$n")" "ALTER SYSTEM SET shared_preload_libraries = '$so', 'pg_wait_sampling'" >/dev/null
+	kill -INT "$(head -n 1 "$LAB_DIR/state/pg/$n/postmaster.pid")"
+done
+pgws_loaded() {
+	local n
+	for n in $NODES; do
+		psql_node "$(port_of "$n")" "SHOW shared_preload_libraries" | grep -q pg_wait_sampling || return 1
+	done
+}
+wait_for 180 pgws_loaded || fail "the servers did not come back with pg_wait_sampling"
+segs=""
+for n in $NODES; do segs="$segs /labsup.$(id -u).$LAB_NAME.probe.$n"; done
+# children of the lab's postmasters whose title names them
+bgw_pids() {
+	local n pm
+	for n in $NODES; do
+		pm=$(head -n 1 "$LAB_DIR/state/pg/$n/postmaster.pid")
+		pgrep -P "$pm" -f "$1"
+	done
+}
+probes_up() { [ "$(bgw_pids 'labsup probe' | wc -l)" = 3 ] && [ "$(bgw_pids 'pg_wait_sampling collector' | wc -l)" = 3 ]; }
+wait_for 120 probes_up || fail "not every server runs the probe and pg_wait_sampling's collector"
+PROBES=$(bgw_pids 'labsup probe')
+PGWS=$(bgw_pids 'pg_wait_sampling collector')
+RELAYS=$(status_json | jq -r '.workers[] | select(.kind == "sampler") | .pid')
+
+cpu_us() {	# cpu_us PID...: CPU time they used so far, us
+	local p t=0
+	for p in "$@"; do
+		t=$(( t + $(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0) ))
+	done
+	echo "$t"
+}
+stop_asleep() {	# stop_asleep PID...: SIGSTOP each while it sleeps (if it does within 50 looks)
+	local p i
+	for p in "$@"; do
+		for i in $(seq 1 50); do
+			[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = S ] && break
+		done
+		kill -STOP "$p"
+	done
+}
+# sig_toggles OUT STOP PID...: SIGSTOP (with STOP: kill -STOP, or
+# stop_asleep) and SIGCONT every second for SECS, as probe_toggle prints
+# its switches
+sig_toggles() {
+	local out=$1 stop=$2 on=1 end; shift 2
+	: >"$out"
+	end=$(( $(date +%s) + SECS ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		echo "$(date +%s%N) $on" >>"$out"
+		sleep 1
+		if [ "$on" = 1 ]; then $stop "$@"; on=0; else kill -CONT "$@"; on=1; fi
+	done
+	echo "$(date +%s%N) $on" >>"$out"
+	kill -CONT "$@"
+}
+# pairs TOGGLES HUM-OUT: per off second, its tx/s and its on neighbours'
+pairs() {
+	awk 'NR == FNR { t[NR] = $1; st[NR] = $2; n = NR; next }
+	/^hum / { for (i = 1; i <= NF; i++) {
+			if ($i ~ /^ts=/) ts = substr($i, 4)
+			if ($i ~ /^tx=/) tx = substr($i, 4) }
+		b = 0
+		for (j = 1; j < n; j++) if (ts >= t[j] && ts < t[j + 1]) b = j
+		if (b == 0 || ts - t[b] < 200000000) next
+		sum[b] += tx }
+	function v(b) { return sum[b] / ((t[b + 1] - t[b]) / 1e9 - 0.2) }
+	END { for (b = 2; b < n - 1; b++) if (st[b] == 0)
+		printf "%.4f %.4f\n", v(b), (v(b - 1) + v(b + 1)) / 2 }' "$1" "$2"
+}
+report() {	# report NAME CPU-SHARE PAIRS-FILE NOTE
+	awk -v name="$1" -v cpu="$2" -v note="$4" '
+	{ off += $1; on += $2; d[++k] = 100 * ($1 - $2) / $1 }
+	END {
+		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
+			if (d[j] < d[i]) { x = d[i]; d[i] = d[j]; d[j] = x }
+		printf "bench: %s = %.1f %% (baseline off = %.0f tx/s, with = %.0f tx/s; %d paired seconds, median %.1f %%, quartiles %.1f to %.1f %%; %s used %.2f %% of the CPUs)\n",
+		    name, 100 * (off - on) / off, off / k, on / k, k,
+		    d[int((k + 1) / 2)], d[int(k / 4) + 1], d[int(3 * k / 4)],
+		    note, cpu }' "$3"
+}
+share() {	# share US: CPU share of the on half of a run
+	awk -v us="$1" -v s="$SECS" -v n="$(nproc)" \
+	    'BEGIN { printf "%.2f\n", 100 * us / 1e6 / (s / 2) / n }'
+}
+hum_start() {
+	"$HARNESS" -c "$LAB_DIR/bench.conf" -k hum -n "$C" -t $(( SECS + 3 )) >"$LAB_DIR/hum.out" &
+	HP=$!
+	sleep 1
+}
+
+# -- the probes, toggled through their control words
+probe_run() {	# probe_run NAME INTERVAL_MS LOCKS_EVERY
+	local c0 c1
+	hum_start
+	c0=$(cpu_us $PROBES $RELAYS)
+	"$TOGGLE" -i "$2" -l "$3" -t "$SECS" $segs >"$LAB_DIR/toggles"
+	c1=$(cpu_us $PROBES $RELAYS)
+	"$TOGGLE" -o 0 -i "$2" -l "$3" $segs
+	wait "$HP"
+	pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.$1"
+	report "$1" "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.$1" \
+	    "the probes and the samplers relaying"
+}
+stop_asleep $PGWS
+"$TOGGLE" -o 0 $segs
+# the probe at 100 Hz as configured by default (locks every 100 ms and on
+# the ticks where a backend waits on a lock), then with a lock-manager
+# snapshot every tick, as the SQL samplers below scan pg_locks
+probe_run sampler_overhead_100hz_probe 10 10
+probe_run sampler_overhead_100hz_probe_locks_every_tick 10 1
+
+# -- the SQL samplers, stopped and continued.  Their backends are looked
+# up before the hum starts (psql is slow on a loaded machine); both run
+# until the switching is over, then stop
+"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 600 )) >"$LAB_DIR/sql.out" 2>&1 &
+SP=$!
+sql_up() { [ "$(pgrep -P "$SP" | wc -l)" = 3 ]; }
+wait_for 30 sql_up || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers did not start"; }
+sleep 2
+kids=$(pgrep -P "$SP")
+pids=$kids
+for n in $NODES; do	# the relays' connections are older
+	pids="$pids $(psql_node "$(port_of "$n")" "SELECT pid FROM pg_stat_activity
+	    WHERE application_name = 'labsup-sampler' AND backend_start >= now() - interval '10 s'" | tr '\n' ' ')"
+done
+"$HARNESS" -c "$LAB_DIR/bench.conf" -k hum -n "$C" -t $(( SECS + 600 )) >"$LAB_DIR/hum.out" &
+HP=$!
+sleep 1
+c0=$(cpu_us $pids)
+kill -0 $kids || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers exited"; }
+sig_toggles "$LAB_DIR/toggles" "kill -STOP" $kids
+c1=$(cpu_us $pids)
+kill -0 $kids || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers exited during the run"; }
+kill "$HP" "$SP"
+wait "$HP" "$SP" 2>/dev/null
+pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.sql"
+report sampler_overhead_100hz_sql "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.sql" \
+    "the SQL samplers and their backends"
+
+probe_run sampler_overhead_1khz 1 10
+
+# -- pg_wait_sampling's collector, stopped and continued
+hum_start
+c0=$(cpu_us $PGWS)
+kill -CONT $PGWS
+sig_toggles "$LAB_DIR/toggles" stop_asleep $PGWS
+c1=$(cpu_us $PGWS)
+wait "$HP"
+pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.pgws"
+report pg_wait_sampling_overhead_10ms "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.pgws" \
+    "the pg_wait_sampling collectors"
+"$TOGGLE" -o 1 -i 10 -l 1 $segs

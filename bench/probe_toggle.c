@@ -1,0 +1,88 @@
+/*
+ * probe_toggle.c: switch the in-server probes of a lab on and off every
+ * second through their control words (shm/probe.h), for bench/probe.sh:
+ * the way labsup itself starts and stops their sampling, never a signal
+ * to a server process (one stopped inside the lock manager would stall
+ * the backends).  Prints "NS ON" at every switch, as bench/sampler.sh's
+ * toggles file has them.
+ *
+ * usage: probe_toggle -i INTERVAL_MS -l LOCKS_EVERY -t SECONDS [-o 0|1] SEG...
+ *   -o  do not toggle: leave the probes off (0) or on (1) and exit
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../shm/probe.h"
+
+#define TOGGLE_MAX 16
+
+static long long
+real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct probe_seg *p[TOGGLE_MAX];
+	int c, n = 0, iv = 10, every = 1, secs = 10, only = -1, on = 1;
+
+	while ((c = getopt(argc, argv, "i:l:t:o:")) != -1) {
+		switch (c) {
+		case 'i': iv = atoi(optarg); break;
+		case 'l': every = atoi(optarg); break;
+		case 't': secs = atoi(optarg); break;
+		case 'o': only = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: probe_toggle -i MS -l N -t SECS "
+			    "[-o 0|1] SEG...\n");
+			return 2;
+		}
+	}
+	for (int i = optind; i < argc && n < TOGGLE_MAX; i++) {
+		int fd = shm_open(argv[i], O_RDWR, 0);
+		void *m;
+
+		if (fd == -1) {
+			perror(argv[i]);
+			return 1;
+		}
+		m = mmap(NULL, sizeof(struct probe_seg), PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+		close(fd);
+		if (m == MAP_FAILED || ((struct probe_seg *)m)->magic !=
+		    PROBE_MAGIC) {
+			fprintf(stderr, "%s: not a probe segment\n", argv[i]);
+			return 1;
+		}
+		p[n] = m;
+		atomic_store(&p[n]->ctl.interval_ns, (int64_t)iv * 1000000);
+		atomic_store(&p[n]->ctl.locks_every, every);
+		n++;
+	}
+	if (only >= 0) {
+		for (int i = 0; i < n; i++)
+			atomic_store(&p[i]->ctl.run, (uint32_t)only);
+		return 0;
+	}
+	for (int s = 0; s <= secs; s++) {
+		for (int i = 0; i < n; i++)
+			atomic_store(&p[i]->ctl.run, (uint32_t)on);
+		printf("%lld %d\n", real_ns(), on);
+		fflush(stdout);
+		if (s < secs)
+			sleep(1);
+		on = !on;
+	}
+	for (int i = 0; i < n; i++)
+		atomic_store(&p[i]->ctl.run, 1);
+	return 0;
+}

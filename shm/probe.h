@@ -1,0 +1,98 @@
+/*
+ * probe.h: the segment labsup shares with the in-server probe of one node
+ * (probe/labsup_probe.c, a background worker inside that node's
+ * PostgreSQL), /labsup.<uid>.<lab>.probe.<node>, mode 0600, owned by the
+ * server's user.  The sampler worker creates it and is the only reader of
+ * its one lane; the probe is the lane's only producer.
+ *
+ * The control block is the sampler's (the probe only reads it), the state
+ * block the probe's (the sampler only reads it): each word has one writer,
+ * so plain atomics do, no seqlock.  Neither side ever waits for the other.
+ * The probe looks at the segment's name once a second: when it is gone it
+ * stops writing, when a new one took its place (labsup restarted) it maps
+ * that one instead.
+ *
+ * This header is included by the extension too, which is built against
+ * PostgreSQL's headers: it uses nothing but C11 and ring.h.
+ */
+#ifndef LABSUP_PROBE_H
+#define LABSUP_PROBE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "ring.h"
+
+#define PROBE_MAGIC 0x6c61627370726231ULL /* "labsprb1" */
+#define PROBE_VERSION 1
+#define PROBE_LANE_RECORDS 16384	  /* 2 MiB: seconds of 1 kHz ticks */
+#define PROBE_GUC "labsup.segment"	  /* the server setting naming it */
+
+/* Written by the sampler, read by the probe. */
+struct probe_ctl {
+	_Atomic uint32_t run;		/* 1: sample; 0: stay idle */
+	_Atomic int32_t skip_pid;	/* the sampler's own backend */
+	_Atomic int64_t interval_ns;	/* the tick grid: multiples of it */
+	_Atomic int64_t locks_every;	/* lock snapshot every n-th slot */
+	char node[REC_NAME];		/* what the records call the node */
+};
+
+/* Written by the probe, read by the sampler. */
+struct probe_state {
+	_Atomic int32_t pid;		/* the probe's background worker */
+	_Atomic uint32_t sampling;	/* 1 while it samples */
+	_Atomic int64_t heartbeat_ns;	/* CLOCK_MONOTONIC, every tick */
+	_Atomic int64_t last_tick_ns;	/* CLOCK_REALTIME of the last tick */
+	_Atomic uint64_t ticks;
+	_Atomic uint64_t misses;	/* grid slots skipped: late */
+	_Atomic uint64_t lock_snaps;	/* lock-manager snapshots taken */
+	_Atomic uint64_t lock_snap_ns;	/* their total time */
+	_Atomic uint64_t lock_snap_max_ns;
+	_Atomic uint64_t torn;		/* backend entries changing mid-read */
+	_Atomic uint64_t tick_ns;	/* total time of the ticks */
+	_Atomic uint64_t pairs_capped;	/* waiters left out of pairs */
+	/* the latest tick's figures, for labsup top */
+	_Atomic int64_t waiting, pairs, granted, active, idle_tx;
+};
+
+struct probe_seg {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t pad;
+	uint64_t lane_records;
+	uint64_t total_size;
+	uint64_t off_lane;
+	_Alignas(LANE_CACHELINE) struct probe_ctl ctl;
+	_Alignas(LANE_CACHELINE) struct probe_state st;
+};
+
+static inline struct lane *
+probe_lane(struct probe_seg *p)
+{
+	return (struct lane *)((char *)p + p->off_lane);
+}
+
+static inline uint64_t
+probe_seg_bytes(uint64_t nrecs)
+{
+	uint64_t hdr = (sizeof(struct probe_seg) + 4095) & ~(uint64_t)4095;
+
+	return hdr + lane_bytes(nrecs);
+}
+
+#ifndef LABSUP_PROBE_EXTENSION /* labsup's side only */
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* "/labsup.<uid>.<lab>.probe.<node>" */
+void probe_seg_name(char *buf, size_t len, const char *lab, const char *node);
+/*
+ * Map the node's probe segment, owned by uid:gid, mode 0600: the one there
+ * if it is whole (*reused), else a new one.  NULL with a message in err.
+ */
+struct probe_seg *probe_seg_attach(const char *name, uid_t uid, gid_t gid,
+    bool *reused, char *err, size_t errlen);
+void probe_seg_detach(struct probe_seg *p);
+#endif
+
+#endif

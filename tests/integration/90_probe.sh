@@ -1,0 +1,104 @@
+#!/bin/bash
+# 90_probe.sh: [sampler] source = probe on a real lab (issue 18): every
+# node's server loads labsup's in-server probe from the lab's state
+# directory, its records reach InfluxDB for every node, status says probe;
+# under 1 kHz sampling, killing the supervisor and then the writer leaves no
+# ERROR, FATAL or PANIC in any server log, and after `labsup start` the
+# probes sample again into the new lab's segments.
+# tags: faults
+. "$(dirname "$0")/../lib.sh"
+command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
+command -v influxd >/dev/null || skip "influxd not installed"
+command -v jq >/dev/null || skip "jq not installed"
+SO="$(dirname "$LABSUP")/labsup_probe.so"
+[ -f "$SO" ] || skip "no $SO (make builds it with postgresql-server-dev-15)"
+
+lab_setup probe <<EOC
+[hum]
+clients = 2
+rate = 100
+workload = contention
+
+[sampler]
+source = probe
+interval_ms = 1
+locks_interval_ms = 10
+EOC
+probe_shm_cleanup() {
+	rm -f /dev/shm/labsup.$(id -u).$LAB_NAME.probe.*
+}
+trap 'rc=$?; lab_teardown $rc; probe_shm_cleanup; exit $rc' EXIT
+
+NODES="pub sub1 sub2"
+# sampler_detail NODE: the sampler's status line
+sampler_detail() {
+	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"
+}
+probe_sampling() {
+	local n
+	for n in $NODES; do
+		sampler_detail "$n" | grep -q '^probe: every 1 ms' || return 1
+	done
+}
+# node_records NODE SINCE_NS: records of every kind from NODE after SINCE
+node_records() {
+	local m
+	for m in pg_activity pg_blocking pg_locks; do
+		[ "$(influx_value "SELECT count(*) FROM $m WHERE node = '$1'
+		    AND time > $2")" -gt 0 ] || return 1
+	done
+}
+all_records() {
+	local n
+	for n in $NODES; do node_records "$n" "$1" || return 1; done
+}
+
+note "start with source = probe at 1 kHz"
+lab start || fail "labsup start failed"
+wait_for 120 probe_sampling || { status_json | jq -r '.workers[].detail'; fail "the samplers do not report the probe sampling"; }
+for n in $NODES; do
+	note "sampler $n: $(sampler_detail "$n")"
+	grep -q "^shared_preload_libraries = '$LAB_DIR/state/pg/labsup_probe.so'" \
+		"$LAB_DIR/state/pg/$n/labsup.conf" || fail "$n does not load the probe from the state directory"
+	seg=/dev/shm/labsup.$(id -u).$LAB_NAME.probe.$n
+	[ "$(stat -c %a "$seg")" = 600 ] || fail "$seg is not mode 0600"
+	[ "$(stat -c %U "$seg")" = "$(stat -c %U "$LAB_DIR/state/pg/$n")" ] ||
+		fail "$seg is not owned by the server's user"
+done
+T0=$(date +%s%N)
+wait_for 120 all_records "$T0" || fail "not every node's probe records reached InfluxDB"
+# the contention hum makes lock waits: the probe snapshots the lock
+# manager and counts blocking pairs on the publisher
+wait_for 120 eval '[ "$(influx_value "SELECT max(pairs) FROM pg_blocking WHERE node = '"'pub'"' AND time > '"$T0"'")" -gt 0 ]' ||
+	fail "the probe never saw a blocking pair under the contention hum"
+# 1 kHz: the probe's ticks on the 1 ms grid, from its own counters
+t1=$(status_json | jq '[.workers[] | select(.name == "sampler pub") | .counters[0]][0]')
+note "probe ticks on pub so far: $t1"
+
+note "kill the supervisor under 1 kHz sampling"
+SUP=$(cat "$LAB_DIR/state/labsup.pid" 2>/dev/null || status_json | jq -r '.supervisor.pid')
+WRITER=$(status_json | jq -r '.workers[] | select(.name == "writer") | .pid')
+kill -9 "$SUP"
+wait_for 30 gone "$SUP" || fail "the supervisor did not die"
+kill -9 "$WRITER" 2>/dev/null
+wait_for 30 gone "$WRITER" || fail "the writer did not die"
+# the servers keep running; their probes keep writing into a lane nobody
+# reads (it fills and counts drops) for a few seconds
+sleep 3
+note "labsup start again: the probes reattach"
+lab start || fail "labsup start after the kill failed"
+wait_for 120 probe_sampling || fail "the samplers do not report the probe sampling after the restart"
+T1=$(date +%s%N)
+wait_for 120 all_records "$T1" || fail "no probe records after the restart"
+for n in $NODES; do
+	log=$LAB_DIR/state/pg/$n.log
+	grep 'labsup probe' "$log" | sed "s/^/    $n: /"
+	# a crash of any process (the probe's included) is "terminated by
+	# signal" and restarts the server; the probe's own errors name it
+	if grep -E 'PANIC|terminated by signal|"labsup probe".*exit code|labsup probe.*(ERROR|FATAL)|(ERROR|FATAL):.*labsup probe' "$log"; then
+		fail "$n's server log shows a probe error, a crash or a PANIC"
+	fi
+	[ "$(grep -c 'labsup probe: attached to' "$log")" -ge 2 ] ||
+		fail "the probe in $n did not attach to the new segment after the restart"
+done
+echo "PASS"

@@ -1,0 +1,108 @@
+/*
+ * test_probe.c: issue 18, the in-server probe's labsup side: the source
+ * key and its interval floor, the probe segment (created for an owner,
+ * mode 0600, whole; reused when whole, replaced when not), and the lane
+ * the sampler relays from.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/config.h"
+#include "../../shm/probe.h"
+
+static char path[64], err[600];
+static struct config cfg;
+
+static int
+load(const char *text)
+{
+	FILE *fp;
+	int rc;
+
+	snprintf(path, sizeof(path), "/tmp/labsup-probetest.%d.conf",
+	    (int)getpid());
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	err[0] = '\0';
+	rc = config_load(&cfg, path, err, sizeof(err));
+	unlink(path);
+	return rc;
+}
+
+#define NODES "[node pub]\nrole = publisher\nport = 6000\n"
+
+Test(probe, source_defaults_to_auto)
+{
+	cr_assert_eq(load(NODES), 0, "%s", err);
+	cr_assert_eq(cfg.sampler.source, SAMPLER_AUTO);
+}
+
+Test(probe, one_ms_only_with_the_probe)
+{
+	cr_assert_eq(load(NODES "[sampler]\nsource = probe\ninterval_ms = 1\n"
+	    "locks_interval_ms = 10\n"), 0, "%s", err);
+	cr_assert_eq(cfg.sampler.interval_ms, 1);
+	cr_assert_eq(load(NODES "[sampler]\nsource = sql\ninterval_ms = 5\n"),
+	    -1);
+	cr_assert(strstr(err, ":6: ") != NULL && strstr(err,
+	    "only source = probe") != NULL, "%s", err);
+	/* auto may end up on SQL: it keeps SQL's floor */
+	cr_assert_eq(load(NODES "[sampler]\ninterval_ms = 9\n"), -1);
+	cr_assert(strstr(err, "below 10") != NULL, "%s", err);
+	cr_assert_eq(load(NODES "[sampler]\nsource = rpc\n"), -1);
+	cr_assert(strstr(err, "not auto, probe or sql") != NULL, "%s", err);
+}
+
+Test(probe, segment_created_reused_replaced)
+{
+	char name[128];
+	struct probe_seg *p, *q;
+	struct record r;
+	struct stat sb;
+	bool reused;
+	int fd;
+
+	probe_seg_name(name, sizeof(name), "probetest", "n1");
+	shm_unlink(name);
+	p = probe_seg_attach(name, getuid(), getgid(), &reused, err,
+	    sizeof(err));
+	cr_assert_not_null(p, "%s", err);
+	cr_assert(!reused);
+	cr_assert_eq(p->magic, PROBE_MAGIC);
+	fd = shm_open(name, O_RDONLY, 0);
+	cr_assert(fd != -1);
+	cr_assert_eq(fstat(fd, &sb), 0);
+	close(fd);
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	cr_assert_eq((uint64_t)sb.st_size, p->total_size);
+	/* a record the probe pushed survives a new sampler's attach */
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_BLOCKING;
+	cr_assert_eq(lane_push(probe_lane(p), &r), 0);
+	q = probe_seg_attach(name, getuid(), getgid(), &reused, err,
+	    sizeof(err));
+	cr_assert_not_null(q, "%s", err);
+	cr_assert(reused);
+	lane_rewind(probe_lane(q));
+	cr_assert_not_null(lane_read(probe_lane(q)));
+	cr_assert_null(lane_read(probe_lane(q)));
+	probe_seg_detach(q);
+	/* another layout under the name is replaced, not trusted */
+	p->version = PROBE_VERSION + 1;
+	probe_seg_detach(p);
+	q = probe_seg_attach(name, getuid(), getgid(), &reused, err,
+	    sizeof(err));
+	cr_assert_not_null(q, "%s", err);
+	cr_assert(!reused);
+	cr_assert_eq(q->version, PROBE_VERSION);
+	cr_assert_null(lane_read(probe_lane(q)));
+	probe_seg_detach(q);
+	shm_unlink(name);
+}

@@ -1,0 +1,487 @@
+/*
+ * sampler_probe.c: the sampler worker when its node's server runs labsup's
+ * in-server probe (probe/labsup_probe.c, [sampler] source = probe or
+ * auto).  The probe samples; this process stays the node's
+ * supervisor-facing one:
+ *  - it creates the node's probe segment (shm/probe.h) for the server's
+ *    user and tells the probe what to do through its control block
+ *    (interval, lock snapshots, run), and stops it when it exits;
+ *  - it relays the probe's records from the segment's lane into its own
+ *    lane, for the writer, every SP_RELAY_NS: it wakes ten times a second
+ *    whatever the sampling rate;
+ *  - it keeps one idle connection to the server, asked once a second
+ *    whether the server still runs the probe for this segment: a lost or
+ *    restarted server is reported as the SQL sampler reports it;
+ *  - it watches the probe's heartbeat and puts its figures into the slot
+ *    (status, top).
+ * With source = auto it hands back to the SQL sampler, saying why, when the
+ * probe is not there (a server labsup did not start with it, the docker
+ * backend, no library) or does not sample.
+ */
+#include <inttypes.h>
+#include <sys/mman.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "worker.h"
+#include "sampler.h"
+#include "hum_pgc.h"
+#include "../shm/probe.h"
+#include "../lib/probe_so.h"
+#include "../backend/local.h"
+
+#define SP_SECOND_NS 1000000000LL
+#define SP_RELAY_NS (SP_SECOND_NS / 10)
+#define SP_START_NS (10 * SP_SECOND_NS)	/* for the probe to sample */
+#define SP_SILENT_NS (3 * SP_SECOND_NS)	/* a heartbeat older is silent */
+#define SP_BACKOFF_MAX_MS 2000
+
+struct sprobe {
+	struct worker_ctx *ctx;
+	const struct config *cfg;
+	const struct node_cfg *node;
+	char name[24];			/* "sampler pub" */
+	char segname[SEG_NAME_MAX + 32];
+	struct probe_seg *p;
+	PGconn *conn;
+	bool lost;
+	int64_t reconnects, errors;
+	int64_t next_second;
+	uint64_t sec_ticks, sec_tick_ns; /* the probe's, a second ago */
+	char why[STATUS_TEXT];		/* why not the probe */
+	unsigned dboid;			/* the lab database's oid */
+	bool with_repl;			/* a subscriber with the schema */
+	int64_t deadlocks;		/* pg_stat_database's, a second ago */
+};
+
+static void
+sp_sleep(int64_t ns)
+{
+	int64_t until = mono_ns() + ns;
+
+	while (!worker_stop) {
+		int64_t now = mono_ns(), t = until;
+
+		if (now >= until)
+			return;
+		if (t > now + SP_RELAY_NS)
+			t = now + SP_RELAY_NS;
+		struct timespec ts = { t / SP_SECOND_NS, t % SP_SECOND_NS };
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (worker_orphaned())
+			worker_stop = 1;
+	}
+}
+
+static void
+sp_disconnect(struct sprobe *s)
+{
+	PQfinish(s->conn);
+	s->conn = NULL;
+	atomic_store(&s->p->ctl.skip_pid, 0);
+}
+
+/* The docker backend's images have no probe (docker/image.c). */
+#define SP_DOCKER_WHY "the docker backend's images carry no probe yet"
+
+static bool
+sp_docker(const struct sprobe *s)
+{
+	return atomic_load(&s->ctx->seg->hdr->backend) == BACKEND_DOCKER ||
+	    s->cfg->lab.backend == BACKEND_DOCKER;
+}
+
+/*
+ * Whether the server runs the probe for our segment: 1 yes, 0 no (why
+ * says so), -1 the connection failed (why), 2 the query failed on a
+ * working connection (counted as an error; why).
+ */
+static int
+sp_loaded(struct sprobe *s)
+{
+	PGresult *res = PQexec(s->conn, "SELECT current_setting('" PROBE_GUC
+	    "', true), oid, to_regclass('heartbeat') IS NOT NULL, "
+	    "pg_stat_get_db_deadlocks(oid) "
+	    "FROM pg_database WHERE datname = current_database()");
+	const char *v;
+	int rc;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		pgc_error(s->conn, s->why, sizeof(s->why));
+		PQclear(res);
+		if (PQstatus(s->conn) == CONNECTION_BAD)
+			return -1;
+		/* it failed, the server did not go: an error, as SQL's */
+		s->errors++;
+		status_counter_set(s->ctx->slot, SC_ERRORS, s->errors);
+		log_warnx("%s: %s: %s", s->name, s->node->name, s->why);
+		return 2;
+	}
+	s->dboid = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	s->with_repl = s->node->role == NODE_SUBSCRIBER &&
+	    PQgetvalue(res, 0, 2)[0] == 't';
+	s->deadlocks = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	v = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
+	rc = strcmp(v, s->segname) == 0;
+	if (!rc && sp_docker(s))
+		snprintf(s->why, sizeof(s->why), SP_DOCKER_WHY);
+	else if (!rc && v[0] == '\0')
+		snprintf(s->why, sizeof(s->why), "%s was started without the "
+		    "probe (restart it with labsup)", s->node->name);
+	else if (!rc)
+		snprintf(s->why, sizeof(s->why), "%s runs the probe of another "
+		    "lab (%s)", s->node->name, v);
+	PQclear(res);
+	return rc;
+}
+
+/* Connect (with backoff) until it works or we must stop. */
+static void
+sp_connect(struct sprobe *s)
+{
+	char conninfo[1024], err[256];
+	int backoff_ms = 100;
+
+	while (!worker_stop) {
+		if (lab_conninfo(s->cfg, s->node, "labsup-sampler", conninfo,
+		    sizeof(conninfo)) == -1) {
+			log_warnx("%s: connection string too long", s->name);
+			worker_stop = 1;
+			return;
+		}
+		s->conn = pgc_connect(conninfo, 5000, err, sizeof(err));
+		if (s->conn != NULL)
+			break;
+		status_set(s->ctx->slot, s->lost ? WS_RUNNING : WS_STARTING,
+		    "%s %s: %s", s->lost ? "probe:" : "waiting for",
+		    s->node->name, err);
+		sp_sleep((int64_t)backoff_ms * 1000000);
+		backoff_ms *= 2;
+		if (backoff_ms > SP_BACKOFF_MAX_MS)
+			backoff_ms = SP_BACKOFF_MAX_MS;
+	}
+	if (worker_stop)
+		return;
+	atomic_store(&s->p->ctl.skip_pid, PQbackendPID(s->conn));
+	if (s->lost) {
+		s->reconnects++;
+		status_counter_set(s->ctx->slot, SC_RECONNECTS, s->reconnects);
+		worker_event(s->ctx, "node_back", "%s is reachable again",
+		    s->node->name);
+		log_info("%s: %s is back", s->name, s->node->name);
+	}
+	s->lost = false;
+	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 0);
+}
+
+static void
+sp_node_lost(struct sprobe *s, const char *why)
+{
+	log_warnx("%s: lost %s: %s (reconnecting)", s->name, s->node->name,
+	    why);
+	sp_disconnect(s);
+	s->lost = true;
+	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 1);
+	status_set(s->ctx->slot, WS_RUNNING, "probe: %s unreachable",
+	    s->node->name);
+	worker_event(s->ctx, "node_lost", "%s unreachable: %s", s->node->name,
+	    why);
+}
+
+/*
+ * Move what the probe wrote into our lane.  Only the kinds it may write
+ * pass, named after our node, their strings ended: the segment is the
+ * server user's to write.
+ */
+static void
+sp_relay(struct sprobe *s)
+{
+	struct lane *in = probe_lane(s->p);
+	const struct record *r;
+	struct record c;
+
+	while ((r = lane_read(in)) != NULL) {
+		memcpy(&c, r, sizeof(c));
+		c.ts = c.ts != 0 ? c.ts : now_ns();
+		switch (c.kind) {
+		case REC_LOCKS:
+			c.u.locks.locktype[sizeof(c.u.locks.locktype) - 1] = 0;
+			c.u.locks.mode[sizeof(c.u.locks.mode) - 1] = 0;
+			break;
+		case REC_ACTIVITY:
+			c.u.activity.state[sizeof(c.u.activity.state) - 1] = 0;
+			c.u.activity.wait_event_type[
+			    sizeof(c.u.activity.wait_event_type) - 1] = 0;
+			c.u.activity.wait_event[
+			    sizeof(c.u.activity.wait_event) - 1] = 0;
+			break;
+		case REC_BLOCKING:
+			/* the probe reads no statistics: ours, once a second */
+			if (c.u.blocking.deadlocks == REC_ABSENT)
+				c.u.blocking.deadlocks = s->deadlocks;
+			break;
+		default:
+			s->errors++;
+			continue;
+		}
+		/* node is the first field of all three */
+		strlcpy(c.u.locks.node, s->node->name, REC_NAME);
+		worker_emit(s->ctx, &c);
+	}
+	lane_commit(in, lane_read_pos(in));
+}
+
+static void
+sp_running(struct sprobe *s)
+{
+	int64_t iv = s->cfg->sampler.interval_ms;
+
+	status_set(s->ctx->slot, WS_RUNNING, "probe: every %" PRId64 " ms, "
+	    "locks every %d ms and on lock waits", iv,
+	    s->cfg->sampler.locks_interval_ms);
+}
+
+/*
+ * Once a second: the probe's figures into the slot and a labsup record.
+ * Returns whether the probe's heartbeat is recent.
+ */
+static bool
+sp_second(struct sprobe *s)
+{
+	struct probe_state *st = &s->p->st;
+	struct slot *slot = s->ctx->slot;
+	uint64_t ticks = atomic_load(&st->ticks);
+	uint64_t tick_ns = atomic_load(&st->tick_ns);
+	int64_t cost = 0, hb = atomic_load(&st->heartbeat_ns);
+	struct record r;
+
+	if (ticks > s->sec_ticks)
+		cost = (int64_t)((tick_ns - s->sec_tick_ns) /
+		    (ticks - s->sec_ticks) / 1000);
+	s->sec_ticks = ticks;
+	s->sec_tick_ns = tick_ns;
+	status_counter_set(slot, SC_TICKS, (int64_t)ticks);
+	status_counter_set(slot, SC_DEADLINE_MISSES,
+	    (int64_t)atomic_load(&st->misses));
+	status_counter_set(slot, SC_LAST_TICK, atomic_load(&st->last_tick_ns));
+	status_counter_set(slot, SC_WAITING, atomic_load(&st->waiting));
+	status_counter_set(slot, SC_PAIRS, atomic_load(&st->pairs));
+	status_counter_set(slot, SC_GRANTED, atomic_load(&st->granted));
+	status_counter_set(slot, SC_ACTIVE, atomic_load(&st->active));
+	status_counter_set(slot, SC_IDLE_IN_TX, atomic_load(&st->idle_tx));
+	status_counter_set(slot, SC_TICK_COST_US, cost);
+	status_counter_set(slot, SC_ERRORS, s->errors);
+	status_counter_set(slot, SC_PROBE_DROPS,
+	    (int64_t)lane_dropped(probe_lane(s->p)));
+	status_counter_set(slot, SC_LOCK_SNAPS,
+	    (int64_t)atomic_load(&st->lock_snaps));
+	worker_labsup_init(s->ctx, &r);
+	/* what the probe's lane refused is lost too */
+	r.u.labsup.ring_drops += (int64_t)lane_dropped(probe_lane(s->p));
+	r.u.labsup.deadline_misses = (int64_t)atomic_load(&st->misses);
+	r.u.labsup.errors = s->errors;
+	r.u.labsup.value = cost;	/* the probe's mean tick, us */
+	worker_emit(s->ctx, &r);
+	status_heartbeat(slot);
+	return hb != 0 && mono_ns() - hb < SP_SILENT_NS &&
+	    atomic_load(&st->sampling) != 0;
+}
+
+/*
+ * A subscriber's subscriptions, once a second: the SQL sampler's 'R' rows
+ * (the probe has no query to run).  0, or -1 when the connection failed.
+ */
+static int
+sp_repl(struct sprobe *s)
+{
+	char sql[2048];
+	PGresult *res;
+	int64_t ts = now_ns();
+
+	sampler_sql_repl(sql, sizeof(sql), s->dboid);
+	res = PQexec(s->conn, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		pgc_error(s->conn, s->why, sizeof(s->why));
+		PQclear(res);
+		if (PQstatus(s->conn) == CONNECTION_BAD)
+			return -1;
+		s->errors++;
+		return 0;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		sampler_emit_repl(s->ctx, s->node->name, res, i, ts);
+	PQclear(res);
+	return 0;
+}
+
+/* A reason to give up on the probe: auto falls back, probe waits. */
+static int
+sp_unavailable(struct sprobe *s)
+{
+	if (s->cfg->sampler.source == SAMPLER_AUTO)
+		return SAMPLER_PROBE_FALLBACK;
+	status_set(s->ctx->slot, WS_RUNNING, "probe: %s", s->why);
+	return 0;
+}
+
+/*
+ * The probe's run: until we must stop (0), or until auto gives up on it
+ * (SAMPLER_PROBE_FALLBACK).
+ */
+static int
+sp_run(struct sprobe *s)
+{
+	int64_t since = 0, next_relay = 0;
+	bool sampling = false, said = false;
+	int rc;
+
+	s->next_second = mono_ns() + SP_SECOND_NS;
+	while (!worker_stop) {
+		if (s->conn == NULL) {
+			sp_connect(s);
+			if (worker_stop)
+				break;
+			if ((rc = sp_loaded(s)) == -1 || rc == 2) {
+				if (rc == -1)
+					sp_node_lost(s, s->why);
+				else
+					sp_disconnect(s);
+				sp_sleep(SP_SECOND_NS);
+				continue;
+			}
+			if (rc == 0) {
+				if (sp_unavailable(s) != 0)
+					return SAMPLER_PROBE_FALLBACK;
+				sp_disconnect(s);
+				sp_sleep(SP_SECOND_NS);
+				continue;
+			}
+			since = mono_ns();
+			status_set(s->ctx->slot, WS_STARTING, "probe: waiting "
+			    "for the probe in %s to sample", s->node->name);
+		}
+		sp_sleep(next_relay - mono_ns());
+		next_relay = mono_ns() + SP_RELAY_NS;
+		sp_relay(s);
+		if (mono_ns() < s->next_second)
+			continue;
+		s->next_second += SP_SECOND_NS;
+		if (s->next_second <= mono_ns())
+			s->next_second = mono_ns() + SP_SECOND_NS;
+		if ((rc = sp_loaded(s)) == -1) {
+			sp_node_lost(s, s->why);
+			sampling = false;
+			continue;
+		}
+		if (rc == 2)		/* counted; the probe samples on */
+			rc = 1;
+		if (rc == 0) {	/* restarted by someone else, without it */
+			sp_disconnect(s);
+			if (sp_unavailable(s) != 0)
+				return SAMPLER_PROBE_FALLBACK;
+			continue;
+		}
+		if (s->with_repl && sp_repl(s) == -1) {
+			sp_node_lost(s, s->why);
+			sampling = false;
+			continue;
+		}
+		if (sp_second(s)) {
+			if (!sampling)
+				sp_running(s);
+			sampling = true;
+			said = false;
+			since = mono_ns();
+			continue;
+		}
+		sampling = false;
+		if (mono_ns() - since < SP_START_NS)
+			continue;
+		snprintf(s->why, sizeof(s->why), "the probe in %s does not "
+		    "sample (see its server log)", s->node->name);
+		if (s->cfg->sampler.source == SAMPLER_AUTO)
+			return SAMPLER_PROBE_FALLBACK;
+		if (!said)
+			log_warnx("%s: %s", s->name, s->why);
+		said = true;
+		status_set(s->ctx->slot, WS_RUNNING, "probe: %s", s->why);
+	}
+	return 0;
+}
+
+int
+sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
+    char *why, size_t whylen)
+{
+	static struct sprobe s;
+	const struct config *cfg = ctx->cfg;
+	struct local_ids ids;
+	char so[CFG_PATH];
+	bool reused;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.ctx = ctx;
+	s.cfg = cfg;
+	s.node = node;
+	snprintf(s.name, sizeof(s.name), "sampler %s", node->name);
+	status_counter_set(ctx->slot, SC_SOURCE, SAMPLER_PROBE);
+	if (sp_docker(&s))
+		snprintf(s.why, sizeof(s.why), SP_DOCKER_WHY);
+	else if (probe_so_find(so, sizeof(so), s.why, sizeof(s.why)) == 0 &&
+	    local_server_ids(cfg, &ids, s.why, sizeof(s.why)) == 0)
+		s.why[0] = '\0';
+	if (s.why[0] != '\0') {
+		if (cfg->sampler.source == SAMPLER_AUTO)
+			goto fallback;
+		log_warnx("%s: source = probe: %s", s.name, s.why);
+		status_set(ctx->slot, WS_FAILED, "probe: %s", s.why);
+		return EXIT_NORESPAWN;
+	}
+	probe_seg_name(s.segname, sizeof(s.segname), cfg->lab.name,
+	    node->name);
+	s.p = probe_seg_attach(s.segname, ids.uid, ids.gid, &reused, s.why,
+	    sizeof(s.why));
+	if (s.p == NULL) {
+		log_warnx("%s: %s", s.name, s.why);
+		if (cfg->sampler.source == SAMPLER_AUTO)
+			goto fallback;
+		status_set(ctx->slot, WS_FAILED, "probe: %s", s.why);
+		return 1;
+	}
+	/* a previous sampler's unrelayed records are read again */
+	lane_rewind(probe_lane(s.p));
+	strlcpy(s.p->ctl.node, node->name, sizeof(s.p->ctl.node));
+	atomic_store(&s.p->ctl.interval_ns,
+	    (int64_t)cfg->sampler.interval_ms * 1000000);
+	atomic_store(&s.p->ctl.locks_every, cfg->sampler.locks_interval_ms /
+	    cfg->sampler.interval_ms);
+	atomic_store(&s.p->ctl.run, 1);
+	log_info("%s: %s probe segment %s", s.name, reused ? "reusing" :
+	    "created", s.segname);
+	rc = sp_run(&s);
+	atomic_store(&s.p->ctl.run, 0);
+	sp_relay(&s);		/* what the last ticks wrote */
+	if (s.conn != NULL)
+		sp_disconnect(&s);
+	probe_seg_detach(s.p);
+	/*
+	 * Stopped, restarted (a reload) or falling back: nothing is left in
+	 * its lane.  The probe says in the server log that it stopped
+	 * writing, and maps the next sampler's segment within a second.  A
+	 * sampler killed leaves the segment to the next one, which relays
+	 * what is in it.
+	 */
+	shm_unlink(s.segname);
+	if (rc != SAMPLER_PROBE_FALLBACK)
+		return rc;
+fallback:
+	log_warnx("%s: sampling over SQL: %s", s.name, s.why);
+	status_counter_set(ctx->slot, SC_SOURCE, SAMPLER_SQL);
+	snprintf(why, whylen, "%s", s.why);
+	return SAMPLER_PROBE_FALLBACK;
+}
