@@ -106,5 +106,6 @@ int cmd_config(int argc, char **argv);	/* cmd_config.c */
 int cmd_env(int argc, char **argv);	/* cmd_env.c */
 int cmd_sub(int argc, char **argv);	/* cmd_sub.c */
 int cmd_image(int argc, char **argv);	/* cmd_image.c */
+int cmd_link(int argc, char **argv);	/* cmd_link.c */
 
 #endif

@@ -40,6 +40,10 @@ const struct cli_command cli_commands[] = {
 	  false },
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
+	{ "link", "NODE [latency MS] [jitter MS] [rate KBPS] [direction "
+	  "both|down|up] [stall] [partition] [heal] [clear] [--for SEC] | "
+	  "status", "shape a subscriber's link to the publisher at run time; "
+	  "where each link stands", cmd_link, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

@@ -19,6 +19,7 @@ rec_measurement(int kind)
 		[REC_LABSUP] = "labsup",
 		[REC_EVENT] = "events",
 		[REC_TEST] = "labsup_test",
+		[REC_LINK] = "labsup",
 	};
 
 	if (kind <= REC_NONE || kind >= REC_KIND_MAX)

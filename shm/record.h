@@ -29,6 +29,7 @@ enum rec_kind {
 	REC_LABSUP,	 /* labsup (a worker's own figures) */
 	REC_EVENT,	 /* events (Grafana annotations) */
 	REC_TEST,	 /* labsup_test: sequence-numbered probe records */
+	REC_LINK,	 /* labsup (a link worker's own figures) */
 	REC_KIND_MAX
 };
 
@@ -104,6 +105,21 @@ struct rec_event {
 	char text[88];
 };
 
+/* A link's figures over the last interval (workers/link.c). */
+struct rec_link {
+	char worker[24];	/* "link sub2": the labsup measurement's tag */
+	char node[REC_NAME];	/* the subscriber */
+	int64_t bytes_down;	/* publisher to subscriber, this interval */
+	int64_t bytes_up;	/* subscriber to publisher */
+	int64_t connections;	/* open now */
+	int64_t accepted;	/* connections accepted, since the start */
+	int64_t refused;	/* refused or cut by a partition, since the start */
+	int64_t partitions;	/* partitions begun, since the start */
+	int32_t delay_us;	/* mean delay applied to bytes delivered */
+	int32_t state;		/* 0 pass-through, 1 shaped, 2 stalled, 3 partitioned */
+	int64_t queued;		/* bytes held now (delay, rate, stall) */
+};
+
 struct rec_test {
 	char stream[REC_NAME];
 	int64_t n;
@@ -124,6 +140,7 @@ struct record {
 		struct rec_labsup labsup;
 		struct rec_event event;
 		struct rec_test test;
+		struct rec_link link;
 		char raw[REC_SIZE - 24];
 	} u;
 };

@@ -51,6 +51,12 @@ static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
 static const char *const writer_config[] = { "lab", "influxdb", "writer",
 	NULL };
+/*
+ * A link reads its [link] section and the publisher's port again on every
+ * reload (workers/link.c) so that a change keeps its connections: only
+ * what names its socket restarts it.
+ */
+static const char *const link_config[] = { "lab", "link live", NULL };
 
 /* In start order: the writer first, so the others' records have a reader. */
 const struct worker_type worker_types[] = {
@@ -64,6 +70,8 @@ const struct worker_type worker_types[] = {
 	    sampler_enabled, sampler_node, 0, GRACE_MS, sampler_config },
 	{ WK_HUM, "hum", hum_main, WN_PER_CLIENT, NULL, hum_node,
 	    0, GRACE_MS, hum_config },
+	{ WK_LINK, "link", link_main, WN_PER_SUBSCRIBER, NULL, sampler_node,
+	    0, GRACE_MS, link_config },
 	{ WK_SUPERVISOR, "supervisor", NULL, WN_NONE, NULL,
 	    NULL, 0, 0, NULL },
 };
@@ -150,6 +158,9 @@ worker_config_hash(const struct config *cfg, int kind, const char *arg)
 	if (t->config == NULL)
 		return h;
 	for (const char *const *part = t->config; *part != NULL; part++) {
+		size_t pl = strlen(*part);
+		if (pl > 5 && !strcmp(*part + pl - 5, " live"))
+			continue;	/* read again in place */
 		if (!strcmp(*part, CFG_NODE)) {
 			h = hash_nodes(h, cfg);
 		} else if (!strcmp(*part, CFG_NODE " @")) {

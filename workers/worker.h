@@ -24,6 +24,7 @@ enum worker_kind {
 	WK_SAMPLER,
 	WK_WRITER,
 	WK_SUPERVISOR,
+	WK_LINK,
 	WK_MAX
 };
 
@@ -76,6 +77,16 @@ enum replication_counter {
 	RC_HEARTBEATS,
 	RC_REPAIRS,
 };
+enum link_counter {
+	LK_BYTES_DOWN = 0,	/* publisher to subscriber, since the start */
+	LK_BYTES_UP,
+	LK_CONNECTIONS,		/* open now */
+	LK_ACCEPTED,
+	LK_REFUSED,		/* refused or cut by a partition */
+	LK_PARTITIONS,
+	LK_PORT,		/* where it listens */
+	LK_DELAY_US,		/* mean delay applied, last second */
+};
 
 /* What a worker gets; it owns slot and lane, and reads cfg. */
 struct worker_ctx {
@@ -97,6 +108,7 @@ enum worker_count {
 	WN_ONE,		/* one per lab */
 	WN_PER_NODE,	/* one per [node]; arg is the node name */
 	WN_PER_CLIENT,	/* one per hum client; arg is "1", "2", ... */
+	WN_PER_SUBSCRIBER, /* one per subscriber [node]; arg is its name */
 };
 
 /*
@@ -109,7 +121,9 @@ enum worker_count {
  * key, "node" every [node] section, "node @" the node the worker is for
  * (node_of).  A reload restarts a worker only when a value among these
  * changed; they are compared by name, field by field, so line numbers,
- * comments and the order of sections never count.
+ * comments and the order of sections never count.  "SECTION live": the
+ * worker reads that section again by itself on a reload (it follows the
+ * config generation), so a change there never restarts it.
  */
 struct worker_type {
 	int kind;		/* enum worker_kind, its index in the table */
@@ -180,6 +194,7 @@ int replication_main(struct worker_ctx *ctx);
 int hum_main(struct worker_ctx *ctx);
 int sampler_main(struct worker_ctx *ctx);
 int writer_main(struct worker_ctx *ctx);
+int link_main(struct worker_ctx *ctx);
 
 /*
  * Run by a one-shot child of the supervisor at `labsup stop`, after every

@@ -265,8 +265,9 @@ reload_and_wait(bool expect_ok)
 static void
 set_all(worker_entry fn)
 {
-	for (int k = WK_CONTAINER; k < WK_SUPERVISOR; k++)
-		sup_set_entry(k, fn);
+	for (int k = WK_CONTAINER; k < WK_MAX; k++)
+		if (k != WK_SUPERVISOR)
+			sup_set_entry(k, fn);
 }
 
 Test(supervisor, crashed_worker_restarts_with_doubling_backoff,
