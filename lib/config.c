@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "link.h"
 
 #define DEFAULT_PG_BIN "/usr/lib/postgresql/15/bin"
 /* the last resort for [grafana] dir (set by the Makefile: GRAFANA_DIR) */
@@ -276,6 +277,8 @@ const struct cfg_key cfg_keys[] = {
 	  "hold every byte (connections stay up, nothing flows)" },
 	{ CFG_LINK, "partition", CT_BOOL, N(link.partition), 0, 0, NULL, "no",
 	  "cut the link's connections and refuse new ones" },
+	{ CFG_LINK, "bypass", CT_BOOL, N(link.bypass), 0, 0, NULL, "no",
+	  "no link: the subscription goes straight to the publisher (to compare)" },
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 
@@ -1157,7 +1160,7 @@ config_print(const struct config *c, FILE *fp)
 				const struct node_cfg *n = &c->nodes[j];
 				if (!strcmp(k->section, CFG_LINK) &&
 				    n->link_line == 0 &&
-				    !memcmp(&n->link, &none, sizeof(none)))
+				    link_settings_same(&n->link, &none))
 					continue;
 				fprintf(fp, "\n[%s %s]\n", k->section, n->name);
 				for (size_t m = i; m < cfg_nkeys &&

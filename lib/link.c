@@ -113,12 +113,26 @@ link_settings_parse(int argc, char *const argv[], struct link_settings *s,
 	return 0;
 }
 
+bool
+link_settings_same(const struct link_settings *a,
+    const struct link_settings *b)
+{
+	return a->latency_ms == b->latency_ms && a->jitter_ms == b->jitter_ms &&
+	    a->rate_kbps == b->rate_kbps && a->direction == b->direction &&
+	    a->stall == b->stall && a->partition == b->partition &&
+	    a->bypass == b->bypass;
+}
+
 const char *
 link_settings_text(const struct link_settings *s, char *buf, size_t len)
 {
 	size_t o = 0;
 
 	buf[0] = '\0';
+	if (s->bypass) {
+		snprintf(buf, len, "bypassed");
+		return buf;
+	}
 #define ADD(...) o += (size_t)snprintf(buf + o, o < len ? len - o : 0, \
 	    __VA_ARGS__)
 	if (s->partition)

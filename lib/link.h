@@ -35,6 +35,10 @@
 int link_settings_parse(int argc, char *const argv[], struct link_settings *s,
     bool *clear, char *err, size_t errlen);
 
+/* Whether a and b shape a link the same (for_s aside). */
+bool link_settings_same(const struct link_settings *a,
+    const struct link_settings *b);
+
 /* "latency 50ms jitter 10ms rate 1000kbps both stall", for people. */
 const char *link_settings_text(const struct link_settings *s, char *buf,
     size_t len);

@@ -102,7 +102,8 @@ sup_wanted(const struct config *cfg, struct want *out, int max)
 			break;
 		case WN_PER_SUBSCRIBER:
 			for (int i = 0; i < cfg->nnodes; i++)
-				if (cfg->nodes[i].role == NODE_SUBSCRIBER)
+				if (cfg->nodes[i].role == NODE_SUBSCRIBER &&
+				    !cfg->nodes[i].link.bypass)
 					n = want_add(out, n, max, cfg, t->kind,
 					    cfg->nodes[i].name);
 			break;

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../backend/backend.h"
 #include "../lib/link.h"
 #include "link.h"
 #include "worker.h"
@@ -183,10 +184,14 @@ struct link {
 	int lfd, ep;
 	struct conn conns[LINK_MAX_CONNS];
 	struct link_settings set;
+	bool settled;		/* set holds what was in force */
 	struct tb tb[2];
 	uint64_t rng;
-	char host[64];
+	const struct backend_ops *be;
+	char host[64];		/* where I listen */
 	int port;
+	char up[64];		/* where the publisher is */
+	int up_port;
 	/* figures */
 	int64_t bytes[2], accepted, refused, partitions, nconns;
 	int64_t delay_sum_ns, delay_n;
@@ -284,14 +289,13 @@ link_accept(struct link *l)
 		l->accepted++;
 		memset(&up, 0, sizeof(up));
 		up.sin_family = AF_INET;
-		up.sin_port = htons((uint16_t)config_publisher(l->cfg)->port);
-		inet_pton(AF_INET, l->cfg->lab.bind, &up.sin_addr);
+		up.sin_port = htons((uint16_t)l->up_port);
+		inet_pton(AF_INET, l->up, &up.sin_addr);
 		if (c->fd[SIDE_PUB] < 0 || (connect(c->fd[SIDE_PUB],
 		    (struct sockaddr *)&up, sizeof(up)) == -1 &&
 		    errno != EINPROGRESS)) {
 			log_warn("link %s: cannot connect to the publisher at "
-			    "%s:%d", l->node, l->cfg->lab.bind,
-			    ntohs(up.sin_port));
+			    "%s:%d", l->node, l->up, l->up_port);
 			conn_close(l, c);
 			c = NULL;
 			continue;
@@ -448,7 +452,7 @@ link_state(const struct link *l)
 		return 3;
 	if (l->set.stall)
 		return 2;
-	return memcmp(&l->set, &none, sizeof(none)) ? 1 : 0;
+	return link_settings_same(&l->set, &none) ? 0 : 1;
 }
 
 /* The settings in force now; applies a change to live connections. */
@@ -460,13 +464,16 @@ link_settle(struct link *l, int64_t now)
 	char a[128], b[160];
 
 	link_effective(l->cfg, l->node, &s, &until);
-	s.for_s = 0;
-	if (!memcmp(&s, &l->set, sizeof(s)))
+	if (link_settings_same(&s, &l->set))
 		return;
-	link_settings_text(&l->set, a, sizeof(a));
 	link_settings_text(&s, b, sizeof(b));
-	log_info("link %s: %s -> %s", l->node, a, b);
-	worker_event(l->ctx, "link", "%s: %s", l->node, b);
+	if (l->settled) {
+		log_info("link %s: %s -> %s", l->node,
+		    link_settings_text(&l->set, a, sizeof(a)), b);
+		worker_event(l->ctx, "link", "%s: %s", l->node, b);
+	} else
+		log_info("link %s: %s", l->node, b);
+	l->settled = true;
 	if (s.partition && !l->set.partition) {
 		l->partitions++;
 		link_cut(l);
@@ -503,6 +510,14 @@ link_reloaded(struct link *l)
 	next->lab.backend = l->cfg->lab.backend;
 	free(l->cfg);
 	l->cfg = next;
+	/* the publisher may have moved; where I listen stays */
+	char listen[64], up[64];
+	int port;
+	if (l->be->link_addr(l->cfg, listen, sizeof(listen), up, sizeof(up),
+	    &port, err, sizeof(err)) == 0) {
+		snprintf(l->up, sizeof(l->up), "%s", up);
+		l->up_port = port;
+	}
 }
 
 static int
@@ -513,7 +528,6 @@ link_listen(struct link *l, char *err, size_t errlen)
 	int one = 1, prev = 0;
 	char h[64];
 
-	snprintf(l->host, sizeof(l->host), "%s", l->cfg->lab.bind);
 	/* the port it had before, so the subscription need not change */
 	if (link_addr_read(l->cfg, l->node, h, sizeof(h), &prev) == -1 ||
 	    strcmp(h, l->host) != 0)
@@ -527,8 +541,8 @@ link_listen(struct link *l, char *err, size_t errlen)
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	if (inet_pton(AF_INET, l->host, &a.sin_addr) != 1) {
-		snprintf(err, errlen, "[lab] bind %s: links need an IPv4 "
-		    "address", l->host);
+		snprintf(err, errlen, "%s: links need an IPv4 address ([lab] "
+		    "bind)", l->host);
 		return -1;
 	}
 	a.sin_port = htons((uint16_t)prev);
@@ -701,6 +715,22 @@ link_main(struct worker_ctx *ctx)
 		l->conns[i].fd[0] = l->conns[i].fd[1] = -1;
 	seg_read_info(ctx->seg, &info);
 	l->generation = info.generation;
+	/* where to listen depends on the backend, and on docker its network */
+	status_set(ctx->slot, WS_STARTING, "waiting for the container worker");
+	while (!worker_stop && (l->be = worker_backend(ctx->seg)) == NULL) {
+		status_heartbeat(ctx->slot);
+		worker_sleep_ms(100);
+	}
+	while (!worker_stop && l->be->link_addr(l->cfg, l->host,
+	    sizeof(l->host), l->up, sizeof(l->up), &l->up_port, err,
+	    sizeof(err)) == -1) {
+		status_set(ctx->slot, WS_STARTING, "%s", err);
+		worker_sleep_ms(500);
+	}
+	if (worker_stop) {
+		rc = 0;
+		goto out;
+	}
 	if (link_listen(l, err, sizeof(err)) == -1) {
 		log_warnx("link %s: %s", l->node, err);
 		status_set(ctx->slot, WS_STARTING, "%s", err);
@@ -719,12 +749,11 @@ link_main(struct worker_ctx *ctx)
 	}
 	for (int d = 0; d < 2; d++)
 		tb_set(&l->tb[d], 0, mono_ns());
-	/* force the first settle to log and publish */
+	/* the first settle logs and publishes whatever is in force */
 	l->set.latency_ms = -1;
 	link_settle(l, mono_ns());
 	log_info("link %s: listening on %s:%d for the publisher at %s:%d",
-	    l->node, l->host, l->port, l->cfg->lab.bind,
-	    config_publisher(l->cfg)->port);
+	    l->node, l->host, l->port, l->up, l->up_port);
 	link_loop(l);
 	rc = 0;
 out:

@@ -500,7 +500,8 @@ rp_ci_value(char *p, size_t len, const char *key, const char *v)
 
 /*
  * How a subscriber's server reaches the publisher: through its link
- * (workers/link.c), at the address the link recorded.  The server reads the
+ * (workers/link.c), at the address the link recorded, or straight (peer_addr)
+ * when its link is bypassed.  The server reads the
  * lab's 0600 passfile at <state_dir>/pg/.pgpass (the local backend writes
  * it for the server user; the docker backend copies it into each container
  * at the same path), so pg_subscription never holds a password.
@@ -514,8 +515,14 @@ rp_sub_conninfo(struct rp *rp, const struct rp_node *s, char *buf,
 	int port;
 	size_t o = 0;
 
-	if (link_addr_read(cfg, s->node->name, host, sizeof(host), &port) ==
-	    -1) {
+	if (s->node->link.bypass) {
+		if (rp->be->peer_addr(cfg, rp->pub.node, host, sizeof(host),
+		    &port) == -1) {
+			snprintf(err, errlen, "no address for the publisher");
+			return -1;
+		}
+	} else if (link_addr_read(cfg, s->node->name, host, sizeof(host),
+	    &port) == -1) {
 		snprintf(err, errlen, "waiting for link %s to listen",
 		    s->node->name);
 		return -1;
@@ -820,14 +827,17 @@ rp_sub_reroute(struct rp *rp, struct rp_node *s, const char *cur, char *err,
 	if (ciq != NULL && sq != NULL) {
 		snprintf(sql, sizeof(sql), "ALTER SUBSCRIPTION %s CONNECTION %s",
 		    sq, ciq);
-		log_info("%s: subscription %s now goes through link %s",
-		    s->node->name, s->subname, s->node->name);
+		log_info("%s: subscription %s now goes %s", s->node->name,
+		    s->subname, s->node->link.bypass ? "straight to the "
+		    "publisher (link bypassed)" : "through its link");
 		rc = rp_exec(s->conn, sql, 0, NULL, NULL, err, errlen);
 		explicit_bzero(sql, sizeof(sql));
 		if (rc == 0) {
 			rc = 1;
 			worker_event(rp->ctx, "replication", "%s: subscription "
-			    "%s through its link", s->node->name, s->subname);
+			    "%s %s", s->node->name, s->subname,
+			    s->node->link.bypass ? "straight to the publisher" :
+			    "through its link");
 		}
 	} else
 		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
@@ -1007,18 +1017,6 @@ rp_emit_self(struct rp *rp, int ready)
 
 /* ---- main ----------------------------------------------------------- */
 
-static const struct backend_ops *
-rp_backend(struct seg *seg)
-{
-	switch (atomic_load(&seg->hdr->backend)) {
-	case BACKEND_LOCAL:
-		return &backend_local;
-	case BACKEND_DOCKER:
-		return &backend_docker;
-	}
-	return NULL;	/* the container worker has not picked one yet */
-}
-
 /* One reconcile pass; returns how many subscriptions are ready. */
 static int
 rp_pass(struct rp *rp)
@@ -1074,7 +1072,7 @@ replication_main(struct worker_ctx *ctx)
 		schema_pubname(cfg, s->node, s->pubname, sizeof(s->pubname));
 	}
 	status_set(ctx->slot, WS_STARTING, "waiting for the container worker");
-	while (!worker_stop && (rp.be = rp_backend(ctx->seg)) == NULL) {
+	while (!worker_stop && (rp.be = worker_backend(ctx->seg)) == NULL) {
 		status_heartbeat(ctx->slot);
 		worker_sleep_ms(100);
 	}

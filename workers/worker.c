@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backend/backend.h"
 #include "worker.h"
 
 volatile sig_atomic_t worker_stop;
@@ -236,6 +237,18 @@ worker_run(const struct worker_start *ws)
 	int rc = entry != NULL ? entry(&ctx) : 1;
 	fflush(NULL);
 	return rc;
+}
+
+const struct backend_ops *
+worker_backend(const struct seg *seg)
+{
+	switch (atomic_load(&seg->hdr->backend)) {
+	case BACKEND_LOCAL:
+		return &backend_local;
+	case BACKEND_DOCKER:
+		return &backend_docker;
+	}
+	return NULL;
 }
 
 bool

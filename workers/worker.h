@@ -108,7 +108,8 @@ enum worker_count {
 	WN_ONE,		/* one per lab */
 	WN_PER_NODE,	/* one per [node]; arg is the node name */
 	WN_PER_CLIENT,	/* one per hum client; arg is "1", "2", ... */
-	WN_PER_SUBSCRIBER, /* one per subscriber [node]; arg is its name */
+	WN_PER_SUBSCRIBER, /* one per subscriber [node] with a link ([link]
+			      bypass = no); arg is its name */
 };
 
 /*
@@ -188,6 +189,8 @@ extern bool worker_titles;
  */
 extern volatile sig_atomic_t worker_stop;
 
+struct backend_ops;
+
 /* Entry points. */
 int container_main(struct worker_ctx *ctx);
 int replication_main(struct worker_ctx *ctx);
@@ -202,6 +205,12 @@ int link_main(struct worker_ctx *ctx);
  * stop the lab's services (and delete their data when purge).  0 or 1.
  */
 int container_stop_services(const struct config *cfg, bool purge);
+
+/*
+ * The backend the container worker picked for the lab (the segment says),
+ * or NULL while it has not picked one yet.
+ */
+const struct backend_ops *worker_backend(const struct seg *seg);
 
 /* True when the worker has been orphaned (its forker gone). */
 bool worker_orphaned(void);

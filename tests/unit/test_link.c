@@ -160,9 +160,9 @@ Test(link_words, settings_file_round_trip)
 
 	link_settings_format(&a, 1234567890123LL, line, sizeof(line));
 	cr_assert_eq(link_settings_scan(line, &b, &until), 0, "%s", line);
-	cr_assert(a.latency_ms == b.latency_ms && a.jitter_ms == b.jitter_ms &&
-	    a.rate_kbps == b.rate_kbps && a.direction == b.direction &&
-	    a.stall == b.stall && a.partition == b.partition);
+	cr_assert(link_settings_same(&a, &b));
+	b.latency_ms++;
+	cr_assert(!link_settings_same(&a, &b));
 	cr_assert_eq(until, 1234567890123LL);
 	cr_assert_eq(link_settings_scan("latency=-1 jitter=0 rate=0 "
 	    "direction=0 stall=0 partition=0 until=0", &b, &until), -1);
