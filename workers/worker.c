@@ -45,8 +45,9 @@ hum_node(const struct config *cfg, const char *arg)
 /* Every worker reads [lab]: its name, state directory, address, user. */
 static const char *const container_config[] = { "lab", "node", "influxdb",
 	"grafana", "docker", NULL };
+/* a bypassed link moves the subscription (replication.c rp_sub_reroute) */
 static const char *const replication_config[] = { "lab", "node",
-	"replication", NULL };
+	"replication", "link.bypass", NULL };
 static const char *const hum_config[] = { "lab", "hum", "node @", NULL };
 static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
@@ -128,9 +129,12 @@ hash_part(uint64_t h, const struct config *cfg, const char *part,
 	return h;
 }
 
-/* Every node, by name: the order of the file's sections does not count. */
+/*
+ * part ("node", "link.bypass") of every node, by name: the order of the
+ * file's sections does not count.
+ */
 static uint64_t
-hash_nodes(uint64_t h, const struct config *cfg)
+hash_nodes(uint64_t h, const struct config *cfg, const char *part)
 {
 	const struct node_cfg *order[CFG_MAX_NODES];
 	int n = cfg->nnodes;
@@ -145,7 +149,7 @@ hash_nodes(uint64_t h, const struct config *cfg)
 	}
 	for (int i = 0; i < n; i++) {
 		h = hash_text(h, order[i]->name);
-		h = hash_part(h, cfg, CFG_NODE, order[i]);
+		h = hash_part(h, cfg, part, order[i]);
 	}
 	return h;
 }
@@ -162,8 +166,9 @@ worker_config_hash(const struct config *cfg, int kind, const char *arg)
 		size_t pl = strlen(*part);
 		if (pl > 5 && !strcmp(*part + pl - 5, " live"))
 			continue;	/* read again in place */
-		if (!strcmp(*part, CFG_NODE)) {
-			h = hash_nodes(h, cfg);
+		if (!strcmp(*part, CFG_NODE) ||
+		    !strncmp(*part, CFG_LINK ".", strlen(CFG_LINK) + 1)) {
+			h = hash_nodes(h, cfg, *part);
 		} else if (!strcmp(*part, CFG_NODE " @")) {
 			const struct node_cfg *n = t->node_of != NULL ?
 			    t->node_of(cfg, arg) : NULL;

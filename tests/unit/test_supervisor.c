@@ -198,7 +198,8 @@ wait_all_up(void)
 	for (int i = 0; i < 400; i++) {
 		if (pid_of(WK_WRITER, "") && pid_of(WK_CONTAINER, "") &&
 		    pid_of(WK_REPLICATION, "") && pid_of(WK_SAMPLER, "pub") &&
-		    pid_of(WK_SAMPLER, "sub1"))
+		    pid_of(WK_SAMPLER, "sub1") && pid_of(WK_HUM, "1") &&
+		    pid_of(WK_LINK, "sub1"))
 			return;
 		sleep_ms(50);
 	}
