@@ -128,6 +128,10 @@ expect "alpha beta" labsup env --config = "$WORK/comp.conf" ""
 expect "beta" labsup env --json -c "$WORK/comp.conf" b
 expect "" labsup psql -c "$WORK/comp.conf" alpha ""
 expect "$WORK/comp.conf" labsup status -c "$WORK/comp.c"
+expect "alpha beta status" labsup link -c "$WORK/comp.conf" ""
+expect "--for clear direction heal jitter latency partition rate stall" labsup link beta ""
+expect "both down up" labsup link beta direction ""
+expect "" labsup link beta latency ""
 got=$(LABSUP_CONFIG=$WORK/comp.conf complete_words labsup psql "")
 [ "$got" = "alpha beta" ] || fail "completion ignores \$LABSUP_CONFIG: '$got'"
 
