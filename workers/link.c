@@ -422,7 +422,16 @@ conn_event(struct link *l, struct conn *c, int side, uint32_t ev,
 	} else if (ev & EPOLLOUT)
 		c->blocked[side == SIDE_PUB ? DIR_UP : DIR_DOWN] = false;
 	if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
-	    conn_read(l, c, side, now) == -1)
+	    conn_read(l, c, side, now) == -1) {
+		conn_close(l, c);
+		return;
+	}
+	/*
+	 * A hang-up or error is reported whatever the interest, for as long
+	 * as the socket is open: a dead socket can take nothing more, so
+	 * the connection goes (or the loop would spin while it stalls).
+	 */
+	if (ev & (EPOLLHUP | EPOLLERR))
 		conn_close(l, c);
 }
 

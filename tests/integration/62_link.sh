@@ -17,10 +17,6 @@ clients = 1
 rate = 20
 EOF2
 
-# walsender NODE: the publisher's walsender pid for NODE's subscription
-walsender() { psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_replication WHERE application_name = 'sub_$1'"; }
-no_walsender() { [ -z "$(walsender "$1")" ]; }
-has_walsender() { [ -n "$(walsender "$1")" ]; }
 linkport() { cut -d' ' -f2 "$LAB_DIR/state/links/$1.addr"; }
 conninfo() { psql_node "$1" "SELECT subconninfo FROM pg_subscription WHERE subname = '$2'"; }
 through_link() { conninfo "$1" "sub_$2" | grep -q "port='$(linkport "$2")'"; }

@@ -19,10 +19,6 @@ clients = 1
 rate = 20
 EOF2
 
-walsender() { psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_replication WHERE application_name = 'sub_$1'"; }
-no_walsender() { [ -z "$(walsender "$1")" ]; }
-has_walsender() { [ -n "$(walsender "$1")" ]; }
-
 lab start >/dev/null || fail "labsup start failed"
 lab check --timeout 300 >"$LAB_DIR/check" 2>&1 || fail "check fails through the links: $(cat "$LAB_DIR/check")"
 gw=$(docker network inspect "labsup-$LAB_NAME" | jq -r '.[0].IPAM.Config[0].Gateway')
