@@ -1091,8 +1091,8 @@ docker_link_addr(const struct config *cfg, char *listen, size_t listenlen,
 			snprintf(err, errlen, "the Docker network %s has no "
 			    "gateway address", net);
 		else
-			snprintf(err, errlen, "waiting for the Docker network %s",
-			    net);
+			snprintf(err, errlen, "waiting for the Docker network "
+			    "%s", net);
 		json_decref(obj);
 		return -1;
 	}

@@ -32,13 +32,15 @@ link_status(const struct config *cfg)
 		const struct snap_worker *w;
 		struct link_settings s;
 		char addr[96] = "-", host[64], text[160], from[32] = "conf";
-		char conns[16] = "-", down[16] = "-", up[16] = "-", ref[16] = "-";
+		char conns[16] = "-", down[16] = "-", up[16] = "-";
+		char ref[16] = "-";
 		int64_t until;
 		int port;
 
 		if (n->role != NODE_SUBSCRIBER)
 			continue;
-		if (link_addr_read(cfg, n->name, host, sizeof(host), &port) == 0)
+		if (link_addr_read(cfg, n->name, host, sizeof(host),
+		    &port) == 0)
 			snprintf(addr, sizeof(addr), "%s:%d", host, port);
 		if (link_override(cfg, n->name, &s, &until) == 1) {
 			if (until > 0)
@@ -74,18 +76,19 @@ cmd_link(int argc, char **argv)
 	bool clear;
 
 	if (argc < 2)
-		cli_usage_error("link: expected `link NODE [latency MS] [jitter "
-		    "MS] [rate KBPS] [direction both|down|up] [stall] "
-		    "[partition] [heal] [clear] [--for SEC]` or `link status`");
+		cli_usage_error("link: expected `link NODE [latency MS] "
+		    "[jitter MS] [rate KBPS] [direction both|down|up] [stall] "
+		    "[partition] [heal] [clear] [--for SEC]` or `link "
+		    "status`");
 	if (!strcmp(argv[1], "status")) {
 		if (argc > 2)
-			cli_usage_error("link status: unexpected argument \"%s\"",
-			    argv[2]);
+			cli_usage_error("link status: unexpected argument "
+			    "\"%s\"", argv[2]);
 		return link_status(cli_cfg());
 	}
 	if (argc < 3)
-		cli_usage_error("link %s: what should the link do? (latency MS, "
-		    "jitter MS, rate KBPS, stall, partition, heal, clear)",
+		cli_usage_error("link %s: what should the link do? (latency "
+		    "MS, jitter MS, rate KBPS, stall, partition, heal, clear)",
 		    argv[1]);
 	/* the words are checked before the config is read */
 	memset(&s, 0, sizeof(s));
@@ -95,8 +98,8 @@ cmd_link(int argc, char **argv)
 	cfg = cli_cfg();
 	if (config_node(cfg, argv[1]) == NULL ||
 	    config_node(cfg, argv[1])->role != NODE_SUBSCRIBER) {
-		fprintf(stderr, "labsup: link: %s is not a subscriber of this lab "
-		    "(labsup link status lists the links)\n", argv[1]);
+		fprintf(stderr, "labsup: link: %s is not a subscriber of this "
+		    "lab (labsup link status lists the links)\n", argv[1]);
 		return EXIT_USAGE;
 	}
 	/* what is in force, with the words on top ("clear": the config's) */

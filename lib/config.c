@@ -741,7 +741,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 			if (!new_node(p, nname))
 				return 0;
 			n = &p->cfg->nodes[p->cfg->nnodes - 1];
-			/* [link X] before [node X]: its own header comes later */
+			/* [link X] before [node X]: that header comes later */
 			if (link)
 				n->line = 0;
 		} else if (!p->node_seen[n - p->cfg->nodes])
@@ -879,11 +879,12 @@ validate(struct parse *p)
 		struct node_cfg *n = &c->nodes[i];
 		p->line = n->link_line;
 		if (n->link_line && n->role == 0)
-			return perr(p, "[link %s]: there is no [node %s] section",
-			    n->name, n->name);
+			return perr(p, "[link %s]: there is no [node %s] "
+			    "section", n->name, n->name);
 		if (n->link_line && n->role == NODE_PUBLISHER)
-			return perr(p, "[link %s]: links are for subscribers (each "
-			    "joins a subscriber to the publisher)", n->name);
+			return perr(p, "[link %s]: links are for subscribers "
+			    "(each joins a subscriber to the publisher)",
+			    n->name);
 		p->line = n->line;
 		if (n->role == 0)
 			return perr(p, "[node %s]: role is missing (publisher "
@@ -1163,8 +1164,8 @@ config_print(const struct config *c, FILE *fp)
 				    link_settings_same(&n->link, &none))
 					continue;
 				fprintf(fp, "\n[%s %s]\n", k->section, n->name);
-				for (size_t m = i; m < cfg_nkeys &&
-				    !strcmp(cfg_keys[m].section, k->section); m++)
+				for (size_t m = i; m < cfg_nkeys && !strcmp(
+				    cfg_keys[m].section, k->section); m++)
 					if (config_value(c, &cfg_keys[m],
 					    &c->nodes[j], v, sizeof(v))[0])
 						fprintf(fp, "%s = %s\n",

@@ -42,7 +42,7 @@ struct link_settings {
 	bool stall;		/* hold bytes (connections stay up) */
 	bool partition;		/* cut connections and refuse new ones */
 	int for_s;		/* link_apply: seconds, 0 = until cleared */
-	bool bypass;		/* config only: no link, straight to the publisher */
+	bool bypass;		/* config only: no link, straight to the pub */
 };
 
 struct node_cfg {

@@ -63,36 +63,40 @@ link_settings_parse(int argc, char *const argv[], struct link_settings *s,
 		}
 		if (v == NULL) {
 			snprintf(err, errlen, "\"%s\" needs a value, or is not "
-			    "one of latency MS, jitter MS, rate KBPS, direction "
-			    "both|down|up, stall, partition, heal, clear, for "
-			    "SECONDS", w);
+			    "one of latency MS, jitter MS, rate KBPS, "
+			    "direction both|down|up, stall, partition, heal, "
+			    "clear, for SECONDS", w);
 			return -1;
 		}
 		i++;
 		if (!strcmp(w, "latency") || !strcmp(w, "jitter")) {
 			if ((n = link_number(v, "ms", 1000, LINK_MAX_MS)) < 0) {
 				snprintf(err, errlen, "%s \"%s\": expected "
-				    "milliseconds 0 to %d (50, 50ms or 2s)", w, v,
-				    LINK_MAX_MS);
+				    "milliseconds 0 to %d (50, 50ms or 2s)", w,
+				    v, LINK_MAX_MS);
 				return -1;
 			}
-			*(w[0] == 'l' ? &s->latency_ms : &s->jitter_ms) = (int)n;
+			if (w[0] == 'l')
+				s->latency_ms = (int)n;
+			else
+				s->jitter_ms = (int)n;
 		} else if (!strcmp(w, "rate")) {
-			if ((n = link_number(v, "kbps", 1, LINK_MAX_KBPS)) < 0) {
+			n = link_number(v, "kbps", 1, LINK_MAX_KBPS);
+			if (n < 0) {
 				snprintf(err, errlen, "rate \"%s\": expected "
-				    "kilobytes per second 0 (unlimited) to %d", v,
-				    LINK_MAX_KBPS);
+				    "kilobytes per second 0 (unlimited) to %d",
+				    v, LINK_MAX_KBPS);
 				return -1;
 			}
 			s->rate_kbps = (int)n;
 		} else if (!strcmp(w, "direction")) {
-			int d;
-			for (d = 0; dir_names[d] && strcmp(dir_names[d], v); d++)
-				;
+			int d = 0;
+			while (dir_names[d] && strcmp(dir_names[d], v))
+				d++;
 			if (dir_names[d] == NULL) {
-				snprintf(err, errlen, "direction \"%s\": expected "
-				    "both, down (publisher to subscriber) or up",
-				    v);
+				snprintf(err, errlen, "direction \"%s\": "
+				    "expected both, down (publisher to "
+				    "subscriber) or up", v);
 				return -1;
 			}
 			s->direction = d;
@@ -175,9 +179,9 @@ link_settings_scan(const char *line, struct link_settings *s,
 	    &s->rate_kbps, &s->direction, &st, &pa, until_ns) != 7)
 		return -1;
 	if (s->latency_ms < 0 || s->latency_ms > LINK_MAX_MS ||
-	    s->jitter_ms < 0 || s->jitter_ms > LINK_MAX_MS || s->rate_kbps < 0 ||
-	    s->rate_kbps > LINK_MAX_KBPS || s->direction < LINK_BOTH ||
-	    s->direction > LINK_UP)
+	    s->jitter_ms < 0 || s->jitter_ms > LINK_MAX_MS ||
+	    s->rate_kbps < 0 || s->rate_kbps > LINK_MAX_KBPS ||
+	    s->direction < LINK_BOTH || s->direction > LINK_UP)
 		return -1;
 	s->stall = st != 0;
 	s->partition = pa != 0;
@@ -210,8 +214,8 @@ link_subscriber(const struct config *cfg, const char *node, char *err,
 	const struct node_cfg *n = config_node(cfg, node);
 
 	if (n == NULL || n->role != NODE_SUBSCRIBER) {
-		snprintf(err, errlen, "%s is not a subscriber of this lab (links "
-		    "join each subscriber to the publisher)", node);
+		snprintf(err, errlen, "%s is not a subscriber of this lab "
+		    "(links join each subscriber to the publisher)", node);
 		return -1;
 	}
 	return 0;

@@ -164,7 +164,7 @@ tb_wait_ns(const struct tb *b, int64_t now)
 #define LINK_MAX_CONNS 64
 enum { SIDE_SUB = 0, SIDE_PUB = 1 };
 /* a direction is named by the side it writes to */
-enum { DIR_DOWN = 0, DIR_UP = 1 };	/* to the subscriber, to the publisher */
+enum { DIR_DOWN = 0, DIR_UP = 1 };	/* to the subscriber, to the pub */
 
 struct conn {
 	bool used, connecting;
@@ -376,7 +376,7 @@ conn_read(struct link *l, struct conn *c, int side, int64_t now)
 			log_warnx("link %s: out of memory", l->node);
 			return -1;
 		}
-		/* a short read drained the socket: epoll says when there is more */
+		/* a short read drained the socket: epoll tells of more */
 		if ((size_t)n < sizeof(buf))
 			break;
 	}
@@ -411,7 +411,7 @@ conn_flush(struct link *l, struct conn *c, int dir, int64_t now)
 		tb_give(&l->tb[dir], n - (size_t)w);
 		l->bytes[dir] += w;
 		l->total_bytes[dir] += w;
-		/* the clock now, not the loop's: what the bytes really waited */
+		/* the clock now, not the loop's: what the bytes waited */
 		int64_t delay = lq_consume(&c->q[dir], (size_t)w, mono_ns());
 		if (delay >= 0) {
 			l->delay_sum_ns += delay;
@@ -452,8 +452,8 @@ conn_event(struct link *l, struct conn *c, int side, uint32_t ev,
 		socklen_t el = sizeof(e);
 		getsockopt(c->fd[SIDE_PUB], SOL_SOCKET, SO_ERROR, &e, &el);
 		if (e != 0) {
-			log_warnx("link %s: cannot connect to the publisher: %s",
-			    l->node, strerror(e));
+			log_warnx("link %s: cannot connect to the publisher: "
+			    "%s", l->node, strerror(e));
 			conn_close(l, c);
 			return;
 		}
@@ -568,6 +568,10 @@ link_reloaded(struct link *l)
 	}
 }
 
+/*
+ * Listen where the backend said: 0, -1 (worth another try) or -2 (the
+ * config cannot work).
+ */
 static int
 link_listen(struct link *l, char *err, size_t errlen)
 {
@@ -590,8 +594,8 @@ link_listen(struct link *l, char *err, size_t errlen)
 	a.sin_family = AF_INET;
 	if (inet_pton(AF_INET, l->host, &a.sin_addr) != 1) {
 		snprintf(err, errlen, "%s: links need an IPv4 address ([lab] "
-		    "bind)", l->host);
-		return -1;
+		    "bind), or bypass = yes in [link %s]", l->host, l->node);
+		return -2;	/* the config's: restarting will not help */
 	}
 	a.sin_port = htons((uint16_t)prev);
 	if (bind(l->lfd, (struct sockaddr *)&a, sizeof(a)) == -1) {
@@ -779,11 +783,14 @@ link_main(struct worker_ctx *ctx)
 		rc = 0;
 		goto out;
 	}
-	if (link_listen(l, err, sizeof(err)) == -1) {
+	if ((rc = link_listen(l, err, sizeof(err))) < 0) {
 		log_warnx("link %s: %s", l->node, err);
-		status_set(ctx->slot, WS_STARTING, "%s", err);
+		status_set(ctx->slot, rc == -2 ? WS_FAILED : WS_STARTING, "%s",
+		    err);
+		rc = rc == -2 ? EXIT_NORESPAWN : 1;
 		goto out;
 	}
+	rc = 1;
 	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
 		log_warn("link %s: epoll_create1", l->node);
 		goto out;

@@ -120,9 +120,10 @@ enum worker_count {
  * config: the parts of the config a worker depends on, as sections of
  * the key table (lib/config.h): "hum" is every key of [hum], "lab.bind" one
  * key, "node" every [node] section, "node @" the node the worker is for
- * (node_of), "link.bypass" that key of every node's [link].  A reload restarts a worker only when a value among these
- * changed; they are compared by name, field by field, so line numbers,
- * comments and the order of sections never count.  "SECTION live": the
+ * (node_of), "link.bypass" that key of every node's [link].  A reload
+ * restarts a worker only when a value among these changed; they are
+ * compared by name, field by field, so line numbers, comments and the
+ * order of sections never count.  "SECTION live": the
  * worker reads that section again by itself on a reload (it follows the
  * config generation), so a change there never restarts it.
  */

@@ -121,7 +121,8 @@ Test(link_words, parse_every_word)
 	cr_assert(s.stall);
 	cr_assert_eq(s.for_s, 20);
 	cr_assert(!clear);
-	cr_assert_eq(parse("latency 2s partition --for 10", &s, &clear, err), 0);
+	cr_assert_eq(parse("latency 2s partition --for 10", &s, &clear, err),
+	    0);
 	cr_assert_eq(s.latency_ms, 2000);
 	cr_assert(s.partition);
 	cr_assert_eq(s.for_s, 10);
@@ -144,7 +145,8 @@ Test(link_words, refuse_what_is_wrong)
 	cr_assert(strstr(err, "needs a value") != NULL, "%s", err);
 	cr_assert_eq(parse("latency -5", &s, &clear, err), -1);
 	cr_assert_eq(parse("latency 50us", &s, &clear, err), -1);
-	cr_assert_eq(parse("rate 5s", &s, &clear, err), -1, "rate takes no time");
+	cr_assert_eq(parse("rate 5s", &s, &clear, err), -1,
+	    "rate takes no time");
 	cr_assert_eq(parse("direction sideways", &s, &clear, err), -1);
 	cr_assert(strstr(err, "both, down") != NULL, "%s", err);
 	cr_assert_eq(parse("for 0", &s, &clear, err), -1);
