@@ -113,10 +113,10 @@ struct rec_link {
 	int64_t bytes_up;	/* subscriber to publisher */
 	int64_t connections;	/* open now */
 	int64_t accepted;	/* connections accepted, since the start */
-	int64_t refused;	/* refused or cut by a partition, since the start */
+	int64_t refused;	/* refused or cut by a partition, since start */
 	int64_t partitions;	/* partitions begun, since the start */
 	int32_t delay_us;	/* mean delay applied to bytes delivered */
-	int32_t state;		/* 0 pass-through, 1 shaped, 2 stalled, 3 partitioned */
+	int32_t state;		/* 0 pass-through, 1 shaped, 2 stalled, 3 cut */
 	int64_t queued;		/* bytes held now (delay, rate, stall) */
 };
 
