@@ -12,6 +12,7 @@
 
 #include "../../lib/labsup.h"
 #include "../../lib/link.h"
+#include "../../workers/lineproto.h"
 #include "../../workers/link.h"
 
 #define MS 1000000LL
@@ -313,4 +314,36 @@ Test(link_apply, an_expired_override_is_not_in_force)
 	cr_assert_eq(got.latency_ms, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* The link's figures are points of the labsup measurement. */
+Test(link_record, a_labsup_point_with_the_link_fields)
+{
+	struct lp_buf b = { 0 };
+	struct record r;
+	char line[LP_LINE_MAX + 1];
+
+	memset(&r, 0, sizeof(r));
+	r.kind = REC_LINK;
+	r.seq = 7;
+	r.ts = 1700000000000000000LL;
+	snprintf(r.u.link.worker, sizeof(r.u.link.worker), "link sub2");
+	snprintf(r.u.link.node, sizeof(r.u.link.node), "sub2");
+	r.u.link.bytes_down = 4096;
+	r.u.link.bytes_up = 128;
+	r.u.link.connections = 2;
+	r.u.link.accepted = 5;
+	r.u.link.refused = 1;
+	r.u.link.partitions = 1;
+	r.u.link.delay_us = 50500;
+	r.u.link.state = 1;
+	r.u.link.queued = 900;
+	cr_assert_eq(lp_format(&b, &r), 0);
+	snprintf(line, sizeof(line), "%.*s", (int)b.len, b.data);
+	cr_assert_str_eq(line, "labsup,node=sub2,worker=link\\ sub2 "
+	    "link_bytes_down=4096i,link_bytes_up=128i,link_connections=2i,"
+	    "link_accepted=5i,link_refused=1i,link_partitions=1i,"
+	    "link_delay_ms=50.5,link_state=1i,link_queued_bytes=900i,seq=7i "
+	    "1700000000000000000\n");
+	lp_free(&b);
 }
