@@ -23,7 +23,8 @@ ROUNDS=${KILL_ROUNDS:-7}
 
 "$LABSUP" start -c "$LAB_CONF" --timeout 240 >/dev/null || fail "start failed"
 mapfile -t names < <(status_json | jq -r '.workers[].name')
-[ ${#names[@]} -eq 8 ] || fail "expected 8 workers, got: ${names[*]}"
+# writer, container, replication, 3 samplers, 2 hum, 2 links
+[ ${#names[@]} -eq 10 ] || fail "expected 10 workers, got: ${names[*]}"
 declare -A kills
 
 # back NAME OLDPID: NAME runs again under a new pid
