@@ -72,6 +72,16 @@ struct backend_ops {
 	 */
 	int (*network)(const struct config *cfg, const struct node_cfg *node,
 	    char *net, size_t netlen, char *host, size_t hostlen, int *port);
+	/*
+	 * For a link worker on the host (workers/link.c): the address it
+	 * listens on so a subscriber's server reaches it (the bind address
+	 * locally; the lab network's gateway on docker, never 0.0.0.0), and
+	 * where it reaches the publisher (host and port, from the host).
+	 * 0, or -1 with err (the network is not there yet).
+	 */
+	int (*link_addr)(const struct config *cfg, char *listen,
+	    size_t listenlen, char *up, size_t uplen, int *up_port, char *err,
+	    size_t errlen);
 };
 
 extern const struct backend_ops backend_local;

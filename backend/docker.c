@@ -1098,6 +1098,47 @@ docker_network(const struct config *cfg, const struct node_cfg *node,
 	return 0;
 }
 
+/*
+ * A subscriber's container reaches the host at the lab network's gateway:
+ * the link listens there alone (not on 0.0.0.0), and reaches the
+ * publisher at its port published on 127.0.0.1.
+ */
+static int
+docker_link_addr(const struct config *cfg, char *listen, size_t listenlen,
+    char *up, size_t uplen, int *up_port, char *err, size_t errlen)
+{
+	char net[DOCKER_NAME], path[DOCKER_NAME + 32];
+	struct engine *e = docker_engine(cfg, err, errlen);
+	json_t *obj = NULL;
+	const char *gw = NULL;
+	long st;
+
+	if (e == NULL)
+		return -1;
+	docker_net_name(cfg, net, sizeof(net));
+	snprintf(path, sizeof(path), "/networks/%s", net);
+	st = docker_call(e, "GET", path, NULL, &obj);
+	if (st == 200)
+		gw = json_string_value(json_object_get(json_array_get(
+		    json_object_get(json_object_get(obj, "IPAM"), "Config"), 0),
+		    "Gateway"));
+	if (gw == NULL || gw[0] == '\0') {
+		if (st == 200)
+			snprintf(err, errlen, "the Docker network %s has no "
+			    "gateway address", net);
+		else
+			snprintf(err, errlen, "waiting for the Docker network "
+			    "%s", net);
+		json_decref(obj);
+		return -1;
+	}
+	snprintf(listen, listenlen, "%s", gw);
+	json_decref(obj);
+	snprintf(up, uplen, "127.0.0.1");
+	*up_port = config_publisher(cfg)->port;
+	return 0;
+}
+
 const struct backend_ops backend_docker = {
 	.name = "docker",
 	.probe = docker_probe,
@@ -1109,4 +1150,5 @@ const struct backend_ops backend_docker = {
 	.peer_addr = docker_peer_addr,
 	.orphans = docker_orphans,
 	.network = docker_network,
+	.link_addr = docker_link_addr,
 };

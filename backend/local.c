@@ -337,6 +337,20 @@ local_peer_addr(const struct config *cfg, const struct node_cfg *pub,
 	return 0;
 }
 
+static int
+local_link_addr(const struct config *cfg, char *listen, size_t listenlen,
+    char *up, size_t uplen, int *up_port, char *err, size_t errlen)
+{
+	const struct node_cfg *pub = config_publisher(cfg);
+
+	(void)err, (void)errlen;
+	/* the servers and the links share the bind address */
+	snprintf(listen, listenlen, "%s", cfg->lab.bind);
+	snprintf(up, uplen, "%s", cfg->lab.bind);
+	*up_port = pub->port;
+	return 0;
+}
+
 const struct backend_ops backend_local = {
 	.name = "local",
 	.probe = local_probe,
@@ -347,4 +361,5 @@ const struct backend_ops backend_local = {
 	.teardown = local_teardown,
 	.peer_addr = local_peer_addr,
 	.orphans = local_orphans,
+	.link_addr = local_link_addr,
 };

@@ -110,5 +110,6 @@ int cmd_image(int argc, char **argv);	/* cmd_image.c */
 int cmd_report(int argc, char **argv);	/* cmd_report.c */
 int cmd_waits(int argc, char **argv);	/* cmd_waits.c */
 int cmd_scenario(int argc, char **argv);	/* cmd_scenario.c */
+int cmd_link(int argc, char **argv);	/* cmd_link.c */
 
 #endif

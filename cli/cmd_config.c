@@ -20,13 +20,15 @@ config_keys(void)
 	printf("SECTION\tKEY\tTYPE\tDEFAULT\tDOC\n");
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		bool node = !strcmp(k->section, CFG_NODE);
+		bool node = config_key_per_node(k);
 		config_key_kind(k, kind, sizeof(kind));
 		if (k->def != NULL && !node)
 			config_value(&d, k, NULL, def, sizeof(def));
+		else if (k->def != NULL)
+			snprintf(def, sizeof(def), "%s", k->def);
 		else
 			snprintf(def, sizeof(def), "-");
-		printf("%s\t%s\t%s\t%s\t%s\n", node ? "node NAME" : k->section,
+		printf("%s%s\t%s\t%s\t%s\t%s\n", k->section, node ? " NAME" : "",
 		    k->key, kind, def, k->doc);
 	}
 }

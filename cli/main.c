@@ -54,6 +54,10 @@ const struct cli_command cli_commands[] = {
 	{ "scenario", "list | show NAME | run NAME|FILE [--repeat N] [--json] "
 	  "[--keep-going] [--seed N]", "make an incident happen, measure it, "
 	  "say whether it went as expected", cmd_scenario, CLI_CONFIG, false },
+	{ "link", "NODE [latency MS] [jitter MS] [rate KBPS] [direction "
+	  "both|down|up] [stall] [partition] [heal] [clear] [--for SEC] | "
+	  "status", "shape a subscriber's link to the publisher at run time; "
+	  "where each link stands", cmd_link, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },
 };
 

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "labsup.h"
+#include "link.h"
 
 #define DEFAULT_PG_BIN "/usr/lib/postgresql/15/bin"
 /* the last resort for [grafana] dir (set by the Makefile: GRAFANA_DIR) */
@@ -139,6 +140,8 @@ static const char *const sampler_source_names[] = { "auto", "probe", "sql",
 	NULL };
 static const char *const workload_names[] = { "tpcb", "select", "contention",
 	"script", NULL };
+static const char *const link_direction_names[] = { "both", "down", "up",
+	NULL };
 
 #define C(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define N(f) offsetof(struct node_cfg, f), sizeof(((struct node_cfg *)0)->f)
@@ -268,6 +271,22 @@ const struct cfg_key cfg_keys[] = {
 	  NULL, "4096", "records per lane (a power of two); fixed when the lab starts" },
 	{ "writer", "timeout_ms", CT_INT, C(writer.timeout_ms), 100, 600000,
 	  NULL, "5000", "one HTTP request to InfluxDB" },
+
+	{ CFG_LINK, "latency_ms", CT_INT, N(link.latency_ms), 0, LINK_MAX_MS,
+	  NULL, "0", "delay added to every byte, one way, in each direction named" },
+	{ CFG_LINK, "jitter_ms", CT_INT, N(link.jitter_ms), 0, LINK_MAX_MS,
+	  NULL, "0", "+- this much at random on the latency (bytes keep their order)" },
+	{ CFG_LINK, "rate_kbps", CT_INT, N(link.rate_kbps), 0, LINK_MAX_KBPS,
+	  NULL, "0", "bandwidth, kilobytes per second per direction; 0 = unlimited" },
+	{ CFG_LINK, "direction", CT_ENUM, N(link.direction), 0, 0,
+	  link_direction_names, "both",
+	  "where latency, jitter and rate apply: both, down (publisher to subscriber) or up" },
+	{ CFG_LINK, "stall", CT_BOOL, N(link.stall), 0, 0, NULL, "no",
+	  "hold every byte (connections stay up, nothing flows)" },
+	{ CFG_LINK, "partition", CT_BOOL, N(link.partition), 0, 0, NULL, "no",
+	  "cut the link's connections and refuse new ones" },
+	{ CFG_LINK, "bypass", CT_BOOL, N(link.bypass), 0, 0, NULL, "no",
+	  "no link: the subscription goes straight to the publisher (to compare)" },
 };
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 
@@ -275,11 +294,29 @@ const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 #undef N
 #undef PORT
 
+/* "node NAME" or "link NAME": the name, else NULL. */
+static const char *
+per_node_name(const char *section, const char *kind)
+{
+	size_t l = strlen(kind);
+
+	return !strncmp(section, kind, l) && section[l] == ' ' ?
+	    section + l + 1 : NULL;
+}
+
+bool
+config_key_per_node(const struct cfg_key *k)
+{
+	return !strcmp(k->section, CFG_NODE) || !strcmp(k->section, CFG_LINK);
+}
+
 const struct cfg_key *
 config_key(const char *section, const char *key)
 {
-	if (!strncmp(section, CFG_NODE " ", strlen(CFG_NODE) + 1))
+	if (per_node_name(section, CFG_NODE) != NULL)
 		section = CFG_NODE;
+	else if (per_node_name(section, CFG_LINK) != NULL)
+		section = CFG_LINK;
 	for (size_t i = 0; i < cfg_nkeys; i++)
 		if (!strcmp(cfg_keys[i].section, section) &&
 		    !strcmp(cfg_keys[i].key, key))
@@ -290,12 +327,14 @@ config_key(const char *section, const char *key)
 static bool
 section_known(const char *name)
 {
+	const char *n;
+
 	for (size_t i = 0; i < cfg_nkeys; i++)
 		if (!strcmp(cfg_keys[i].section, name) &&
-		    strcmp(name, CFG_NODE) != 0)
+		    !config_key_per_node(&cfg_keys[i]))
 			return true;
-	return !strncmp(name, CFG_NODE " ", strlen(CFG_NODE) + 1) &&
-	    name[strlen(CFG_NODE) + 1] != '\0';
+	return ((n = per_node_name(name, CFG_NODE)) != NULL ||
+	    (n = per_node_name(name, CFG_LINK)) != NULL) && n[0] != '\0';
 }
 
 /* "lab, node NAME, influxdb, ... or writer", in the table's order. */
@@ -316,15 +355,15 @@ section_list(char *buf, size_t len)
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(buf);
 		snprintf(buf + l, len - l, "%s%s%s", i == 0 ? "" : i == n - 1 ?
-		    " or " : ", ", names[i], strcmp(names[i], CFG_NODE) ? "" :
-		    " NAME");
+		    " or " : ", ", names[i], strcmp(names[i], CFG_NODE) &&
+		    strcmp(names[i], CFG_LINK) ? "" : " NAME");
 	}
 }
 
 static void *
 key_field(struct config *cfg, struct node_cfg *node, const struct cfg_key *k)
 {
-	char *base = !strcmp(k->section, CFG_NODE) ? (char *)node : (char *)cfg;
+	char *base = config_key_per_node(k) ? (char *)node : (char *)cfg;
 
 	return base + k->offset;
 }
@@ -343,7 +382,7 @@ config_defaults(struct config *cfg)
 	p.cfg = cfg;
 	for (size_t i = 0; i < cfg_nkeys; i++)
 		if (cfg_keys[i].def != NULL &&
-		    strcmp(cfg_keys[i].section, CFG_NODE) != 0)
+		    !config_key_per_node(&cfg_keys[i]))
 			key_set(&p, &cfg_keys[i], key_field(cfg, NULL,
 			    &cfg_keys[i]), cfg_keys[i].def);
 	/* the default lab: one publisher, two subscribers */
@@ -646,9 +685,8 @@ config_value(const struct config *cfg, const struct cfg_key *k,
 }
 
 static struct node_cfg *
-node_for_section(struct parse *p, const char *section)
+node_for_section(struct parse *p, const char *name)
 {
-	const char *name = section + strlen(CFG_NODE " ");
 	struct config *c = p->cfg;
 
 	for (int i = 0; i < c->nnodes; i++)
@@ -702,14 +740,24 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    "[lab])", name);
 	const struct cfg_key *k = config_key(section, name);
 	struct node_cfg *n = NULL;
-	if (!strncmp(section, CFG_NODE " ", strlen(CFG_NODE) + 1)) {
-		n = node_for_section(p, section);
+	const char *nname = per_node_name(section, CFG_NODE);
+	bool link = nname == NULL &&
+	    (nname = per_node_name(section, CFG_LINK)) != NULL;
+	if (nname != NULL) {
+		n = node_for_section(p, nname);
 		if (n == NULL) {
-			if (!new_node(p, section + strlen(CFG_NODE) + 1))
+			if (!new_node(p, nname))
 				return 0;
 			n = &p->cfg->nodes[p->cfg->nnodes - 1];
+			/* [link X] before [node X]: that header comes later */
+			if (link)
+				n->line = 0;
 		} else if (!p->node_seen[n - p->cfg->nodes])
 			return perr(p, "internal: node %s", n->name);
+		if (link)
+			n->link_line = p->section_line;
+		else if (n->line == 0)
+			n->line = p->section_line;
 	}
 	if (k == NULL)
 		return perr(p, "unknown key \"%s\" in [%s]", name, section);
@@ -837,6 +885,14 @@ validate(struct parse *p)
 
 	for (int i = 0; i < c->nnodes; i++) {
 		struct node_cfg *n = &c->nodes[i];
+		p->line = n->link_line;
+		if (n->link_line && n->role == 0)
+			return perr(p, "[link %s]: there is no [node %s] "
+			    "section", n->name, n->name);
+		if (n->link_line && n->role == NODE_PUBLISHER)
+			return perr(p, "[link %s]: links are for subscribers "
+			    "(each joins a subscriber to the publisher)",
+			    n->name);
 		p->line = n->line;
 		if (n->role == 0)
 			return perr(p, "[node %s]: role is missing (publisher "
@@ -985,6 +1041,41 @@ apply_overlay(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* Whether the file had a [node] section (not just [link] ones). */
+static bool
+nodes_named(const struct config *cfg)
+{
+	for (int i = 0; i < cfg->nnodes; i++)
+		if (cfg->nodes[i].line != 0)
+			return true;
+	return false;
+}
+
+/* The default nodes, with the [link] sections the file gave them. */
+static void
+default_nodes(struct config *cfg, int n)
+{
+	struct config d;
+
+	config_defaults(&d);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < cfg->nnodes; j++)
+			if (!strcmp(d.nodes[i].name, cfg->nodes[j].name)) {
+				d.nodes[i].link = cfg->nodes[j].link;
+				d.nodes[i].link_line = cfg->nodes[j].link_line;
+			}
+	for (int j = 0; j < cfg->nnodes; j++) {
+		int i;
+		for (i = 0; i < n && strcmp(d.nodes[i].name,
+		    cfg->nodes[j].name); i++)
+			;
+		if (i == n && n < CFG_MAX_NODES)
+			d.nodes[n++] = cfg->nodes[j]; /* validate names it */
+	}
+	memcpy(cfg->nodes, d.nodes, sizeof(d.nodes));
+	cfg->nnodes = n;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
@@ -1020,12 +1111,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		    "syntax error (expected [section] or key = value)");
 	}
 	if (p.err[0] == '\0') {
-		if (cfg->nnodes == 0) {
-			struct config d;
-			config_defaults(&d);
-			memcpy(cfg->nodes, d.nodes, sizeof(d.nodes));
-			cfg->nnodes = saved_nnodes;
-		}
+		if (!nodes_named(cfg))
+			default_nodes(cfg, saved_nnodes);
 		if (apply_overlay(cfg, err, errlen) == -1)
 			return -1;
 		validate(&p);
@@ -1122,14 +1209,20 @@ config_print(const struct config *c, FILE *fp)
 	/* every key with a value, in the table's order; nodes in theirs */
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		if (!strcmp(k->section, CFG_NODE)) {
-			if (!strcmp(last, CFG_NODE))
+		if (config_key_per_node(k)) {
+			static const struct link_settings none;
+			if (!strcmp(last, k->section))
 				continue;
-			last = CFG_NODE;
+			last = k->section;
 			for (int j = 0; j < c->nnodes; j++) {
-				fprintf(fp, "\n[node %s]\n", c->nodes[j].name);
-				for (size_t m = i; m < cfg_nkeys &&
-				    !strcmp(cfg_keys[m].section, CFG_NODE); m++)
+				const struct node_cfg *n = &c->nodes[j];
+				if (!strcmp(k->section, CFG_LINK) &&
+				    n->link_line == 0 &&
+				    link_settings_same(&n->link, &none))
+					continue;
+				fprintf(fp, "\n[%s %s]\n", k->section, n->name);
+				for (size_t m = i; m < cfg_nkeys && !strcmp(
+				    cfg_keys[m].section, k->section); m++)
 					if (config_value(c, &cfg_keys[m],
 					    &c->nodes[j], v, sizeof(v))[0])
 						fprintf(fp, "%s = %s\n",

@@ -28,6 +28,25 @@ enum workload {
 };
 enum tristate { TRI_AUTO = 0, TRI_YES, TRI_NO };
 
+/*
+ * What a subscriber's link to the publisher does ([link NODE], `labsup
+ * link`; lib/link.h).  All zero: a plain pass-through.  Latency, jitter and
+ * rate apply to the direction(s) named; stall and partition to both.
+ */
+enum link_direction { LINK_BOTH = 0, LINK_DOWN, LINK_UP };
+#define LINK_MAX_MS 600000
+#define LINK_MAX_KBPS 10000000
+struct link_settings {
+	int latency_ms;		/* added one way, per direction */
+	int jitter_ms;		/* +- uniformly; bytes are never reordered */
+	int rate_kbps;		/* kilobytes per second, 0 = unlimited */
+	int direction;		/* enum link_direction: down = pub to sub */
+	bool stall;		/* hold bytes (connections stay up) */
+	bool partition;		/* cut connections and refuse new ones */
+	int for_s;		/* link_apply: seconds, 0 = until cleared */
+	bool bypass;		/* config only: no link, straight to the pub */
+};
+
 struct node_cfg {
 	char name[CFG_NAME];
 	int role;		/* enum node_role */
@@ -41,6 +60,8 @@ struct node_cfg {
 	char tables[CFG_STR];
 	char row_filter[CFG_STR * 2];
 	int line;		/* where the section starts, for messages only */
+	struct link_settings link; /* [link NAME] (subscribers) */
+	int link_line;		/* where [link NAME] starts, 0: none */
 };
 
 struct config {
@@ -141,6 +162,7 @@ enum cfg_type {
 };
 
 #define CFG_NODE "node"	/* the section name of every [node NAME] */
+#define CFG_LINK "link"	/* [link NAME]: fields of the node NAME too */
 
 /*
  * One row per key of the file.  Parsing, defaults, `labsup config check`,
@@ -162,6 +184,9 @@ struct cfg_key {
 
 extern const struct cfg_key cfg_keys[];
 extern const size_t cfg_nkeys;
+
+/* Whether k belongs to a per-node section ([node NAME], [link NAME]). */
+bool config_key_per_node(const struct cfg_key *k);
 
 /* The row of section.key (section CFG_NODE for any node), or NULL. */
 const struct cfg_key *config_key(const char *section, const char *key);

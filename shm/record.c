@@ -27,6 +27,7 @@ rec_measurement(int kind)
 		[REC_PG_LOG] = "pg_log",
 		[REC_LOCK_WAIT] = "lock_wait",
 		[REC_LOCK_WAIT_TEXT] = "lock_wait",
+		[REC_LINK] = "labsup",
 	};
 
 	if (kind <= REC_NONE || kind >= REC_KIND_MAX)

@@ -37,6 +37,7 @@ enum rec_kind {
 	REC_PG_LOG,	 /* pg_log: a server log line (or a part of one) */
 	REC_LOCK_WAIT,	 /* lock_wait: one lock-wait episode */
 	REC_LOCK_WAIT_TEXT, /* lock_wait: a statement of one */
+	REC_LINK,	 /* labsup (a link worker's own figures) */
 	REC_KIND_MAX
 };
 
@@ -110,6 +111,21 @@ struct rec_labsup {
 struct rec_event {
 	char kind[16]; /* restart, reload, chaos, node_lost, node_back, ... */
 	char text[88];
+};
+
+/* A link's figures over the last interval (workers/link.c). */
+struct rec_link {
+	char worker[24];	/* "link sub2": the labsup measurement's tag */
+	char node[REC_NAME];	/* the subscriber */
+	int64_t bytes_down;	/* publisher to subscriber, this interval */
+	int64_t bytes_up;	/* subscriber to publisher */
+	int64_t connections;	/* open now */
+	int64_t accepted;	/* connections accepted, since the start */
+	int64_t refused;	/* refused or cut by a partition, since start */
+	int64_t partitions;	/* partitions begun, since the start */
+	int32_t delay_us;	/* mean delay applied to bytes delivered */
+	int32_t state;		/* 0 pass-through, 1 shaped, 2 stalled, 3 cut */
+	int64_t queued;		/* bytes held now (delay, rate, stall) */
 };
 
 struct rec_test {
@@ -261,6 +277,7 @@ struct record {
 		struct rec_pg_log pg_log;
 		struct rec_lock_wait lock_wait;
 		struct rec_lock_wait_text lock_wait_text;
+		struct rec_link link;
 		char raw[REC_SIZE - 24];
 	} u;
 };

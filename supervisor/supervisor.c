@@ -100,6 +100,13 @@ sup_wanted(const struct config *cfg, struct want *out, int max)
 				n = want_add(out, n, max, cfg, t->kind,
 				    cfg->nodes[i].name);
 			break;
+		case WN_PER_SUBSCRIBER:
+			for (int i = 0; i < cfg->nnodes; i++)
+				if (cfg->nodes[i].role == NODE_SUBSCRIBER &&
+				    !cfg->nodes[i].link.bypass)
+					n = want_add(out, n, max, cfg, t->kind,
+					    cfg->nodes[i].name);
+			break;
 		case WN_PER_CLIENT:
 			for (int i = 0; i < cfg->hum.clients; i++) {
 				snprintf(arg, sizeof(arg), "%d", i + 1);

@@ -143,3 +143,9 @@ influx_value() {
 
 # status_json: `labsup status --json` of the test lab.
 status_json() { "$LABSUP" status -c "$LAB_CONF" --json; }
+
+# walsender NODE: the publisher's walsender pid for NODE's subscription
+# ("" when it has none); has_walsender / no_walsender NODE for wait_for.
+walsender() { psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_replication WHERE application_name = 'sub_$1'"; }
+has_walsender() { [ -n "$(walsender "$1")" ]; }
+no_walsender() { [ -z "$(walsender "$1")" ]; }

@@ -328,6 +328,17 @@ lp_fields(struct lp_line *w, const struct record *r)
 	case REC_LOCK_WAIT_TEXT:
 		lp_lock_wait_fields(w, r);
 		break;
+	case REC_LINK:
+		lp_int(w, "link_bytes_down", r->u.link.bytes_down);
+		lp_int(w, "link_bytes_up", r->u.link.bytes_up);
+		lp_int(w, "link_connections", r->u.link.connections);
+		lp_int(w, "link_accepted", r->u.link.accepted);
+		lp_int(w, "link_refused", r->u.link.refused);
+		lp_int(w, "link_partitions", r->u.link.partitions);
+		lp_float(w, "link_delay_ms", r->u.link.delay_us / 1000.0);
+		lp_int(w, "link_state", r->u.link.state);
+		lp_int(w, "link_queued_bytes", r->u.link.queued);
+		break;
 	}
 }
 
@@ -405,6 +416,10 @@ lp_tags(struct lp_line *w, const struct record *r)
 		LP_TAG(w, "sqlstate", r->u.pg_log.sqlstate);
 		break;
 	}
+	case REC_LINK:
+		LP_TAG(w, "node", r->u.link.node);
+		LP_TAG(w, "worker", r->u.link.worker);
+		break;
 	case REC_LOCK_WAIT:
 		lp_lock_wait_tags(w, r->u.lock_wait.node, r->u.lock_wait.pid,
 		    r->u.lock_wait.ended);

@@ -16,6 +16,7 @@
 
 #include "../backend/backend.h"
 #include "worker.h"
+#include "../lib/link.h"
 #include "../lib/schema.h"
 #include "subhealth.h"
 
@@ -499,7 +500,9 @@ rp_ci_value(char *p, size_t len, const char *key, const char *v)
 }
 
 /*
- * How a subscriber's server reaches the publisher.  The server reads the
+ * How a subscriber's server reaches the publisher: through its link
+ * (workers/link.c), at the address the link recorded, or straight (peer_addr)
+ * when its link is bypassed.  The server reads the
  * lab's 0600 passfile at <state_dir>/pg/.pgpass (the local backend writes
  * it for the server user; the docker backend copies it into each container
  * at the same path), so pg_subscription never holds a password.
@@ -513,9 +516,16 @@ rp_sub_conninfo(struct rp *rp, const struct rp_node *s, char *buf,
 	int port;
 	size_t o = 0;
 
-	if (rp->be->peer_addr(cfg, rp->pub.node, host, sizeof(host), &port) ==
-	    -1) {
-		snprintf(err, errlen, "no address for the publisher");
+	if (s->node->link.bypass) {
+		if (rp->be->peer_addr(cfg, rp->pub.node, host, sizeof(host),
+		    &port) == -1) {
+			snprintf(err, errlen, "no address for the publisher");
+			return -1;
+		}
+	} else if (link_addr_read(cfg, s->node->name, host, sizeof(host),
+	    &port) == -1) {
+		snprintf(err, errlen, "waiting for link %s to listen",
+		    s->node->name);
 		return -1;
 	}
 	snprintf(sport, sizeof(sport), "%d", port);
@@ -793,6 +803,50 @@ rp_follow(struct rp *rp, struct rp_node *s, const char *curpub,
 	return rc == -1 ? -1 : moved ? 1 : 0;
 }
 
+/*
+ * Point an existing subscription at where its link listens now (links
+ * came to a lab made without them, or a link moved): ALTER SUBSCRIPTION
+ * ... CONNECTION keeps the slot, so nothing replicated is lost.  0 when it
+ * was right, 1 when moved, -1 with err.
+ */
+static int
+rp_sub_reroute(struct rp *rp, struct rp_node *s, const char *cur, char *err,
+    size_t errlen)
+{
+	char ci[1024], sql[1400], *ciq, *sq;
+	int rc = -1;
+
+	if (rp_sub_conninfo(rp, s, ci, sizeof(ci), err, errlen) == -1)
+		return -1;
+	if (!strcmp(ci, cur)) {
+		explicit_bzero(ci, sizeof(ci));
+		return 0;
+	}
+	ciq = PQescapeLiteral(s->conn, ci, strlen(ci));
+	sq = PQescapeIdentifier(s->conn, s->subname, strlen(s->subname));
+	explicit_bzero(ci, sizeof(ci));
+	if (ciq != NULL && sq != NULL) {
+		snprintf(sql, sizeof(sql), "ALTER SUBSCRIPTION %s CONNECTION %s",
+		    sq, ciq);
+		log_info("%s: subscription %s now goes %s", s->node->name,
+		    s->subname, s->node->link.bypass ? "straight to the "
+		    "publisher (link bypassed)" : "through its link");
+		rc = rp_exec(s->conn, sql, 0, NULL, NULL, err, errlen);
+		explicit_bzero(sql, sizeof(sql));
+		if (rc == 0) {
+			rc = 1;
+			worker_event(rp->ctx, "replication", "%s: subscription "
+			    "%s %s", s->node->name, s->subname,
+			    s->node->link.bypass ? "straight to the publisher" :
+			    "through its link");
+		}
+	} else
+		snprintf(err, errlen, "%s", PQerrorMessage(s->conn));
+	PQfreemem(ciq);
+	PQfreemem(sq);
+	return rc;
+}
+
 static void
 rp_subscriber(struct rp *rp, struct rp_node *s)
 {
@@ -811,8 +865,8 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 	    "pg_subscription_rel r WHERE r.srsubid = s.oid), (SELECT count(*) "
 	    "FROM pg_subscription_rel r WHERE r.srsubid = s.oid AND "
 	    "r.srsubstate <> 'r'), array_to_string(s.subpublications, ','), "
-	    "coalesce(obj_description(s.oid, 'pg_subscription'), '') FROM "
-	    "pg_subscription s WHERE s.subname = $1 "
+	    "coalesce(obj_description(s.oid, 'pg_subscription'), ''), "
+	    "s.subconninfo FROM pg_subscription s WHERE s.subname = $1 "
 	    "AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = "
 	    "current_database())", 1, params, &r, err, sizeof(err)) == -1)
 		goto fail;
@@ -833,7 +887,11 @@ rp_subscriber(struct rp *rp, struct rp_node *s)
 	waiting = atoi(PQgetvalue(r, 0, 2));
 	snprintf(curpub, sizeof(curpub), "%s", PQgetvalue(r, 0, 3));
 	snprintf(curspec, sizeof(curspec), "%s", PQgetvalue(r, 0, 4));
+	int moved = rp_sub_reroute(rp, s, PQgetvalue(r, 0, 5), err,
+	    sizeof(err));
 	PQclear(r);
+	if (moved == -1)
+		goto fail;
 	s->seen = true;
 	if (rp_value(rp->pub.conn, "SELECT 1 FROM pg_replication_slots WHERE "
 	    "slot_name = $1", s->subname, slot, sizeof(slot), err,
@@ -979,18 +1037,6 @@ rp_emit_self(struct rp *rp, int ready)
 
 /* ---- main ----------------------------------------------------------- */
 
-static const struct backend_ops *
-rp_backend(struct seg *seg)
-{
-	switch (atomic_load(&seg->hdr->backend)) {
-	case BACKEND_LOCAL:
-		return &backend_local;
-	case BACKEND_DOCKER:
-		return &backend_docker;
-	}
-	return NULL;	/* the container worker has not picked one yet */
-}
-
 /* One reconcile pass; returns how many subscriptions are ready. */
 static int
 rp_pass(struct rp *rp)
@@ -1046,7 +1092,7 @@ replication_main(struct worker_ctx *ctx)
 		schema_pubname(cfg, s->node, s->pubname, sizeof(s->pubname));
 	}
 	status_set(ctx->slot, WS_STARTING, "waiting for the container worker");
-	while (!worker_stop && (rp.be = rp_backend(ctx->seg)) == NULL) {
+	while (!worker_stop && (rp.be = worker_backend(ctx->seg)) == NULL) {
 		status_heartbeat(ctx->slot);
 		worker_sleep_ms(100);
 	}

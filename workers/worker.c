@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backend/backend.h"
 #include "worker.h"
 
 volatile sig_atomic_t worker_stop;
@@ -44,8 +45,9 @@ hum_node(const struct config *cfg, const char *arg)
 /* Every worker reads [lab]: its name, state directory, address, user. */
 static const char *const container_config[] = { "lab", "node", "influxdb",
 	"grafana", "docker", NULL };
+/* a bypassed link moves the subscription (replication.c rp_sub_reroute) */
 static const char *const replication_config[] = { "lab", "node",
-	"replication", NULL };
+	"replication", "link.bypass", NULL };
 static const char *const hum_config[] = { "lab", "hum", "node @", NULL };
 static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
@@ -53,6 +55,12 @@ static const char *const writer_config[] = { "lab", "influxdb", "writer",
 	NULL };
 /* issue 16: which nodes there are, not their settings ("node names") */
 static const char *const logs_config[] = { "lab", CFG_NODE " names", NULL };
+/*
+ * A link reads its [link] section and the publisher's port again on every
+ * reload (workers/link.c) so that a change keeps its connections: only
+ * what names its socket restarts it.
+ */
+static const char *const link_config[] = { "lab", "link live", NULL };
 
 /* In start order: the writer first, so the others' records have a reader. */
 const struct worker_type worker_types[] = {
@@ -68,6 +76,8 @@ const struct worker_type worker_types[] = {
 	    0, GRACE_MS, hum_config },
 	{ WK_LOGS, "logs", logs_main, WN_ONE, NULL, NULL, 0, GRACE_MS,
 	    logs_config },
+	{ WK_LINK, "link", link_main, WN_PER_SUBSCRIBER, NULL, sampler_node,
+	    0, GRACE_MS, link_config },
 	{ WK_SUPERVISOR, "supervisor", NULL, WN_NONE, NULL,
 	    NULL, 0, 0, NULL },
 };
@@ -123,9 +133,12 @@ hash_part(uint64_t h, const struct config *cfg, const char *part,
 	return h;
 }
 
-/* Every node, by name: the order of the file's sections does not count. */
+/*
+ * part ("node", "link.bypass") of every node, by name: the order of the
+ * file's sections does not count.
+ */
 static uint64_t
-hash_nodes(uint64_t h, const struct config *cfg)
+hash_nodes(uint64_t h, const struct config *cfg, const char *part)
 {
 	const struct node_cfg *order[CFG_MAX_NODES];
 	int n = cfg->nnodes;
@@ -140,7 +153,7 @@ hash_nodes(uint64_t h, const struct config *cfg)
 	}
 	for (int i = 0; i < n; i++) {
 		h = hash_text(h, order[i]->name);
-		h = hash_part(h, cfg, CFG_NODE, order[i]);
+		h = hash_part(h, cfg, part, order[i]);
 	}
 	return h;
 }
@@ -154,8 +167,12 @@ worker_config_hash(const struct config *cfg, int kind, const char *arg)
 	if (t->config == NULL)
 		return h;
 	for (const char *const *part = t->config; *part != NULL; part++) {
-		if (!strcmp(*part, CFG_NODE)) {
-			h = hash_nodes(h, cfg);
+		size_t pl = strlen(*part);
+		if (pl > 5 && !strcmp(*part + pl - 5, " live"))
+			continue;	/* read again in place */
+		if (!strcmp(*part, CFG_NODE) ||
+		    !strncmp(*part, CFG_LINK ".", strlen(CFG_LINK) + 1)) {
+			h = hash_nodes(h, cfg, *part);
 		} else if (!strcmp(*part, CFG_NODE " names")) {
 			/* issue 16: the set of nodes, in any order */
 			uint64_t sum = 0;
@@ -236,6 +253,18 @@ worker_run(const struct worker_start *ws)
 	int rc = entry != NULL ? entry(&ctx) : 1;
 	fflush(NULL);
 	return rc;
+}
+
+const struct backend_ops *
+worker_backend(const struct seg *seg)
+{
+	switch (atomic_load(&seg->hdr->backend)) {
+	case BACKEND_LOCAL:
+		return &backend_local;
+	case BACKEND_DOCKER:
+		return &backend_docker;
+	}
+	return NULL;
 }
 
 bool

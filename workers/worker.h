@@ -25,6 +25,7 @@ enum worker_kind {
 	WK_WRITER,
 	WK_SUPERVISOR,
 	WK_LOGS,	/* issue 16 */
+	WK_LINK,
 	WK_MAX
 };
 
@@ -86,6 +87,16 @@ enum replication_counter {
 	RC_HEARTBEATS,
 	RC_REPAIRS,
 };
+enum link_counter {
+	LK_BYTES_DOWN = 0,	/* publisher to subscriber, since the start */
+	LK_BYTES_UP,
+	LK_CONNECTIONS,		/* open now */
+	LK_ACCEPTED,
+	LK_REFUSED,		/* refused or cut by a partition */
+	LK_PARTITIONS,
+	LK_PORT,		/* where it listens */
+	LK_DELAY_US,		/* mean delay applied, last second */
+};
 
 enum logs_counter {	/* issue 16 */
 	LC_KEPT = 0,	 /* log lines written to pg_log */
@@ -112,6 +123,8 @@ enum worker_count {
 	WN_ONE,		/* one per lab */
 	WN_PER_NODE,	/* one per [node]; arg is the node name */
 	WN_PER_CLIENT,	/* one per hum client; arg is "1", "2", ... */
+	WN_PER_SUBSCRIBER, /* one per subscriber [node] with a link ([link]
+			      bypass = no); arg is its name */
 };
 
 /*
@@ -122,9 +135,13 @@ enum worker_count {
  * config: the parts of the config a worker depends on, as sections of
  * the key table (lib/config.h): "hum" is every key of [hum], "lab.bind" one
  * key, "node" every [node] section, "node @" the node the worker is for
- * (node_of), "node names" only which nodes there are.  A reload restarts a worker only when a value among these
- * changed; they are compared by name, field by field, so line numbers,
- * comments and the order of sections never count.
+ * (node_of), "node names" only which nodes there are, "link.bypass" that
+ * key of every node's [link].  A reload
+ * restarts a worker only when a value among these changed; they are
+ * compared by name, field by field, so line numbers, comments and the
+ * order of sections never count.  "SECTION live": the
+ * worker reads that section again by itself on a reload (it follows the
+ * config generation), so a change there never restarts it.
  */
 struct worker_type {
 	int kind;		/* enum worker_kind, its index in the table */
@@ -189,6 +206,8 @@ extern bool worker_titles;
  */
 extern volatile sig_atomic_t worker_stop;
 
+struct backend_ops;
+
 /* Entry points. */
 int container_main(struct worker_ctx *ctx);
 int replication_main(struct worker_ctx *ctx);
@@ -196,6 +215,7 @@ int hum_main(struct worker_ctx *ctx);
 int sampler_main(struct worker_ctx *ctx);
 int writer_main(struct worker_ctx *ctx);
 int logs_main(struct worker_ctx *ctx);	/* issue 16 */
+int link_main(struct worker_ctx *ctx);
 
 /*
  * Run by a one-shot child of the supervisor at `labsup stop`, after every
@@ -203,6 +223,12 @@ int logs_main(struct worker_ctx *ctx);	/* issue 16 */
  * stop the lab's services (and delete their data when purge).  0 or 1.
  */
 int container_stop_services(const struct config *cfg, bool purge);
+
+/*
+ * The backend the container worker picked for the lab (the segment says),
+ * or NULL while it has not picked one yet.
+ */
+const struct backend_ops *worker_backend(const struct seg *seg);
 
 /* True when the worker has been orphaned (its forker gone). */
 bool worker_orphaned(void);

@@ -143,6 +143,10 @@ expect "$WORK/comp.conf" labsup status -c "$WORK/comp.c"
 expect "list run show" labsup scenario ""
 expect "--config --json --keep-going --repeat --seed" labsup scenario run row-lock --
 expect "random-faults row-lock" labsup scenario run r
+expect "alpha beta status" labsup link -c "$WORK/comp.conf" ""
+expect "--for clear direction heal jitter latency partition rate stall" labsup link beta ""
+expect "both down up" labsup link beta direction ""
+expect "" labsup link beta latency ""
 got=$(LABSUP_CONFIG=$WORK/comp.conf complete_words labsup psql "")
 [ "$got" = "alpha beta" ] || fail "completion ignores \$LABSUP_CONFIG: '$got'"
 

@@ -23,8 +23,8 @@ ROUNDS=${KILL_ROUNDS:-7}
 
 "$LABSUP" start -c "$LAB_CONF" --timeout 240 >/dev/null || fail "start failed"
 mapfile -t names < <(status_json | jq -r '.workers[].name')
-# 9: issue 16 added the logs worker
-[ ${#names[@]} -eq 9 ] || fail "expected 9 workers, got: ${names[*]}"
+# writer, container, replication, 3 samplers, 2 hum, 2 links, logs
+[ ${#names[@]} -eq 11 ] || fail "expected 11 workers, got: ${names[*]}"
 declare -A kills
 
 # back NAME OLDPID: NAME runs again under a new pid

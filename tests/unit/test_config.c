@@ -350,7 +350,7 @@ Test(config, example_file_agrees_with_the_key_table)
 		    "the key table", section, key);
 		snprintf(seen[nseen++], sizeof(seen[0]), "%s.%s", k->section,
 		    key);
-		if (commented || !strcmp(k->section, CFG_NODE))
+		if (commented || config_key_per_node(k))
 			continue;
 		char def[CFG_PATH * 2];
 		config_value(&d, k, NULL, def, sizeof(def));
@@ -392,10 +392,10 @@ Test(config, printed_config_reads_back_the_same)
 	cr_assert_eq(back.nnodes, cfg.nnodes);
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
-		int nn = strcmp(k->section, CFG_NODE) ? 1 : cfg.nnodes;
+		int nn = !config_key_per_node(k) ? 1 : cfg.nnodes;
 		for (int j = 0; j < nn; j++) {
-			const struct node_cfg *n1 = nn > 1 || !strcmp(k->section,
-			    CFG_NODE) ? &cfg.nodes[j] : NULL;
+			const struct node_cfg *n1 = nn > 1 ||
+			    config_key_per_node(k) ? &cfg.nodes[j] : NULL;
 			const struct node_cfg *n2 = n1 ? &back.nodes[j] : NULL;
 			cr_assert_str_eq(config_value(&back, k, n2, b, sizeof(b)),
 			    config_value(&cfg, k, n1, a, sizeof(a)), "[%s] %s",

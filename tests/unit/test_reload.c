@@ -154,3 +154,40 @@ Test(reload, every_key_reaches_a_worker)
 		    "ignore it", k->section, k->key);
 	}
 }
+
+/*
+ * A link reads its [link] again in place (workers/link.c): a new or
+ * changed [link] restarts nothing, not even that link, so its connections
+ * stay up.  (A publisher port change restarts no link either: see
+ * the_hum_follows_its_node.)
+ */
+Test(reload, a_link_change_restarts_nothing)
+{
+	cr_assert_str_eq(after_edit("[writer]\n", "[link sub2]\nlatency_ms = "
+	    "50\njitter_ms = 10\nstall = yes\n\n[writer]\n"), "");
+	load(&ca, base);
+	cr_assert_not_null(find(wa, sup_wanted(&ca, wa, SUP_MAX_SLOTS),
+	    "link sub2"), "no link worker for sub2");
+}
+
+/* A bypassed link: no link worker, and the replication worker moves the
+ * subscription. */
+Test(reload, a_bypassed_link_has_no_worker)
+{
+	static char text[sizeof(base) + 64];
+	const char *p = strstr(base, "[writer]\n");
+
+	snprintf(text, sizeof(text), "%.*s[link sub1]\nbypass = yes\n\n%s",
+	    (int)(p - base), base, p);
+	load(&ca, base);
+	load(&cb, text);
+	int na = sup_wanted(&ca, wa, SUP_MAX_SLOTS);
+	int nb = sup_wanted(&cb, wb, SUP_MAX_SLOTS);
+	cr_assert_eq(nb, na - 1);
+	cr_assert_null(find(wb, nb, "link sub1"));
+	cr_assert_not_null(find(wb, nb, "link sub2"));
+	cr_assert_neq(find(wa, na, "replication")->slice,
+	    find(wb, nb, "replication")->slice);
+	cr_assert_eq(find(wa, na, "sampler sub1")->slice,
+	    find(wb, nb, "sampler sub1")->slice);
+}

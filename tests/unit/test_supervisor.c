@@ -198,7 +198,8 @@ wait_all_up(void)
 	for (int i = 0; i < 400; i++) {
 		if (pid_of(WK_WRITER, "") && pid_of(WK_CONTAINER, "") &&
 		    pid_of(WK_REPLICATION, "") && pid_of(WK_SAMPLER, "pub") &&
-		    pid_of(WK_SAMPLER, "sub1"))
+		    pid_of(WK_SAMPLER, "sub1") && pid_of(WK_HUM, "1") &&
+		    pid_of(WK_LINK, "sub1"))
 			return;
 		sleep_ms(50);
 	}
@@ -265,9 +266,9 @@ reload_and_wait(bool expect_ok)
 static void
 set_all(worker_entry fn)
 {
-	for (int k = WK_CONTAINER; k < WK_SUPERVISOR; k++)
-		sup_set_entry(k, fn);
-	sup_set_entry(WK_LOGS, fn);	/* issue 16: after the supervisor's */
+	for (int k = WK_CONTAINER; k < WK_MAX; k++)
+		if (k != WK_SUPERVISOR)
+			sup_set_entry(k, fn);
 }
 
 Test(supervisor, crashed_worker_restarts_with_doubling_backoff,
