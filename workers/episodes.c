@@ -124,35 +124,35 @@ ep_same_wait(const struct ep_wait *a, const struct ep_wait *b)
 }
 
 /*
- * Take what this tick knows that the episode did not.  A tick that shows
- * the backend still waiting but no blocker (the blocker let go between
- * the activity scan and pg_blocking_pids: the last tick of most waits)
- * keeps the blocker seen before.
+ * Take what this tick knows that the episode did not.  The blocker is
+ * described as the first detailed tick saw it, for as long as it stays
+ * the blocker: the last tick of a wait often catches it at its COMMIT,
+ * which is not what it did while the other waited.  A tick that shows the
+ * backend still waiting but no blocker (it let go mid-snapshot) keeps the
+ * blocker seen before.
  */
 static void
 ep_update(struct episode *e, const struct ep_wait *w)
 {
 	struct ep_wait old = e->w;
+	bool other = w->nblockers > 0 && w->blocker != old.blocker;
 
-	if (w->detail)
+	if (w->detail && (!old.detail || other))
 		e->w = *w;
 	if (w->nblockers == 0) {
 		e->w.blocker = old.blocker;
 		e->w.nblockers = old.nblockers;
-		e->w.blocker_idle_tx = old.blocker_idle_tx;
-		if (w->detail && old.detail && old.blocker_query[0] != '\0' &&
-		    e->w.blocker_query[0] == '\0') {
-			e->w.blocker_query_id = old.blocker_query_id;
-			e->w.held = old.held;
-			memcpy(e->w.blocker_query, old.blocker_query,
-			    sizeof(e->w.blocker_query));
-		}
 		return;
 	}
-	e->w.blocker = w->blocker;
 	e->w.nblockers = w->nblockers;
-	if (w->blocker_idle_tx != 2)
-		e->w.blocker_idle_tx = w->blocker_idle_tx;
+	if (other && !w->detail) {	/* nothing known of the new one yet */
+		e->w.blocker = w->blocker;
+		e->w.blocker_query[0] = '\0';
+		e->w.blocker_query_id = 0;
+		e->w.held = 0;
+		e->w.blocker_idle_tx = 2;
+		e->w.detail = false;	/* the next detailed tick describes it */
+	}
 }
 
 void

@@ -224,6 +224,31 @@ Test(episodes, a_last_tick_without_blocker_keeps_the_blocker, .init = setup)
 	cr_assert_str_eq(got[1].u.lock_wait_text.text, "UPDATE t");
 }
 
+Test(episodes, the_blocker_as_first_seen_then_another, .init = setup)
+{
+	struct ep_wait w = waiter(100, 200);
+
+	w.detail = true;
+	w.blocker_idle_tx = 1;
+	strcpy(w.blocker_query, "UPDATE t");
+	ticks(0, 2, &w, 1);
+	w.blocker_idle_tx = 0;	/* caught at its COMMIT */
+	strcpy(w.blocker_query, "COMMIT");
+	ticks(2, 3, &w, 1);
+	cr_assert_str_eq(ep_longest(&tab)->w.blocker_query, "UPDATE t");
+	cr_assert_eq(ep_longest(&tab)->w.blocker_idle_tx, 1);
+	w = waiter(100, 300);	/* another blocker, not described yet */
+	ticks(3, 4, &w, 1);
+	cr_assert_eq(ep_longest(&tab)->w.blocker, 300);
+	cr_assert_str_eq(ep_longest(&tab)->w.blocker_query, "");
+	cr_assert_eq(ep_longest(&tab)->w.blocker_idle_tx, 2);
+	w.detail = true;
+	strcpy(w.blocker_query, "LOCK t");
+	ticks(4, 5, &w, 1);
+	cr_assert_str_eq(ep_longest(&tab)->w.blocker_query, "LOCK t");
+	cr_assert_eq(ngot, 0, "one episode all along");
+}
+
 Test(episodes, skipped_ticks_end_halfway, .init = setup)
 {
 	struct ep_wait w = waiter(100, 200);
