@@ -45,10 +45,14 @@ struct logs {
 	int64_t lines, kept, errors;
 };
 
-/* Free records in my lane: a line's parts go in whole or not at all. */
+/*
+ * Free records in my lane: a line's records go in whole or wait, rather
+ * than lane_push() dropping some of them.
+ */
 static uint64_t
 logs_room(struct lane *l)
 {
+	/* A (ring.h): pairs with D; slots up to tail are free */
 	return l->size - (atomic_load_explicit(&l->head, memory_order_relaxed) -
 	    atomic_load_explicit(&l->tail, memory_order_acquire));
 }

@@ -23,7 +23,7 @@ jq -e '.running == true and .backend == "local"' "$LAB_DIR/s.json" >/dev/null ||
 jq -e '[.services[] | select(.state == "ready")] | length == 4' "$LAB_DIR/s.json" >/dev/null || fail "services not ready"
 jq -e '[.services[].role] | sort == ["grafana","influxdb","publisher","subscriber","subscriber"]' "$LAB_DIR/s.json" >/dev/null || fail "service roles"
 jq -e '.services[] | select(.name == "pub") | .port == '"$PUB_PORT" "$LAB_DIR/s.json" >/dev/null || fail "pub port"
-jq -e '[.workers[].kind] | sort == ["container","hum","hum","link","link","replication","sampler","sampler","sampler","writer"]' "$LAB_DIR/s.json" >/dev/null || fail "worker kinds"
+jq -e '[.workers[].kind] | sort == ["container","hum","hum","link","link","logs","replication","sampler","sampler","sampler","writer"]' "$LAB_DIR/s.json" >/dev/null || fail "worker kinds"
 jq -e 'all(.workers[]; .state == "running" and .pid > 0 and .restarts == 0)' "$LAB_DIR/s.json" >/dev/null || fail "workers not running"
 jq -e '.influxdb.url == "http://127.0.0.1:'"$INFLUX_PORT"'" and .influxdb.database == "labsup"' "$LAB_DIR/s.json" >/dev/null || fail "influxdb"
 jq -e '.ring | has("produced") and has("committed") and has("dropped")' "$LAB_DIR/s.json" >/dev/null || fail "ring keys"

@@ -66,7 +66,7 @@ wait_for 120 final_ok || fail "the final config is not in force: $(jq -c '[.work
 gen=$(status_json | jq -r .config_generation)
 sleep 3
 [ "$(status_json | jq -r .config_generation)" = "$gen" ] || fail "reloads still going on after the storm"
-jq -e '[.workers[].kind] | sort == ["container","hum","hum","hum","link","link","replication","sampler","sampler","sampler","writer"]' "$LAB_DIR/s.json" >/dev/null ||
+jq -e '[.workers[].kind] | sort == ["container","hum","hum","hum","link","link","logs","replication","sampler","sampler","sampler","writer"]' "$LAB_DIR/s.json" >/dev/null ||
 	fail "wrong worker set after the storm: $(jq -c '[.workers[].name]' "$LAB_DIR/s.json")"
 echo "generation $gen0 -> $gen, $(status_json | jq .reload_failures) refused"
 account storm

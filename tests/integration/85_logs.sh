@@ -48,6 +48,14 @@ stop_server() {
 	wait_for 60 gone "$pm" || fail "$1's server did not stop"
 }
 
+note "labsup logs: bad input, and a lab that never ran"
+lab logs --since 10x >/dev/null 2>"$LAB_DIR/err"; [ $? -eq 2 ] || fail "logs --since 10x: not a usage error"
+grep -q 'duration such as' "$LAB_DIR/err" || fail "logs --since 10x: $(cat "$LAB_DIR/err")"
+lab logs --grep '(' >/dev/null 2>&1; [ $? -eq 2 ] || fail "logs --grep '(': not a usage error"
+lab logs nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "logs nosuch: not a usage error"
+lab logs >/dev/null 2>"$LAB_DIR/err"; [ $? -eq 1 ] || fail "logs before the lab ever ran does not exit 1"
+grep -q "cannot read pub's server log .*has the lab started" "$LAB_DIR/err" || fail "logs before start: $(cat "$LAB_DIR/err")"
+
 lab start >/dev/null || fail "labsup start failed"
 ls "$(logdir pub)"/*.json >/dev/null 2>&1 || fail "pub writes no jsonlog in $(logdir pub)"
 
