@@ -33,8 +33,8 @@ struct parse {
 	int line;		/* line being parsed (our reader counts) */
 	char err[512];		/* first error */
 	int err_line;
-	char seen[64][80];	/* section.key already set: duplicates */
-	int seen_line[64];	/* where each was set */
+	char seen[128][80];	/* section.key already set: duplicates */
+	int seen_line[128];	/* where each was set */
 	int nseen;
 	int section_line;	/* line of the current [section] header */
 	bool node_seen[CFG_MAX_NODES];
@@ -136,6 +136,8 @@ static const char *const backend_names[] = { "auto", "docker", "local", NULL };
 static const char *const role_names[] = { "", "publisher", "subscriber", NULL };
 static const char *const workload_names[] = { "tpcb", "select", "contention",
 	"script", NULL };
+static const char *const profile_names[] = { "flat", "pulse", "ramp", "sine",
+	NULL };
 
 #define C(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define N(f) offsetof(struct node_cfg, f), sizeof(((struct node_cfg *)0)->f)
@@ -242,6 +244,17 @@ const struct cfg_key cfg_keys[] = {
 	  "the lowest chaos factor" },
 	{ "hum", "chaos_max", CT_DOUBLE, C(hum.chaos_max), 0, 100, NULL, "3",
 	  "the highest chaos factor" },
+	/* issue 15: load profiles, in [hum] and every [hum NAME] */
+	{ "hum", "profile", CT_ENUM, C(hum.profile), 0, 0, profile_names,
+	  "flat", "flat | pulse (x peak for pulse_s every period_s) | ramp (low to peak over period_s) | sine (low..peak, period_s)" },
+	{ "hum", "period_s", CT_DOUBLE, C(hum.period_s), 1, 86400, NULL, "60",
+	  "the profile's period: pulse every, sine cycle, ramp length (seconds)" },
+	{ "hum", "pulse_s", CT_DOUBLE, C(hum.pulse_s), 0.1, 86400, NULL, "10",
+	  "pulse: how long each pulse lasts (seconds, under period_s)" },
+	{ "hum", "low", CT_DOUBLE, C(hum.low), 0.01, 100, NULL, "1",
+	  "ramp and sine: the lowest factor of rate (ramp: where it starts)" },
+	{ "hum", "peak", CT_DOUBLE, C(hum.peak), 0.01, 100, NULL, "3",
+	  "pulse, ramp and sine: the highest factor of rate" },
 
 	{ "sampler", "enabled", CT_BOOL, C(sampler.enabled), 0, 0, NULL, "yes",
 	  "one lock sampler per node" },
@@ -267,11 +280,20 @@ const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
 #undef N
 #undef PORT
 
+/* "hum NAME": a hum group's section (issue 15) */
+static bool
+hum_group_section(const char *section)
+{
+	return !strncmp(section, "hum ", 4) && section[4] != '\0';
+}
+
 const struct cfg_key *
 config_key(const char *section, const char *key)
 {
 	if (!strncmp(section, CFG_NODE " ", strlen(CFG_NODE) + 1))
 		section = CFG_NODE;
+	else if (hum_group_section(section))
+		section = "hum";
 	for (size_t i = 0; i < cfg_nkeys; i++)
 		if (!strcmp(cfg_keys[i].section, section) &&
 		    !strcmp(cfg_keys[i].key, key))
@@ -286,8 +308,8 @@ section_known(const char *name)
 		if (!strcmp(cfg_keys[i].section, name) &&
 		    strcmp(name, CFG_NODE) != 0)
 			return true;
-	return !strncmp(name, CFG_NODE " ", strlen(CFG_NODE) + 1) &&
-	    name[strlen(CFG_NODE) + 1] != '\0';
+	return (!strncmp(name, CFG_NODE " ", strlen(CFG_NODE) + 1) &&
+	    name[strlen(CFG_NODE) + 1] != '\0') || hum_group_section(name);
 }
 
 /* "lab, node NAME, influxdb, ... or writer", in the table's order. */
@@ -308,8 +330,8 @@ section_list(char *buf, size_t len)
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(buf);
 		snprintf(buf + l, len - l, "%s%s%s", i == 0 ? "" : i == n - 1 ?
-		    " or " : ", ", names[i], strcmp(names[i], CFG_NODE) ? "" :
-		    " NAME");
+		    " or " : ", ", names[i], !strcmp(names[i], CFG_NODE) ?
+		    " NAME" : !strcmp(names[i], "hum") ? " [NAME]" : "");
 	}
 }
 
@@ -323,6 +345,26 @@ key_field(struct config *cfg, struct node_cfg *node, const struct cfg_key *k)
 
 static int key_set(struct parse *p, const struct cfg_key *k, void *field,
     const char *v);
+
+/* Key k of section "hum" in group g: the same layout as cfg->hum. */
+static void *
+hum_field(const struct hum_cfg *g, const struct cfg_key *k)
+{
+	return (char *)g + (k->offset - offsetof(struct config, hum));
+}
+
+/* A hum group with every key at its default. */
+static void
+hum_group_defaults(struct parse *p, struct hum_cfg *g, const char *name)
+{
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].def != NULL && !strcmp(cfg_keys[i].section,
+		    "hum"))
+			key_set(p, &cfg_keys[i], hum_field(g, &cfg_keys[i]),
+			    cfg_keys[i].def);
+	snprintf(g->name, sizeof(g->name), "%s", name);
+}
 
 void
 config_defaults(struct config *cfg)
@@ -338,6 +380,7 @@ config_defaults(struct config *cfg)
 		    strcmp(cfg_keys[i].section, CFG_NODE) != 0)
 			key_set(&p, &cfg_keys[i], key_field(cfg, NULL,
 			    &cfg_keys[i]), cfg_keys[i].def);
+	snprintf(cfg->hum.name, sizeof(cfg->hum.name), "%s", CFG_HUM_DEFAULT);
 	/* the default lab: one publisher, two subscribers */
 	add_node(cfg, "pub", NODE_PUBLISHER, 15432);
 	add_node(cfg, "sub1", NODE_SUBSCRIBER, 15433);
@@ -588,12 +631,30 @@ config_key_kind(const struct cfg_key *k, char *buf, size_t len)
 	return buf;
 }
 
+static const char *value_of(const struct cfg_key *k, const void *f,
+    char *buf, size_t len);
+
 const char *
 config_value(const struct config *cfg, const struct cfg_key *k,
     const struct node_cfg *node, char *buf, size_t len)
 {
-	const void *f = key_field((struct config *)cfg,
-	    (struct node_cfg *)node, k);
+	return value_of(k, key_field((struct config *)cfg,
+	    (struct node_cfg *)node, k), buf, len);
+}
+
+const char *
+config_hum_value(const struct config *cfg, const struct cfg_key *k,
+    const struct hum_cfg *g, char *buf, size_t len)
+{
+	if (g == NULL || g == &cfg->hum || strcmp(k->section, "hum"))
+		return config_value(cfg, k, NULL, buf, len);
+	return value_of(k, hum_field(g, k), buf, len);
+}
+
+/* Field f of key k as the file would spell it. */
+static const char *
+value_of(const struct cfg_key *k, const void *f, char *buf, size_t len)
+{
 	int i;
 
 	buf[0] = '\0';
@@ -668,6 +729,36 @@ new_node(struct parse *p, const char *name)
 	return 1;
 }
 
+/* The group of section "hum NAME", made at its first key (issue 15). */
+static struct hum_cfg *
+hum_group_for_section(struct parse *p, const char *section)
+{
+	const char *name = section + 4;
+	struct config *c = p->cfg;
+	struct hum_cfg *g;
+	char tmp[CFG_HUM_NAME];
+
+	for (int i = 0; i < c->nhum_groups; i++)
+		if (!strcmp(c->hum_groups[i].name, name))
+			return &c->hum_groups[i];
+	p->line = p->section_line;
+	if (!strcmp(name, CFG_HUM_DEFAULT)) {
+		perr(p, "[hum %s]: the default group is plain [hum]", name);
+		return NULL;
+	}
+	if (c->nhum_groups >= CFG_MAX_HUM) {
+		perr(p, "[hum %s]: at most %d [hum NAME] groups", name,
+		    CFG_MAX_HUM);
+		return NULL;
+	}
+	if (!parse_name(p, "hum group name", name, tmp, sizeof(tmp), false))
+		return NULL;
+	g = &c->hum_groups[c->nhum_groups++];
+	hum_group_defaults(p, g, tmp);
+	g->line = p->section_line;
+	return g;
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -684,7 +775,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	for (int i = 0; i < p->nseen; i++)
 		if (!strcmp(p->seen[i], key))
 			return perr(p, "%s: set twice in [%s]", name, section);
-	if (p->nseen < 64) {
+	if (p->nseen < 128) {
 		p->seen_line[p->nseen] = p->line;
 		snprintf(p->seen[p->nseen++], sizeof(p->seen[0]), "%s", key);
 	}
@@ -707,6 +798,14 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return perr(p, "unknown key \"%s\" in [%s]", name, section);
 	if (!section_known(section))
 		return perr(p, "unknown section [%s]", section);
+	if (hum_group_section(section)) {
+		int line = p->line;
+		struct hum_cfg *g = hum_group_for_section(p, section);
+		p->line = line;
+		if (g == NULL)
+			return 0;
+		return key_set(p, k, hum_field(g, k), value);
+	}
 	return key_set(p, k, key_field(p->cfg, n, k), value);
 	return perr(p, "unknown section [%s]", section);
 }
@@ -821,6 +920,63 @@ at_key(struct parse *p, const char *key)
 			p->line = p->seen_line[i];
 }
 
+/* Point p->line at where key of group g was set (or its section). */
+static void
+at_hum_key(struct parse *p, const struct hum_cfg *g, const char *key)
+{
+	char k[80];
+
+	if (g == &p->cfg->hum) {
+		snprintf(k, sizeof(k), "hum.%s", key);
+	} else {
+		snprintf(k, sizeof(k), "hum %s.%s", g->name, key);
+		p->line = g->line;
+	}
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], k)) {
+			p->line = p->seen_line[i];
+			return;
+		}
+	if (g == &p->cfg->hum)
+		at_key(p, k);
+}
+
+static int
+validate_hum(struct parse *p, const struct hum_cfg *g)
+{
+	char sect[CFG_HUM_NAME + 8];
+
+	if (g == &p->cfg->hum)
+		snprintf(sect, sizeof(sect), "[hum]");
+	else
+		snprintf(sect, sizeof(sect), "[hum %s]", g->name);
+	at_hum_key(p, g, "node");
+	if (g->node[0] && config_node(p->cfg, g->node) == NULL)
+		return perr(p, "%s node = %s: no such node", sect, g->node);
+	at_hum_key(p, g, "workload");
+	if (g->workload == WL_SCRIPT && g->script[0] == '\0')
+		return perr(p, "%s workload = script needs script = FILE",
+		    sect);
+	at_hum_key(p, g, "chaos_max");
+	if (g->chaos_min > g->chaos_max)
+		return perr(p, "%s chaos_min %g is above chaos_max %g", sect,
+		    g->chaos_min, g->chaos_max);
+	at_hum_key(p, g, "profile");
+	if (g->profile != HP_FLAT && g->rate <= 0)
+		return perr(p, "%s profile = %s needs a rate (rate = 0 is "
+		    "flat out)", sect, hum_profile_name(g->profile));
+	at_hum_key(p, g, "pulse_s");
+	if (g->profile == HP_PULSE && g->pulse_s >= g->period_s)
+		return perr(p, "%s pulse_s %g is not under period_s %g", sect,
+		    g->pulse_s, g->period_s);
+	at_hum_key(p, g, "peak");
+	if ((g->profile == HP_RAMP || g->profile == HP_SINE) &&
+	    g->low > g->peak)
+		return perr(p, "%s low %g is above peak %g", sect, g->low,
+		    g->peak);
+	return 1;
+}
+
 static int
 validate(struct parse *p)
 {
@@ -868,16 +1024,9 @@ validate(struct parse *p)
 	if (c->influx.port == c->grafana.port)
 		return perr(p, "InfluxDB and Grafana both on port %d",
 		    c->influx.port);
-	at_key(p, "hum.node");
-	if (c->hum.node[0] && config_node(c, c->hum.node) == NULL)
-		return perr(p, "[hum] node = %s: no such node", c->hum.node);
-	at_key(p, "hum.workload");
-	if (c->hum.workload == WL_SCRIPT && c->hum.script[0] == '\0')
-		return perr(p, "[hum] workload = script needs script = FILE");
-	at_key(p, "hum.chaos_max");
-	if (c->hum.chaos_min > c->hum.chaos_max)
-		return perr(p, "[hum] chaos_min %g is above chaos_max %g",
-		    c->hum.chaos_min, c->hum.chaos_max);
+	for (int i = 0; i < config_hum_ngroups(c); i++)
+		if (!validate_hum(p, config_hum_group(c, i)))
+			return 0;
 	at_key(p, "sampler.locks_interval_ms");
 	if (c->sampler.locks_interval_ms < c->sampler.interval_ms)
 		return perr(p, "[sampler] locks_interval_ms %d is shorter than "
@@ -1045,6 +1194,36 @@ config_node(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+int
+config_hum_ngroups(const struct config *cfg)
+{
+	return 1 + cfg->nhum_groups;
+}
+
+const struct hum_cfg *
+config_hum_group(const struct config *cfg, int i)
+{
+	if (i == 0)
+		return &cfg->hum;
+	return i > 0 && i <= cfg->nhum_groups ? &cfg->hum_groups[i - 1] : NULL;
+}
+
+const struct hum_cfg *
+config_hum_find(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < config_hum_ngroups(cfg); i++)
+		if (!strcmp(config_hum_group(cfg, i)->name, name))
+			return config_hum_group(cfg, i);
+	return NULL;
+}
+
+const char *
+hum_profile_name(int profile)
+{
+	return profile >= HP_FLAT && profile <= HP_SINE ?
+	    profile_names[profile] : "unknown";
+}
+
 const struct node_cfg *
 config_publisher(const struct config *cfg)
 {
@@ -1052,6 +1231,23 @@ config_publisher(const struct config *cfg)
 		if (cfg->nodes[i].role == NODE_PUBLISHER)
 			return &cfg->nodes[i];
 	return NULL;
+}
+
+/* Every [hum NAME] group, its keys in the table's order. */
+static void
+print_hum_groups(const struct config *c, FILE *fp)
+{
+	char v[CFG_PATH * 2];
+
+	for (int j = 0; j < c->nhum_groups; j++) {
+		const struct hum_cfg *g = &c->hum_groups[j];
+		fprintf(fp, "\n[hum %s]\n", g->name);
+		for (size_t i = 0; i < cfg_nkeys; i++)
+			if (!strcmp(cfg_keys[i].section, "hum") &&
+			    config_hum_value(c, &cfg_keys[i], g, v,
+			    sizeof(v))[0])
+				fprintf(fp, "%s = %s\n", cfg_keys[i].key, v);
+	}
 }
 
 void
@@ -1081,6 +1277,8 @@ config_print(const struct config *c, FILE *fp)
 			continue;
 		}
 		if (strcmp(last, k->section)) {
+			if (!strcmp(last, "hum"))
+				print_hum_groups(c, fp);
 			fprintf(fp, "\n[%s]\n", k->section);
 			last = k->section;
 		}

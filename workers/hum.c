@@ -81,13 +81,18 @@ struct hum_stats {
 struct hum {
 	struct worker_ctx *ctx;
 	const struct config *cfg;
+	const struct hum_cfg *grp;	/* its group: [hum] or [hum NAME] */
 	const struct node_cfg *node;
-	char client[REC_NAME];
-	char name[24];		/* "hum 0" */
+	char client[4];
+	char name[STATUS_NAME];	/* "hum 1", "hum ro.1" */
 	int index;
 	int workload;
 	double rate;		/* this client's base rate, 0 = max */
 	double factor;		/* chaos factor now */
+	double pfactor;		/* profile factor now */
+	struct hum_curve curve;
+	int profile_phase;	/* -1 before the first */
+	int64_t start_mono;	/* the ramp starts here */
 	int64_t scale;
 	PGconn *conn;
 	struct hum_rng rng;
@@ -114,7 +119,7 @@ hum_stmt_name(int i, char *buf, size_t len)
 static double
 hum_rate_now(const struct hum *h)
 {
-	return h->rate * h->factor;
+	return h->rate * h->factor * h->pfactor;
 }
 
 static void
@@ -137,13 +142,18 @@ hum_emit_labsup(struct hum *h)
  * to the others, so bursts and lulls are lab-wide; client 0 reports them.
  */
 static double
-hum_chaos_factor(const struct config *cfg, int64_t slot)
+hum_chaos_factor(const struct config *cfg, const struct hum_cfg *g,
+    int64_t slot)
 {
 	uint64_t x = (uint64_t)slot * 0x9e3779b97f4a7c15ULL;
-	double lo = cfg->hum.chaos_min, hi = cfg->hum.chaos_max, u;
+	double lo = g->chaos_min, hi = g->chaos_max, u;
 
 	for (const char *p = cfg->lab.name; *p != '\0'; p++)
 		x = (x ^ (unsigned char)*p) * 0x100000001b3ULL;
+	/* each named group its own bursts; [hum] as before groups came */
+	if (g != &cfg->hum)
+		for (const char *p = g->name; *p != '\0'; p++)
+			x = (x ^ (unsigned char)*p) * 0x100000001b3ULL;
 	u = (double)(hum_splitmix(&x) >> 11) * 0x1.0p-53;
 	if (lo <= 0)
 		lo = 0.01;
@@ -158,13 +168,13 @@ hum_chaos(struct hum *h)
 	int64_t slot;
 	double f;
 
-	if (!h->cfg->hum.chaos || h->rate <= 0)
+	if (!h->grp->chaos || h->rate <= 0)
 		return;
 	slot = now_ns() / HUM_CHAOS_SLOT_NS;
 	if (slot == h->last_chaos_slot)
 		return;
 	h->last_chaos_slot = slot;
-	f = hum_chaos_factor(h->cfg, slot);
+	f = hum_chaos_factor(h->cfg, h->grp, slot);
 	if (f == h->factor)
 		return;
 	h->factor = f;
@@ -172,8 +182,45 @@ hum_chaos(struct hum *h)
 	    (int64_t)(hum_rate_now(h) * 100));
 	/* clients count from 1: the first one speaks for all */
 	if (h->index == 1)
-		worker_event(h->ctx, "chaos", "hum rate x%.2f: %.1f tx/s on %s",
-		    f, f * h->cfg->hum.rate, h->node->name);
+		worker_event(h->ctx, "chaos", "hum %s rate x%.2f: %.1f tx/s on "
+		    "%s", h->grp->name, f, hum_rate_now(h) * h->grp->clients,
+		    h->node->name);
+}
+
+/*
+ * The load profile (issue 15): its factor every 100 ms; client 1 of the
+ * group reports each change of phase (a pulse begins or ends, a ramp
+ * starts or tops out, a sine turns) as an event, an annotation.
+ */
+static void
+hum_profile(struct hum *h)
+{
+	static const char *const what[][2] = {
+		[HP_FLAT] = { "flat", "flat" },
+		[HP_PULSE] = { "between pulses", "pulse" },
+		[HP_RAMP] = { "ramp up", "ramp done" },
+		[HP_SINE] = { "sine rising", "sine falling" },
+	};
+	double t;
+	int phase;
+
+	/* before the first connection nothing runs: no phase to report */
+	if (h->curve.kind == HP_FLAT || h->rate <= 0 || h->next_tx == 0)
+		return;
+	/* pulse and sine keep the wall clock's time: a group agrees */
+	t = h->curve.kind == HP_RAMP ? (mono_ns() - h->start_mono) / 1e9 :
+	    now_ns() / 1e9;
+	h->pfactor = hum_curve_factor(&h->curve, t, &phase);
+	status_counter_set(h->ctx->slot, HC_RATE_X100,
+	    (int64_t)(hum_rate_now(h) * 100));
+	if (phase == h->profile_phase)
+		return;
+	h->profile_phase = phase;
+	if (h->index == 1)
+		worker_event(h->ctx, "profile", "hum %s %s: x%.2f, %.1f tx/s "
+		    "on %s", h->grp->name, what[h->curve.kind][phase & 1],
+		    h->pfactor, hum_rate_now(h) * h->grp->clients,
+		    h->node->name);
 }
 
 /* Emit the 100 ms record (and the once-a-second one) when due. */
@@ -192,6 +239,7 @@ hum_report(void *arg)
 	r.kind = REC_HUM;
 	snprintf(r.u.hum.node, sizeof(r.u.hum.node), "%s", h->node->name);
 	snprintf(r.u.hum.client, sizeof(r.u.hum.client), "%s", h->client);
+	snprintf(r.u.hum.group, sizeof(r.u.hum.group), "%s", h->grp->name);
 	r.u.hum.tx = s->tx;
 	r.u.hum.err_serialization = s->err_ser;
 	r.u.hum.err_deadlock = s->err_dl;
@@ -238,6 +286,7 @@ hum_report(void *arg)
 			worker_stop = 1;
 	}
 	hum_chaos(h);
+	hum_profile(h);
 	return h->next_report;
 }
 
@@ -603,20 +652,19 @@ hum_run_tx(struct hum *h)
 static int
 hum_load_script(struct hum *h, char *err, size_t errlen)
 {
-	const char *path = h->cfg->hum.script;
+	const char *path = h->grp->script;
 	char perr[200], *text;
 	FILE *fp;
 	long len;
 	int rc;
 
 	if (path[0] == '\0') {
-		snprintf(err, errlen, "workload = script needs [hum] script = "
-		    "FILE");
+		snprintf(err, errlen, "workload = script needs script = FILE");
 		return -1;
 	}
 	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s (fix [hum] script)", path,
-		    strerror(errno));
+		snprintf(err, errlen, "%s: %s (fix the hum group's script)",
+		    path, strerror(errno));
 		return -1;
 	}
 	if (fseek(fp, 0, SEEK_END) == -1 || (len = ftell(fp)) < 0 ||
@@ -640,32 +688,38 @@ static int
 hum_setup(struct hum *h, struct worker_ctx *ctx, char *err, size_t errlen)
 {
 	const struct config *cfg = ctx->cfg;
-	const char *e = NULL;
+	const struct hum_cfg *g;
 
 	memset(h, 0, sizeof(*h));
 	h->ctx = ctx;
 	h->cfg = cfg;
-	h->index = (int)strtonum(ctx->arg != NULL ? ctx->arg : "0", 0, 1000,
-	    &e);
-	if (e != NULL) {
-		snprintf(err, errlen, "hum: client index \"%s\" is %s",
-		    ctx->arg, e);
+	g = hum_group_of(cfg, ctx->arg != NULL ? ctx->arg : "", &h->index);
+	if (g == NULL || h->index > g->clients) {
+		snprintf(err, errlen, "hum: \"%s\" is no client of a hum group "
+		    "in the config", ctx->arg != NULL ? ctx->arg : "");
 		return -1;
 	}
+	h->grp = g;
 	snprintf(h->client, sizeof(h->client), "%d", h->index);
-	snprintf(h->name, sizeof(h->name), "hum %d", h->index);
-	h->node = cfg->hum.node[0] != '\0' ? config_node(cfg, cfg->hum.node) :
+	snprintf(h->name, sizeof(h->name), "hum %s", ctx->arg);
+	h->node = g->node[0] != '\0' ? config_node(cfg, g->node) :
 	    config_publisher(cfg);
 	if (h->node == NULL) {
 		snprintf(err, errlen, "hum: node \"%s\" is not in the config "
-		    "(fix [hum] node)", cfg->hum.node);
+		    "(fix the node of [hum%s%s])", g->node, g == &cfg->hum ?
+		    "" : " ", g == &cfg->hum ? "" : g->name);
 		return -1;
 	}
-	h->workload = cfg->hum.workload;
+	h->workload = g->workload;
 	if (h->workload == WL_SCRIPT && hum_load_script(h, err, errlen) == -1)
 		return -1;
-	h->rate = cfg->hum.clients > 0 ? cfg->hum.rate / cfg->hum.clients : 0;
+	h->rate = g->clients > 0 ? g->rate / g->clients : 0;
 	h->factor = 1;
+	h->pfactor = 1;
+	h->curve = (struct hum_curve){ g->profile, g->period_s,
+	    g->pulse_s, g->low, g->peak };
+	h->profile_phase = -1;
+	h->start_mono = mono_ns();
 	h->last_chaos_slot = -1;
 	hum_rng_seed(&h->rng, (uint64_t)getpid() ^ (uint64_t)now_ns());
 	hum_sched_init(&h->sched, &h->rng);

@@ -43,6 +43,19 @@ void hum_sched_init(struct hum_sched *s, struct hum_rng *rng);
 double hum_sched_gap(struct hum_sched *s, double rate);
 
 /*
+ * Load profiles (issue 15): the factor of the base rate at t seconds into
+ * the profile, and its phase (0 or 1: between pulses / in one, ramping /
+ * topped out, sine rising / falling); a new phase is an event.
+ * kind is enum hum_profile (lib/config.h): 0 flat, 1 pulse, 2 ramp, 3 sine.
+ */
+struct hum_curve {
+	int kind;
+	double period_s, pulse_s, low, peak;
+};
+
+double hum_curve_factor(const struct hum_curve *p, double t, int *phase);
+
+/*
  * Percentile p (0..100) of v[0..n) by nearest rank; sorts v in place.
  * Returns 0 when n is 0.
  */

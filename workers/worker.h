@@ -88,6 +88,16 @@ struct worker_ctx {
 	const char *arg;	/* node name (sampler), client index (hum) */
 };
 
+/*
+ * issue 15: a hum worker's arg is "N" (client N of [hum]) or "GROUP.N"
+ * (client N of [hum GROUP]).  hum_group_of returns the group and sets
+ * *client, or NULL; hum_worker_arg makes the arg.
+ */
+const struct hum_cfg *hum_group_of(const struct config *cfg, const char *arg,
+    int *client);
+void hum_worker_arg(const struct config *cfg, const struct hum_cfg *g, int i,
+    char *buf, size_t len);
+
 /* Entry point: returns the process exit code (0, 1 crash-ish, 78). */
 typedef int (*worker_entry)(struct worker_ctx *ctx);
 
@@ -96,7 +106,7 @@ enum worker_count {
 	WN_NONE = 0,	/* not forked (the supervisor's own row) */
 	WN_ONE,		/* one per lab */
 	WN_PER_NODE,	/* one per [node]; arg is the node name */
-	WN_PER_CLIENT,	/* one per hum client; arg is "1", "2", ... */
+	WN_PER_CLIENT,	/* one per hum client; arg "1", "2", ..., "GROUP.1", ... */
 };
 
 /*

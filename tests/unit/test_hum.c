@@ -169,3 +169,67 @@ Test(hum_script, errors_say_what_to_fix)
 	    sizeof(err)), -1);
 	cr_assert(strstr(err, "no SQL"), "%s", err);
 }
+
+/* issue 15: the load profiles' factors and phases. */
+Test(hum_curve, pulse_is_the_last_pulse_s_of_each_period)
+{
+	struct hum_curve c = { 1, 20, 5, 1, 4 };
+	int ph;
+
+	cr_assert_float_eq(hum_curve_factor(&c, 0, &ph), 1, 1e-12);
+	cr_assert_eq(ph, 0);
+	cr_assert_float_eq(hum_curve_factor(&c, 14.9, &ph), 1, 1e-12);
+	cr_assert_float_eq(hum_curve_factor(&c, 15, &ph), 4, 1e-12);
+	cr_assert_eq(ph, 1);
+	cr_assert_float_eq(hum_curve_factor(&c, 19.9, &ph), 4, 1e-12);
+	cr_assert_float_eq(hum_curve_factor(&c, 20, &ph), 1, 1e-12);
+	cr_assert_eq(ph, 0);
+	/* wall-clock times: the same every period */
+	cr_assert_float_eq(hum_curve_factor(&c, 1.7e9 + 16, &ph), 4, 1e-12);
+}
+
+Test(hum_curve, ramp_rises_then_holds)
+{
+	struct hum_curve c = { 2, 60, 10, 0.5, 2.5 };
+	int ph;
+
+	cr_assert_float_eq(hum_curve_factor(&c, 0, &ph), 0.5, 1e-12);
+	cr_assert_eq(ph, 0);
+	cr_assert_float_eq(hum_curve_factor(&c, 30, &ph), 1.5, 1e-12);
+	cr_assert_float_eq(hum_curve_factor(&c, 60, &ph), 2.5, 1e-12);
+	cr_assert_eq(ph, 1);
+	cr_assert_float_eq(hum_curve_factor(&c, 6000, &ph), 2.5, 1e-12);
+	cr_assert_eq(ph, 1);
+}
+
+Test(hum_curve, sine_between_low_and_peak)
+{
+	struct hum_curve c = { 3, 40, 10, 1, 3 };
+	double lo = 1e9, hi = 0, sum = 0;
+	int ph, n = 4000;
+
+	cr_assert_float_eq(hum_curve_factor(&c, 0, &ph), 1, 1e-12);
+	cr_assert_eq(ph, 0);
+	cr_assert_float_eq(hum_curve_factor(&c, 10, &ph), 2, 1e-9);
+	cr_assert_float_eq(hum_curve_factor(&c, 20, &ph), 3, 1e-12);
+	cr_assert_eq(ph, 1);
+	cr_assert_float_eq(hum_curve_factor(&c, 30, &ph), 2, 1e-9);
+	for (int i = 0; i < n; i++) {
+		double f = hum_curve_factor(&c, 40.0 * i / n, &ph);
+		lo = f < lo ? f : lo;
+		hi = f > hi ? f : hi;
+		sum += f;
+	}
+	cr_assert(lo >= 1 && hi <= 3);
+	/* the mean rate is the midpoint */
+	cr_assert_float_eq(sum / n, 2, 1e-6);
+}
+
+Test(hum_curve, flat_is_one)
+{
+	struct hum_curve c = { 0, 60, 10, 0.1, 9 };
+	int ph;
+
+	cr_assert_float_eq(hum_curve_factor(&c, 123, &ph), 1, 1e-12);
+	cr_assert_eq(ph, 0);
+}
