@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../workers/hum.h"
 
 static void
 config_keys(void)
@@ -38,6 +39,8 @@ cmd_config(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sub = argc >= 2 ? argv[1] : "";
+	const struct config *cfg;
+	char err[512];
 	int ch;
 
 	if (strcmp(sub, "check") != 0 && strcmp(sub, "keys") != 0)
@@ -55,7 +58,13 @@ cmd_config(int argc, char **argv)
 		return 0;
 	}
 	/* keys needs no config: a broken file does not stop it */
-	config_print(cli_cfg(), stdout);
+	cfg = cli_cfg();
+	/* issue 15: hum scripts are part of the config: path:line: reason */
+	if (hum_scripts_check(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "labsup: %s\n", err);
+		return 1;
+	}
+	config_print(cfg, stdout);
 	fprintf(stderr, "labsup: config OK\n");
 	return 0;
 }

@@ -26,20 +26,51 @@ static const char *const schema_ddl[SCHEMA_NTABLES] = {
 	"ts timestamptz NOT NULL, seq bigint NOT NULL)",
 };
 
+/*
+ * issue 15: pgbench's table names as views of the lab tables (simple
+ * views: updatable), so a pgbench script runs as a hum script unchanged.
+ * Views are not replicated: every node gets its own.
+ */
+#define SCHEMA_NVIEWS 4
+static const char *const schema_views[SCHEMA_NVIEWS] = {
+	"CREATE OR REPLACE VIEW pgbench_branches AS SELECT bid, bbalance, "
+	"filler FROM branches",
+	"CREATE OR REPLACE VIEW pgbench_tellers AS SELECT tid, bid, tbalance, "
+	"filler FROM tellers",
+	"CREATE OR REPLACE VIEW pgbench_accounts AS SELECT aid, bid, abalance, "
+	"filler FROM accounts",
+	"CREATE OR REPLACE VIEW pgbench_history AS SELECT tid, bid, aid, "
+	"delta, mtime, filler FROM history",
+};
+
+static int
+schema_run(PGconn *c, const char *sql, const char *what, char *err,
+    size_t errlen)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", what,
+		    PQresultErrorMessage(r));
+		err[strcspn(err, "\n")] = '\0';
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	return 0;
+}
+
 int
 schema_create(PGconn *c, char *err, size_t errlen)
 {
-	for (int i = 0; i < SCHEMA_NTABLES; i++) {
-		PGresult *r = PQexec(c, schema_ddl[i]);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "cannot create %s: %s",
-			    schema_tables[i], PQresultErrorMessage(r));
-			err[strcspn(err, "\n")] = '\0';
-			PQclear(r);
+	for (int i = 0; i < SCHEMA_NTABLES; i++)
+		if (schema_run(c, schema_ddl[i], schema_tables[i], err,
+		    errlen) == -1)
 			return -1;
-		}
-		PQclear(r);
-	}
+	for (int i = 0; i < SCHEMA_NVIEWS; i++)
+		if (schema_run(c, schema_views[i], "the pgbench_* views", err,
+		    errlen) == -1)
+			return -1;
 	return 0;
 }
 

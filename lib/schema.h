@@ -15,7 +15,10 @@
 #define SCHEMA_NTABLES 5
 extern const char *const schema_tables[SCHEMA_NTABLES];
 
-/* CREATE TABLE IF NOT EXISTS for every lab table.  0 or -1 + err. */
+/*
+ * CREATE TABLE IF NOT EXISTS for every lab table, and the pgbench_* views
+ * of them (issue 15).  0 or -1 + err.
+ */
 int schema_create(PGconn *c, char *err, size_t errlen);
 
 /* The subscription of a subscriber node: "sub_<node>". */

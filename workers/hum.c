@@ -28,7 +28,7 @@
 #define HUM_MAX_LAG_NS (2 * HUM_SECOND_NS) /* then skip, do not catch up */
 #define HUM_CHAOS_SLOT_NS (5 * HUM_SECOND_NS)
 #define HUM_HOT_ROWS 4		/* contention: the hot accounts */
-#define HUM_MAX_STEPS (HUM_SCRIPT_MAX + 1)
+#define HUM_MAX_STEPS HUM_CMD_MAX
 #define HUM_VAL 24
 
 /* The fixed workloads' statements, prepared once per connection. */
@@ -66,7 +66,8 @@ static const struct {
 
 /* One statement of a transaction, with its parameter values as text. */
 struct hum_step {
-	int stmt;	/* HF_* or, for scripts, the script's index */
+	int stmt;	/* HF_* or, for scripts, the script's index; -1 sleep */
+	int64_t sleep_us;	/* stmt -1: a script's \sleep */
 	int nparams;
 	char val[HUM_PARAM_MAX][HUM_VAL];
 };
@@ -106,6 +107,8 @@ struct hum {
 	int64_t cur_sched;	/* schedule time of the running tx */
 	int64_t last_chaos_slot;
 	struct hum_stats iv;	/* this interval */
+	struct hum_value vars[HUM_VARS_MAX];	/* a script's variables */
+	bool said_eval;		/* a \set failed: said once */
 	int64_t tx_total, err_total, reconnect_total, skipped_total;
 };
 
@@ -564,27 +567,66 @@ hum_build_fixed(struct hum *h)
 	h->nsteps = n;
 }
 
-/* Scripts: one value per variable per transaction, as pgbench's \set. */
-static void
+/*
+ * Scripts: the built-in variables drawn afresh, then the commands in
+ * order: \set evaluates, a statement takes its parameters' values as they
+ * are then, \sleep becomes a step of its own.  -1 when a \set fails
+ * (division by zero, bad random bounds: counted as an error).
+ */
+static int
 hum_build_script(struct hum *h)
 {
-	int64_t v[HV_MAX];
+	struct hum_value *v = h->vars;
+	char err[160];
+	int n = 0;
 
-	v[HV_AID] = hum_rng_range(&h->rng, 1, 100000 * h->scale);
-	v[HV_BID] = hum_rng_range(&h->rng, 1, h->scale);
-	v[HV_TID] = hum_rng_range(&h->rng, 1, 10 * h->scale);
-	v[HV_DELTA] = hum_rng_range(&h->rng, -5000, 5000);
-	v[HV_SCALE] = h->scale;
-	v[HV_CLIENT] = h->index;
-	for (int i = 0; i < h->script.nstmt; i++) {
-		const struct hum_stmt *s = &h->script.stmt[i];
-		h->steps[i].stmt = i;
-		h->steps[i].nparams = s->nparams;
-		for (int j = 0; j < s->nparams; j++)
-			snprintf(h->steps[i].val[j], HUM_VAL, "%" PRId64,
-			    v[s->var[j]]);
+	for (int i = 0; i < HV_MAX; i++)
+		v[i].type = HUM_INT;
+	v[HV_AID].i = hum_rng_range(&h->rng, 1, 100000 * h->scale);
+	v[HV_BID].i = hum_rng_range(&h->rng, 1, h->scale);
+	v[HV_TID].i = hum_rng_range(&h->rng, 1, 10 * h->scale);
+	v[HV_DELTA].i = hum_rng_range(&h->rng, -5000, 5000);
+	v[HV_SCALE].i = h->scale;
+	v[HV_CLIENT].i = h->index;
+	v[HV_CLIENT_ID].i = h->index - 1;
+	for (int c = 0; c < h->script.ncmd; c++) {
+		const struct hum_cmd *cmd = &h->script.cmd[c];
+		struct hum_step *st = &h->steps[n];
+
+		switch (cmd->kind) {
+		case HUM_SET:
+			if (hum_expr_eval(&h->script, cmd->expr, v, &h->rng,
+			    &v[cmd->var], err, sizeof(err)) == -1) {
+				if (!h->said_eval)
+					log_warnx("%s: %s line %d: %s (counted "
+					    "as errors)", h->name,
+					    h->grp->script, cmd->line, err);
+				h->said_eval = true;
+				return -1;
+			}
+			break;
+		case HUM_SLEEP:
+			st->stmt = -1;
+			st->nparams = 0;
+			st->sleep_us = cmd->sleep_us;
+			if (cmd->var >= 0)
+				st->sleep_us *= v[cmd->var].type == HUM_DOUBLE ?
+				    (int64_t)v[cmd->var].d : v[cmd->var].i;
+			n++;
+			break;
+		default: {
+			const struct hum_stmt *s = &h->script.stmt[cmd->stmt];
+			st->stmt = cmd->stmt;
+			st->nparams = s->nparams;
+			for (int j = 0; j < s->nparams; j++)
+				hum_value_text(&v[s->var[j]], st->val[j],
+				    HUM_VAL);
+			n++;
+		}
+		}
 	}
-	h->nsteps = h->script.nstmt;
+	h->nsteps = n;
+	return 0;
 }
 
 static void
@@ -609,36 +651,55 @@ hum_run_tx(struct hum *h)
 	const char *vals[HUM_PARAM_MAX];
 	char name[16], state[8];
 	int64_t t0;
-	int rc;
+	int rc = 0;
 
-	if (h->workload == WL_SCRIPT)
-		hum_build_script(h);
-	else
+	if (h->workload == WL_SCRIPT) {
+		if (hum_build_script(h) == -1) {
+			h->iv.err_other++;
+			return 0;
+		}
+	} else
 		hum_build_fixed(h);
 	t0 = mono_ns();
-	for (int i = 0; i < h->nsteps; i++) {
-		for (int j = 0; j < h->steps[i].nparams; j++)
-			vals[j] = h->steps[i].val[j];
-		if (!PQsendQueryPrepared(h->conn, hum_stmt_name(
-		    h->steps[i].stmt, name, sizeof(name)),
-		    h->steps[i].nparams, vals, NULL, NULL, 0))
-			return -1;
+	state[0] = '\0';
+	/* one pipeline per run of statements; a \sleep ends a run */
+	for (int i = 0; i < h->nsteps && state[0] == '\0';) {
+		int sent = 0;
+		for (; i < h->nsteps && h->steps[i].stmt >= 0; i++, sent++) {
+			for (int j = 0; j < h->steps[i].nparams; j++)
+				vals[j] = h->steps[i].val[j];
+			if (!PQsendQueryPrepared(h->conn, hum_stmt_name(
+			    h->steps[i].stmt, name, sizeof(name)),
+			    h->steps[i].nparams, vals, NULL, NULL, 0))
+				return -1;
+		}
+		if (sent > 0) {
+			if (!PQpipelineSync(h->conn))
+				return -1;
+			rc = hum_drain(h, state, sizeof(state));
+			if (rc == PGC_STOPPED)
+				return 0;
+			if (rc != 0)
+				return -1;
+		}
+		if (i < h->nsteps && state[0] == '\0') {
+			hum_sleep_until(h, mono_ns() + h->steps[i].sleep_us *
+			    1000);
+			if (worker_stop)
+				break;
+			i++;
+		}
 	}
-	if (!PQpipelineSync(h->conn))
-		return -1;
-	rc = hum_drain(h, state, sizeof(state));
-	if (rc == PGC_STOPPED)
-		return 0;
-	if (rc != 0)
-		return -1;
 	if (PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
 		/* a script left a transaction open or failed inside BEGIN */
 		char st2[8];
 		if (hum_simple(h, "ROLLBACK", st2, sizeof(st2)) != 0)
 			return -1;
-		if (state[0] == '\0')
+		if (state[0] == '\0' && !worker_stop)
 			snprintf(state, sizeof(state), "25000");
 	}
+	if (worker_stop && state[0] == '\0')
+		return 0;
 	if (state[0] != '\0') {
 		hum_count_error(h, state);
 		return 0;
@@ -648,11 +709,10 @@ hum_run_tx(struct hum *h)
 	return 0;
 }
 
-/* Read and parse the script file; -1 with a message in err. */
-static int
-hum_load_script(struct hum *h, char *err, size_t errlen)
+int
+hum_script_load(const char *path, struct hum_script *s, char *err,
+    size_t errlen)
 {
-	const char *path = h->grp->script;
 	char perr[200], *text;
 	FILE *fp;
 	long len;
@@ -677,11 +737,28 @@ hum_load_script(struct hum *h, char *err, size_t errlen)
 	}
 	text[fread(text, 1, (size_t)len, fp)] = '\0';
 	fclose(fp);
-	rc = hum_script_parse(text, &h->script, perr, sizeof(perr));
+	rc = hum_script_parse(text, s, perr, sizeof(perr));
 	free(text);
+	/* perr starts with its line: "path:12: reason" */
 	if (rc == -1)
-		snprintf(err, errlen, "%s: %s", path, perr);
+		snprintf(err, errlen, "%s:%s", path, perr);
 	return rc;
+}
+
+int
+hum_scripts_check(const struct config *cfg, char *err, size_t errlen)
+{
+	static struct hum_script s;	/* 20 kB: not the stack */
+
+	for (int i = 0; i < config_hum_ngroups(cfg); i++) {
+		const struct hum_cfg *g = config_hum_group(cfg, i);
+		if (g->workload != WL_SCRIPT || g->clients == 0)
+			continue;
+		if (hum_script_load(g->script, &s, err, errlen) == -1)
+			return -1;
+		hum_script_free(&s);
+	}
+	return 0;
 }
 
 static int
@@ -711,7 +788,8 @@ hum_setup(struct hum *h, struct worker_ctx *ctx, char *err, size_t errlen)
 		return -1;
 	}
 	h->workload = g->workload;
-	if (h->workload == WL_SCRIPT && hum_load_script(h, err, errlen) == -1)
+	if (h->workload == WL_SCRIPT && hum_script_load(g->script, &h->script,
+	    err, errlen) == -1)
 		return -1;
 	h->rate = g->clients > 0 ? g->rate / g->clients : 0;
 	h->factor = 1;

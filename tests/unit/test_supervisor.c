@@ -387,6 +387,9 @@ Test(supervisor, reload_restarts_only_the_affected_workers,
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 1\n[sampler]\ninterval_ms = 100\n");
 	wait_all_up();
+	/* the hum starts last: on a busy machine it may not have a pid yet */
+	for (int i = 0; i < 400 && pid_of(WK_HUM, "1") == 0; i++)
+		sleep_ms(50);
 	pid_t hum = pid_of(WK_HUM, "1"), writer = pid_of(WK_WRITER, ""),
 	    cont = pid_of(WK_CONTAINER, ""), repl = pid_of(WK_REPLICATION, ""),
 	    spub = pid_of(WK_SAMPLER, "pub"), ssub = pid_of(WK_SAMPLER, "sub1");
