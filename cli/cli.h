@@ -107,4 +107,11 @@ int cmd_env(int argc, char **argv);	/* cmd_env.c */
 int cmd_sub(int argc, char **argv);	/* cmd_sub.c */
 int cmd_image(int argc, char **argv);	/* cmd_image.c */
 
+/*
+ * issue 15: what config_load cannot see -- hum scripts parse, [node]
+ * settings are the server's -- for `config check` and `start`.  0, or -1
+ * with "file:line: reason" in err.
+ */
+int cli_config_deep_check(const struct config *cfg, char *err, size_t errlen);
+
 #endif

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "../workers/hum.h"
 
 /*
  * Is pid alive and one of the lab's own processes: does it map the lab's
@@ -223,8 +222,8 @@ cmd_start(int argc, char **argv)
 	if (backend != NULL && config_set_backend(cfg, backend) == -1)
 		cli_usage_error("--backend %s: expected auto, docker or local",
 		    backend);
-	/* issue 15: a hum script that does not parse stops the start */
-	if (hum_scripts_check(cfg, errbuf, sizeof(errbuf)) == -1) {
+	/* issue 15: a bad hum script or server setting stops the start */
+	if (cli_config_deep_check(cfg, errbuf, sizeof(errbuf)) == -1) {
 		fprintf(stderr, "labsup: %s\n", errbuf);
 		return 1;
 	}

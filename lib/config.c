@@ -174,6 +174,13 @@ const struct cfg_key cfg_keys[] = {
 	  "subscriber: the lab tables it takes (default all), e.g. accounts, history" },
 	{ CFG_NODE, "row_filter", CT_STR, N(row_filter), 0, 0, NULL, NULL,
 	  "subscriber: row filters, \"table: condition; table: condition\"" },
+	/* issue 15: per-node server settings and container limits */
+	{ CFG_NODE, "settings", CT_STR, N(settings), 0, 0, NULL, NULL,
+	  "server settings of this node, \"name=value; name=value\", after the lab's own" },
+	{ CFG_NODE, "memory", CT_STR, N(memory), 0, 0, NULL, NULL,
+	  "docker: the container's memory limit, e.g. 512m or 2g (default none)" },
+	{ CFG_NODE, "cpus", CT_DOUBLE, N(cpus), 0, 1024, NULL, NULL,
+	  "docker: the container's CPU limit, e.g. 1.5 (default none)" },
 
 	{ "influxdb", "version", CT_INT, C(influx.version), 1, 2, NULL, "1",
 	  "1 (InfluxQL, /write?db=) or 2 (/api/v2/write?org=&bucket=)" },
@@ -977,6 +984,122 @@ validate_hum(struct parse *p, const struct hum_cfg *g)
 	return 1;
 }
 
+/* Settings labsup itself must own: the lab breaks without its values. */
+static const char *const reserved_settings[] = { "listen_addresses", "port",
+	"unix_socket_directories", "unix_socket_permissions", "wal_level",
+	NULL };
+
+int
+config_setting_next(const char **pp, char *name, size_t namelen,
+    char *value, size_t valuelen)
+{
+	const char *p = *pp, *eq, *end;
+	size_t n, v;
+
+	p += strspn(p, "; \t");
+	if (*p == '\0')
+		return 0;
+	end = p + strcspn(p, ";");
+	*pp = end;
+	eq = memchr(p, '=', (size_t)(end - p));
+	if (eq == NULL) {
+		snprintf(name, namelen, "\"%.*s\" is not name=value",
+		    (int)(end - p > 40 ? 40 : end - p), p);
+		return -1;
+	}
+	n = (size_t)(eq - p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	eq++;
+	eq += strspn(eq, " \t");
+	v = (size_t)(end - eq);
+	while (v > 0 && (eq[v - 1] == ' ' || eq[v - 1] == '\t'))
+		v--;
+	if (n == 0 || n >= namelen || strspn(p, "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.") < n) {
+		snprintf(name, namelen, "\"%.*s\" is not a setting name "
+		    "(a-z, 0-9, _ and .)", (int)(n > 40 ? 40 : n), p);
+		return -1;
+	}
+	if (v == 0 || v >= valuelen) {
+		snprintf(name, namelen, "%.*s: the value is empty or too long",
+		    (int)n, p);
+		return -1;
+	}
+	snprintf(name, namelen, "%.*s", (int)n, p);
+	snprintf(value, valuelen, "%.*s", (int)v, eq);
+	return 1;
+}
+
+/* "512m", "2g", "1048576" (bytes), "64k" */
+static long long
+parse_memory(const char *s)
+{
+	char *end;
+	long long v, mult = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || v <= 0 || errno == ERANGE)
+		return -1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0': break;
+	case 'k': mult = 1LL << 10; end++; break;
+	case 'm': mult = 1LL << 20; end++; break;
+	case 'g': mult = 1LL << 30; end++; break;
+	default: return -1;
+	}
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (*end != '\0' || v > (1LL << 50) / mult)
+		return -1;
+	return v * mult;
+}
+
+/* A node's settings, memory and cpus (issue 15). */
+static int
+validate_node_settings(struct parse *p, struct node_cfg *n)
+{
+	char key[80], name[80], value[CFG_STR * 4], seen[32][64];
+	const char *s = n->settings;
+	int ns = 0, rc;
+
+	snprintf(key, sizeof(key), "node %s.settings", n->name);
+	n->settings_line = n->line;
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], key))
+			n->settings_line = p->seen_line[i];
+	p->line = n->settings_line;
+	while ((rc = config_setting_next(&s, name, sizeof(name), value,
+	    sizeof(value))) != 0) {
+		if (rc == -1)
+			return perr(p, "[node %s] settings: %s", n->name, name);
+		for (int i = 0; reserved_settings[i] != NULL; i++)
+			if (!strcmp(name, reserved_settings[i]))
+				return perr(p, "[node %s] settings: %s is "
+				    "labsup's to set", n->name, name);
+		for (int i = 0; i < ns; i++)
+			if (!strcmp(seen[i], name))
+				return perr(p, "[node %s] settings: %s is set "
+				    "twice", n->name, name);
+		if (ns < 32)
+			snprintf(seen[ns++], sizeof(seen[0]), "%s", name);
+	}
+	n->memory_bytes = 0;
+	if (n->memory[0] != '\0') {
+		snprintf(key, sizeof(key), "node %s.memory", n->name);
+		for (int i = 0; i < p->nseen; i++)
+			if (!strcmp(p->seen[i], key))
+				p->line = p->seen_line[i];
+		n->memory_bytes = parse_memory(n->memory);
+		if (n->memory_bytes < 4LL << 20)
+			return perr(p, "[node %s] memory = %s: expected a size "
+			    "of at least 4m, like 512m or 2g", n->name,
+			    n->memory);
+	}
+	return 1;
+}
+
 static int
 validate(struct parse *p)
 {
@@ -997,6 +1120,9 @@ validate(struct parse *p)
 				return perr(p, "[node %s]: tables and "
 				    "row_filter are for subscribers", n->name);
 		}
+		if (!validate_node_settings(p, n))
+			return 0;
+		p->line = n->line;
 		for (int j = 0; j < i; j++)
 			if (c->nodes[j].port == n->port)
 				return perr(p, "[node %s]: port %d is already "

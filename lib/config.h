@@ -39,6 +39,15 @@ struct node_cfg {
 	char tables[CFG_STR];
 	char row_filter[CFG_STR * 2];
 	int line;		/* where the section starts, for messages only */
+	/*
+	 * issue 15: server settings, "name=value; name=value", after the
+	 * lab's own (backend/pg_settings.c); docker container limits.
+	 */
+	char settings[CFG_STR * 4];
+	int settings_line;	/* where settings was set, for messages */
+	char memory[16];	/* "512m"; "" = no limit */
+	long long memory_bytes;	/* derived from memory */
+	double cpus;		/* 0 = no limit */
 };
 
 /* Load profiles of a hum group: how its rate moves over time. */
@@ -239,5 +248,12 @@ const struct hum_cfg *config_hum_find(const struct config *cfg,
 const char *config_hum_value(const struct config *cfg,
     const struct cfg_key *k, const struct hum_cfg *g, char *buf, size_t len);
 const char *hum_profile_name(int profile);
+
+/*
+ * issue 15: the next "name=value" of a node's settings at *p (advanced),
+ * name and value trimmed; 1, 0 at the end, -1 with a reason in name.
+ */
+int config_setting_next(const char **p, char *name, size_t namelen,
+    char *value, size_t valuelen);
 
 #endif

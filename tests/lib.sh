@@ -143,3 +143,17 @@ influx_value() {
 
 # status_json: `labsup status --json` of the test lab.
 status_json() { "$LABSUP" status -c "$LAB_CONF" --json; }
+
+# node_conf NODE LINES: add LINES (key = value, one a line) to [node NODE]
+# of $LAB_CONF, right after its header (issue 15).
+node_conf() {
+	python3 - "$LAB_CONF" "$1" "$2" <<'PY'
+import sys
+p, node, lines = sys.argv[1:4]
+s = open(p).read()
+head = "[node %s]\n" % node
+if head not in s:
+    sys.exit("no [node %s] in %s" % (node, p))
+open(p, "w").write(s.replace(head, head + lines.rstrip("\n") + "\n", 1))
+PY
+}

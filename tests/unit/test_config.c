@@ -495,3 +495,53 @@ Test(config, hum_groups_print_and_read_back)
 		}
 	cr_assert_str_eq(config_hum_group(&back, 1)->name, "ro");
 }
+
+/* issue 15: [node] settings, memory and cpus. */
+Test(config, node_settings)
+{
+	char name[80], value[256];
+	const char *p;
+
+	cr_assert_eq(load("[node p]\nrole = publisher\nport = 2000\n"
+	    "settings = work_mem = 8MB;shared_buffers=32MB;  search_path='a, b'\n"
+	    "memory = 512m\ncpus = 1.5\n"), 0, "%s", err);
+	p = cfg.nodes[0].settings;
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 1);
+	cr_assert_str_eq(name, "work_mem");
+	cr_assert_str_eq(value, "8MB");
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 1);
+	cr_assert_str_eq(name, "shared_buffers");
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 1);
+	cr_assert_str_eq(value, "'a, b'");
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 0);
+	cr_assert_eq(cfg.nodes[0].settings_line, 4);
+	cr_assert_eq(cfg.nodes[0].memory_bytes, 512LL << 20);
+	cr_assert_float_eq(cfg.nodes[0].cpus, 1.5, 1e-12);
+}
+
+Test(config, node_settings_errors)
+{
+	static const char head[] = "[node p]\nrole = publisher\nport = 2000\n";
+	char text[512];
+
+	snprintf(text, sizeof(text), "%ssettings = work_mem\n", head);
+	expect_error(text, 4, "[node p] settings: \"work_mem\" is not name=value");
+	snprintf(text, sizeof(text), "%ssettings = Work-Mem=1\n", head);
+	expect_error(text, 4, "is not a setting name");
+	snprintf(text, sizeof(text), "%ssettings = work_mem=\n", head);
+	expect_error(text, 4, "work_mem: the value is empty");
+	snprintf(text, sizeof(text), "%s\nsettings = a=1;b=2;a=3\n", head);
+	expect_error(text, 5, "a is set twice");
+	snprintf(text, sizeof(text), "%ssettings = wal_level=replica\n", head);
+	expect_error(text, 4, "wal_level is labsup's to set");
+	snprintf(text, sizeof(text), "%smemory = lots\n", head);
+	expect_error(text, 4, "[node p] memory = lots: expected a size");
+	snprintf(text, sizeof(text), "%smemory = 1k\n", head);
+	expect_error(text, 4, "at least 4m");
+	snprintf(text, sizeof(text), "%scpus = -1\n", head);
+	expect_error(text, 4, "out of range");
+}
