@@ -1395,8 +1395,11 @@ config_print(const struct config *c, FILE *fp)
 				fprintf(fp, "\n[node %s]\n", c->nodes[j].name);
 				for (size_t m = i; m < cfg_nkeys &&
 				    !strcmp(cfg_keys[m].section, CFG_NODE); m++)
+					/* unset optional numbers (cpus) read 0 */
 					if (config_value(c, &cfg_keys[m],
-					    &c->nodes[j], v, sizeof(v))[0])
+					    &c->nodes[j], v, sizeof(v))[0] &&
+					    (cfg_keys[m].def != NULL ||
+					    strcmp(v, "0") != 0))
 						fprintf(fp, "%s = %s\n",
 						    cfg_keys[m].key, v);
 			}

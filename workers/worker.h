@@ -117,7 +117,7 @@ enum worker_count {
  * config: the parts of the config a worker depends on, as sections of
  * the key table (lib/config.h): "hum" is every key of [hum], "lab.bind" one
  * key, "node" every [node] section, "node @" the node the worker is for
- * (node_of).  A reload restarts a worker only when a value among these
+ * (node_of), "hum @" every key of a hum worker's own group (issue 15).  A reload restarts a worker only when a value among these
  * changed; they are compared by name, field by field, so line numbers,
  * comments and the order of sections never count.
  */
