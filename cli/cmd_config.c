@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "../workers/hum.h"
+#include "../lib/schema.h"
 
 static void
 config_keys(void)
@@ -156,7 +157,8 @@ settings_check(const struct config *cfg, char *err, size_t errlen)
 int
 cli_config_deep_check(const struct config *cfg, char *err, size_t errlen)
 {
-	if (hum_scripts_check(cfg, err, errlen) == -1)
+	if (hum_scripts_check(cfg, err, errlen) == -1 ||
+	    schema_load(cfg, err, errlen) == -1)
 		return -1;
 	return settings_check(cfg, err, errlen);
 }

@@ -234,6 +234,11 @@ const struct cfg_key cfg_keys[] = {
 	  60000, NULL, "100", "how often the publisher's heartbeat row is updated" },
 	{ "replication", "publication", CT_NAME, C(replication.publication), 0,
 	  0, NULL, "labsup_pub", "the publication of the lab tables" },
+	/* issue 15: your own schema and data */
+	{ "replication", "schema", CT_STR, C(replication.schema), 0, 0, NULL,
+	  "pgbench", "pgbench (its four tables at scale), or a SQL file of CREATE TABLE statements (absolute path)" },
+	{ "replication", "data", CT_PATH, C(replication.data), 0, 0, NULL, NULL,
+	  "with your own schema: a SQL file, or a directory of TABLE.csv files (a header line each), loaded once on the publisher" },
 
 	{ "hum", "clients", CT_INT, C(hum.clients), 0, 64, NULL, "2",
 	  "one worker process (and connection) per client" },
@@ -1153,6 +1158,29 @@ validate(struct parse *p)
 	for (int i = 0; i < config_hum_ngroups(c); i++)
 		if (!validate_hum(p, config_hum_group(c, i)))
 			return 0;
+	/* issue 15: your own schema */
+	at_key(p, "replication.schema");
+	if (strcmp(c->replication.schema, "pgbench") != 0 &&
+	    c->replication.schema[0] != '/')
+		return perr(p, "[replication] schema = %s: pgbench, or the "
+		    "absolute path of a SQL file", c->replication.schema);
+	at_key(p, "replication.data");
+	if (c->replication.data[0] != '\0' &&
+	    !strcmp(c->replication.schema, "pgbench"))
+		return perr(p, "[replication] data needs schema = FILE (the "
+		    "pgbench tables are generated at scale)");
+	for (int i = 0; i < config_hum_ngroups(c); i++) {
+		const struct hum_cfg *g = config_hum_group(c, i);
+		if (g->clients > 0 && g->workload != WL_SCRIPT &&
+		    strcmp(c->replication.schema, "pgbench") != 0) {
+			at_hum_key(p, g, "workload");
+			return perr(p, "[hum%s%s] workload = %s runs on the "
+			    "pgbench tables: with schema = FILE use workload = "
+			    "script (or clients = 0)", g == &c->hum ? "" : " ",
+			    g == &c->hum ? "" : g->name,
+			    workload_name(g->workload));
+		}
+	}
 	at_key(p, "sampler.locks_interval_ms");
 	if (c->sampler.locks_interval_ms < c->sampler.interval_ms)
 		return perr(p, "[sampler] locks_interval_ms %d is shorter than "

@@ -130,6 +130,9 @@ struct config {
 		int scale;		/* pgbench scale of the lab tables */
 		int heartbeat_ms;
 		char publication[64];
+		/* issue 15: "pgbench" or a SQL file; a SQL file or CSV dir */
+		char schema[CFG_PATH];
+		char data[CFG_PATH];
 	} replication;
 
 	struct hum_cfg hum;	/* [hum]: the group named "default" */

@@ -418,6 +418,11 @@ hum_prepare(struct hum *h, char *err, size_t errlen)
 		/* 42P01 undefined_table: the replication worker is not done */
 		return !strcmp(state, "42P01") ? 1 : -1;
 	}
+	/* your own schema (issue 15): no branches; :scale is the config's */
+	if (strcmp(h->cfg->replication.schema, "pgbench") != 0) {
+		h->scale = h->cfg->replication.scale;
+		return 0;
+	}
 	/* the scale, as pgbench learns it: one branch per unit */
 	if (!PQsendQueryParams(h->conn, "SELECT count(*) FROM branches", 0,
 	    NULL, NULL, NULL, NULL, 0) || !PQpipelineSync(h->conn) ||

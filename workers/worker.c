@@ -108,7 +108,8 @@ static const char *const container_config[] = { "lab", "node", "influxdb",
 	"grafana", "docker", NULL };
 static const char *const replication_config[] = { "lab", "node",
 	"replication", NULL };
-static const char *const hum_config[] = { "lab", "hum @", "node @", NULL };
+static const char *const hum_config[] = { "lab", "hum @", "node @",
+	"replication.schema", "replication.scale", NULL };
 static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
 static const char *const writer_config[] = { "lab", "influxdb", "writer",

@@ -6,7 +6,8 @@
 # backend's 128MB); a reload applies what a reload can (work_mem: the same
 # server pid, the new value) and says what waits for a restart
 # (shared_buffers: pg_settings.pending_restart); the other nodes keep the
-# defaults.
+# defaults.  Then, where a Docker engine runs, the same on the docker
+# backend, with memory and cpus limits on the node's container.
 . "$(dirname "$0")/../lib.sh"
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
 command -v influxd >/dev/null || skip "influxd not installed"
@@ -69,3 +70,34 @@ wait_for 60 said || fail "the log does not say shared_buffers needs a restart: $
 
 lab stop >/dev/null || fail "stop failed"
 echo "node settings: sub1 work_mem 8MB -> 16MB by reload (same server), shared_buffers 32MB with 48MB pending a restart; errors as file:line"
+
+# The docker backend: the node's settings reach its server and its memory
+# and cpus limit its container (HostConfig.Memory, NanoCpus, as docker run
+# -m / --cpus); the other nodes have none.  Only where an engine runs.
+if ! out=$("$ROOT/scripts/dockerd-up.sh" 2>&1) || ! command -v docker >/dev/null; then
+	echo "docker part not run: no Docker engine or docker CLI here: $out"
+	exit 0
+fi
+"$LABSUP" image build >/dev/null || fail "labsup image build failed"
+LAB_BACKEND=docker lab_setup dockerlimits <<EOF
+[hum]
+clients = 0
+
+[sampler]
+enabled = no
+EOF
+node_conf sub1 "settings = work_mem=8MB; shared_buffers=64MB
+memory = 512m
+cpus = 1.5" || fail "cannot edit the config"
+lab start --timeout 300 >/dev/null || fail "labsup start (docker) failed"
+ctr() { echo "labsup-$LAB_NAME-$1"; }
+hc() { docker inspect -f "{{.HostConfig.$2}}" "$(ctr "$1")"; }
+note "docker: sub1's container has 512m and 1.5 CPUs, pub's no limits"
+[ "$(hc sub1 Memory)" = 536870912 ] || fail "sub1 Memory is $(hc sub1 Memory)"
+[ "$(hc sub1 NanoCpus)" = 1500000000 ] || fail "sub1 NanoCpus is $(hc sub1 NanoCpus)"
+[ "$(hc pub Memory)" = 0 ] || fail "pub has a memory limit: $(hc pub Memory)"
+[ "$(show "$SUB1_PORT" work_mem)" = 8MB ] || fail "docker sub1 work_mem is $(show "$SUB1_PORT" work_mem)"
+[ "$(show "$SUB1_PORT" shared_buffers)" = 64MB ] || fail "docker sub1 shared_buffers is $(show "$SUB1_PORT" shared_buffers)"
+[ "$(show "$PUB_PORT" work_mem)" = 4MB ] || fail "docker pub work_mem is $(show "$PUB_PORT" work_mem)"
+lab stop >/dev/null || fail "stop (docker) failed"
+echo "docker: sub1 in 512 MiB and 1.5 CPUs with work_mem 8MB, shared_buffers 64MB; pub unlimited"

@@ -545,3 +545,61 @@ Test(config, node_settings_errors)
 	snprintf(text, sizeof(text), "%scpus = -1\n", head);
 	expect_error(text, 4, "out of range");
 }
+
+/* issue 15: [replication] schema = FILE: its tables, its errors. */
+#include "../../lib/schema.h"
+
+static void
+schema_file(const char *text, char *sp, size_t len)
+{
+	FILE *fp;
+
+	snprintf(sp, len, "/tmp/labsup-schema.%d.sql", (int)getpid());
+	fp = fopen(sp, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+Test(config, own_schema_tables)
+{
+	char sp[64], text[256];
+
+	schema_file("-- CREATE TABLE nope (x int);\n"
+	    "CREATE TABLE Customers (id int PRIMARY KEY, note text DEFAULT "
+	    "'create table x');\n/* CREATE TABLE hidden () */\n"
+	    "create unlogged table if not exists public.orders (id int);\n"
+	    "CREATE INDEX ON orders (id);\n", sp, sizeof(sp));
+	snprintf(text, sizeof(text), "[replication]\nschema = %s\n"
+	    "[hum]\nworkload = script\nscript = /x.sql\n", sp);
+	cr_assert_eq(load(text), 0, "%s", err);
+	cr_assert_eq(schema_load(&cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(schema_ntables, 3);
+	cr_assert_str_eq(schema_tables[0], "customers");
+	cr_assert_str_eq(schema_tables[1], "orders");
+	cr_assert_str_eq(schema_tables[2], "heartbeat");
+	unlink(sp);
+}
+
+Test(config, own_schema_errors)
+{
+	char sp[64], text[256];
+
+	snprintf(text, sizeof(text), "[replication]\nschema = relative.sql\n");
+	expect_error(text, 2, "pgbench, or the absolute path");
+	expect_error("[replication]\ndata = /d\n", 2, "data needs schema = FILE");
+	schema_file("CREATE TABLE t (id int);\n", sp, sizeof(sp));
+	snprintf(text, sizeof(text), "[replication]\nschema = %s\n", sp);
+	expect_error(text, 1, "workload = tpcb runs on the pgbench tables");
+	snprintf(text, sizeof(text), "[replication]\nschema = %s\n"
+	    "[hum]\nclients = 0\n", sp);
+	cr_assert_eq(load(text), 0, "%s", err);
+	schema_file("\n\nCREATE TABLE heartbeat (id int);\n", sp, sizeof(sp));
+	cr_assert_eq(schema_load(&cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":3: heartbeat is labsup's own") != NULL, "%s",
+	    err);
+	schema_file("SELECT 1;\n", sp, sizeof(sp));
+	cr_assert_eq(schema_load(&cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":1: no CREATE TABLE") != NULL, "%s", err);
+	unlink(sp);
+}
