@@ -369,6 +369,22 @@ docker_signature(const struct config *cfg, const struct service_def *svc,
 	snprintf(buf, len, "v3 %s port=%d user=%s db=%s",
 	    docker_image_for(cfg, svc->role), svc->port, cfg->lab.user,
 	    cfg->lab.database);
+	/*
+	 * issue 15: a node's settings and limits are the container's command
+	 * line and HostConfig: a change makes the container again (its volume
+	 * stays), which is the docker backend's restart for them.  A hash:
+	 * the label stays short.
+	 */
+	if (svc->node != NULL && (svc->node->settings[0] != '\0' ||
+	    svc->node->memory_bytes > 0 || svc->node->cpus > 0)) {
+		uint64_t h = 0xcbf29ce484222325ULL;
+		size_t n = strlen(buf);
+		for (const char *c = svc->node->settings; *c != '\0'; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+		snprintf(buf + n, len - n, " settings=%016llx mem=%lld cpus=%g",
+		    (unsigned long long)h, svc->node->memory_bytes,
+		    svc->node->cpus);
+	}
 }
 
 /*
@@ -459,9 +475,11 @@ docker_cmd_set(json_t *cmd, const char *name, const char *value)
  * already tell the containers apart.
  */
 static json_t *
-docker_pg_cmd(void)
+docker_pg_cmd(const struct service_def *svc)
 {
 	json_t *cmd = json_pack("[s]", "postgres");
+	char name[80], value[CFG_STR * 4];
+	const char *p;
 
 	if (cmd == NULL)
 		return NULL;
@@ -473,6 +491,11 @@ docker_pg_cmd(void)
 	docker_cmd_set(cmd, "log_directory", DOCKER_PG_LOG_DIR);
 	/* the container's server user is not the host's: let it read them */
 	docker_cmd_set(cmd, "log_file_mode", "0644");
+	/* issue 15: the node's own settings last, so they win */
+	p = svc->node != NULL ? svc->node->settings : "";
+	while (config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)) == 1)
+		docker_cmd_set(cmd, name, value);
 	return cmd;
 }
 
@@ -531,7 +554,7 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		json_array_append_new(env, json_string(
 		    "PGPASSFILE=/run/labsup/pgpass"));
 		json_array_append_new(env, json_string(PG_SERVER_TUNABLES));
-		cmd = docker_pg_cmd();
+		cmd = docker_pg_cmd(svc);
 	} else if (svc->role == ROLE_GRAFANA) {
 		json_array_append_new(env, json_string(
 		    "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/labsup/grafana_admin"));
@@ -575,6 +598,16 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 	    svc->role == ROLE_SUBSCRIBER))
 		(void)docker_log_mount(cfg, svc, json_object_get(
 		    json_object_get(body, "HostConfig"), "Mounts"));
+	/* issue 15: [node] memory and cpus, as docker run -m and --cpus */
+	if (body != NULL && svc->node != NULL) {
+		json_t *hc = json_object_get(body, "HostConfig");
+		if (svc->node->memory_bytes > 0)
+			json_object_set_new(hc, "Memory",
+			    json_integer(svc->node->memory_bytes));
+		if (svc->node->cpus > 0)
+			json_object_set_new(hc, "NanoCpus", json_integer(
+			    (json_int_t)(svc->node->cpus * 1e9)));
+	}
 	if (body != NULL && svc->role == ROLE_GRAFANA)
 		docker_grafana_mounts(cfg, json_object_get(json_object_get(body,
 		    "HostConfig"), "Mounts"));

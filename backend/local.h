@@ -31,6 +31,8 @@ struct local_svc {
 	int64_t cpu_at_ns;
 	int64_t mem_bytes;	/* PSS, refreshed every LOCAL_MEM_EVERY_NS */
 	int64_t mem_at_ns;
+	/* issue 15: after a SIGHUP for new settings, when to ask what waits */
+	int64_t settings_check_ns;
 };
 
 /* Who a server runs as. */

@@ -117,15 +117,16 @@ pg_conf_file(const char *dir, const char *name, const char *text,
 	    ids->gid);
 }
 
+/* labsup.conf of a node: what pg_write_conf writes. */
 static void
-pg_write_conf(const struct config *cfg, const struct service_def *svc,
-    const char *dir, const struct local_ids *ids)
+pg_conf_text(const struct config *cfg, const struct service_def *svc,
+    const char *dir, const struct local_ids *ids, char *text, size_t len,
+    char *why, size_t whylen)
 {
-	char text[4096], why[300];
 	size_t n;
 
 	/* included from postgresql.conf; rewritten before every start */
-	snprintf(text, sizeof(text),
+	snprintf(text, len,
 	    "# written by labsup before every start; edits are lost\n"
 	    "listen_addresses = '%s'\n"
 	    "port = %d\n"
@@ -133,17 +134,35 @@ pg_write_conf(const struct config *cfg, const struct service_def *svc,
 	    "unix_socket_permissions = 0700\n",
 	    cfg->lab.bind, svc->port, dir);
 	/* what every node runs with, whichever backend (pg_settings.c) */
-	(void)pg_settings_conf(text, sizeof(text));
+	(void)pg_settings_conf(text, len);
 	/* set by this backend only (pg_settings.h says which and why) */
 	n = strlen(text);
-	snprintf(text + n, sizeof(text) - n,
+	snprintf(text + n, len - n,
 	    "max_connections = 100\n"
 	    "shared_buffers = 128MB\n"
 	    "log_line_prefix = '%%m [%%p] %s '\n",
 	    svc->name);
-	/* issue 18: the in-server probe, unless [sampler] says sql */
-	if (probe_server_conf(cfg, svc->name, ids->uid, ids->gid, text,
-	    sizeof(text), why, sizeof(why)) == -1)
+	/*
+	 * issue 18: the in-server probe, unless [sampler] says sql; when it
+	 * cannot be loaded, why says so and the server starts without it
+	 */
+	why[0] = '\0';
+	if (probe_server_conf(cfg, svc->name, ids->uid, ids->gid, text, len,
+	    why, whylen) != -1)
+		why[0] = '\0';
+	/* the node's own settings last: they win (issue 15) */
+	if (svc->node != NULL)
+		(void)pg_settings_user_conf(svc->node, text, len);
+}
+
+static void
+pg_write_conf(const struct config *cfg, const struct service_def *svc,
+    const char *dir, const struct local_ids *ids)
+{
+	char text[4096], why[300];
+
+	pg_conf_text(cfg, svc, dir, ids, text, sizeof(text), why, sizeof(why));
+	if (why[0] != '\0')
 		log_warnx("%s: starts without the probe: %s", svc->name, why);
 	pg_conf_file(dir, "labsup.conf", text, ids);
 
@@ -411,6 +430,52 @@ pg_start(const struct config *cfg, const struct service_def *svc,
 	    (int)st->server_pid, svc->port);
 }
 
+/*
+ * issue 15: a running server whose labsup.conf is not what the config asks
+ * for now (a reload changed [node] settings) gets the new file and a
+ * SIGHUP; a moment later, what of it only a restart applies
+ * (pg_settings.pending_restart) is logged and shown as the node's detail.
+ */
+static void
+pg_settings_reload(const struct config *cfg, const struct service_def *svc,
+    struct local_svc *st, const char *dir, pid_t pid,
+    const struct local_ids *ids, struct service_obs *obs)
+{
+	char text[4096], path[LOCAL_PATH + 16], why[300];
+	struct pg_socket ps;
+	PGconn *c;
+	PGresult *r;
+
+	pg_conf_text(cfg, svc, dir, ids, text, sizeof(text), why, sizeof(why));
+	snprintf(path, sizeof(path), "%s/labsup.conf", dir);
+	if (!file_same(path, text, strlen(text), 0600)) {
+		pg_conf_file(dir, "labsup.conf", text, ids);
+		kill(pid, SIGHUP);
+		log_info("%s: settings changed: configuration reloaded",
+		    svc->name);
+		st->settings_check_ns = mono_ns() + 500000000LL;
+		return;
+	}
+	if (st->settings_check_ns == 0 || mono_ns() < st->settings_check_ns)
+		return;
+	st->settings_check_ns = 0;
+	pg_socket_params(&ps, cfg, dir, svc->port, "5");
+	c = PQconnectdbParams(pg_socket_keys, ps.vals, 0);
+	r = PQexec(c, "SELECT coalesce(string_agg(name, ', ' ORDER BY name), "
+	    "'') FROM pg_settings WHERE pending_restart");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+	    PQgetvalue(r, 0, 0)[0] != '\0') {
+		log_warnx("%s: settings need a restart of the node to take "
+		    "effect: %s", svc->name, PQgetvalue(r, 0, 0));
+		snprintf(obs->detail, sizeof(obs->detail), "restart pending: "
+		    "%s", PQgetvalue(r, 0, 0));
+	} else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		log_info("%s: every setting applied without a restart",
+		    svc->name);
+	PQclear(r);
+	PQfinish(c);
+}
+
 int
 pg_ensure(const struct config *cfg, const struct service_def *svc,
     struct service_obs *obs)
@@ -472,6 +537,7 @@ pg_ensure(const struct config *cfg, const struct service_def *svc,
 		st->started_ns = 0;
 		obs->state = SS_READY;
 		obs->detail[0] = '\0';
+		pg_settings_reload(cfg, svc, st, dir, pm.pid, &ids, obs);
 		return 0;
 	}
 	pg_start(cfg, svc, st, obs, &ids);

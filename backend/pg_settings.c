@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pg_settings.h"
+#include "../lib/config.h"
 
 const struct pg_setting pg_settings[] = {
 	{ "wal_level", "logical",
@@ -52,6 +53,46 @@ pg_setting_bare(const char *value)
 {
 	return value[0] != '\0' && strspn(value, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") == strlen(value);
+}
+
+/*
+ * issue 15: a node's own settings ([node] settings), after everything
+ * else, so they win; values are always quoted ('' for a quote).
+ */
+int
+pg_settings_user_conf(const struct node_cfg *node, char *buf, size_t len)
+{
+	const char *p = node->settings;
+	char name[80], value[CFG_STR * 4];
+	size_t used = strlen(buf);
+
+	if (p[0] != '\0') {
+		int n = snprintf(buf + used, len - used, "# [node %s] settings\n",
+		    node->name);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	while (config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)) == 1) {
+		int n = snprintf(buf + used, len - used, "%s = '", name);
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+		for (const char *v = value; *v != '\0'; v++) {
+			if (used + 3 >= len)
+				return -1;
+			if (*v == '\'')
+				buf[used++] = '\'';
+			buf[used++] = *v;
+		}
+		if (used + 3 >= len)
+			return -1;
+		buf[used++] = '\'';
+		buf[used++] = '\n';
+		buf[used] = '\0';
+	}
+	return 0;
 }
 
 int

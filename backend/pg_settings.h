@@ -54,4 +54,11 @@ extern const size_t pg_nsettings;
  */
 int pg_settings_conf(char *buf, size_t len);
 
+/*
+ * issue 15: node's own settings ([node] settings) as postgresql.conf lines,
+ * appended likewise; they come after every other setting.  0 or -1.
+ */
+struct node_cfg;
+int pg_settings_user_conf(const struct node_cfg *node, char *buf, size_t len);
+
 #endif

@@ -112,4 +112,11 @@ int cmd_waits(int argc, char **argv);	/* cmd_waits.c */
 int cmd_scenario(int argc, char **argv);	/* cmd_scenario.c */
 int cmd_link(int argc, char **argv);	/* cmd_link.c */
 
+/*
+ * issue 15: what config_load cannot see -- hum scripts parse, [node]
+ * settings are the server's -- for `config check` and `start`.  0, or -1
+ * with "file:line: reason" in err.
+ */
+int cli_config_deep_check(const struct config *cfg, char *err, size_t errlen);
+
 #endif

@@ -32,7 +32,7 @@ struct ck_node {
 	const struct node_cfg *node;
 	PGconn *conn;
 	char subname[64];
-	struct ck_sum t[CK_NTABLES];
+	struct ck_sum t[SCHEMA_MAX_TABLES];
 };
 
 static int
@@ -205,6 +205,12 @@ cmd_check(int argc, char **argv)
 			return ck_usage();
 	}
 	cfg = cli_cfg();	/* once the command line is known good */
+	/* issue 15: the tables of [replication] schema = FILE */
+	{
+		char serr[512];
+		if (schema_load(cfg, serr, sizeof(serr)) == -1)
+			return ck_err("%s", serr);
+	}
 	pub = config_publisher(cfg);
 	if (pub == NULL || timeout <= 0)
 		return pub == NULL ? ck_err("the config has no publisher") :
@@ -238,12 +244,22 @@ cmd_check(int argc, char **argv)
 	 * that LSN its tables must match exactly.  The hum waits meanwhile.
 	 */
 	PGconn *pc = nodes[0].conn;
+	/* tpcb's order; your own schema's: its file's (issue 15) */
+	char lock[1024] = "LOCK TABLE accounts, tellers, branches, history";
+	if (!schema_is_pgbench(cfg)) {
+		snprintf(lock, sizeof(lock), "LOCK TABLE ");
+		for (int t = 0; t < CK_NTABLES; t++) {
+			size_t l = strlen(lock);
+			snprintf(lock + l, sizeof(lock) - l, "%s%s", t ? ", " :
+			    "", schema_tables[t]);
+		}
+	}
+	strlcat(lock, " IN EXCLUSIVE MODE", sizeof(lock));
 	for (int try = 1;; try++) {
 		PQclear(PQexec(pc, "BEGIN ISOLATION LEVEL REPEATABLE READ"));
 		PQclear(PQexec(pc, "SET LOCAL lock_timeout = '30s'"));
-		/* tpcb's order; a workload locking otherwise may deadlock us */
-		r = ck_query(pc, "LOCK TABLE accounts, tellers, branches, "
-		    "history IN EXCLUSIVE MODE", NULL);
+		/* a workload locking in another order may deadlock us */
+		r = ck_query(pc, lock, NULL);
 		if (r != NULL)
 			break;
 		if (try == 5 || mono_ns() > deadline) {

@@ -199,7 +199,7 @@ cmd_start(int argc, char **argv)
 	int timeout = 300, ch;
 	struct pidfh *pfh;
 	struct seg seg;
-	char pidpath[CFG_PATH + 32];
+	char pidpath[CFG_PATH + 32], errbuf[512];
 	pid_t other, pid;
 	int rc;
 
@@ -222,6 +222,11 @@ cmd_start(int argc, char **argv)
 	if (backend != NULL && config_set_backend(cfg, backend) == -1)
 		cli_usage_error("--backend %s: expected auto, docker or local",
 		    backend);
+	/* issue 15: a bad hum script or server setting stops the start */
+	if (cli_config_deep_check(cfg, errbuf, sizeof(errbuf)) == -1) {
+		fprintf(stderr, "labsup: %s\n", errbuf);
+		return 1;
+	}
 	if (cli_state_dir(cfg, true) != 0)
 		return 1;
 	lab_path(cfg, LAB_PIDFILE, pidpath, sizeof(pidpath));

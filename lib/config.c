@@ -35,8 +35,8 @@ struct parse {
 	int line;		/* line being parsed (our reader counts) */
 	char err[512];		/* first error */
 	int err_line;
-	char seen[64][80];	/* section.key already set: duplicates */
-	int seen_line[64];	/* where each was set */
+	char seen[128][80];	/* section.key already set: duplicates */
+	int seen_line[128];	/* where each was set */
 	int nseen;
 	int section_line;	/* line of the current [section] header */
 	bool node_seen[CFG_MAX_NODES];
@@ -142,6 +142,8 @@ static const char *const workload_names[] = { "tpcb", "select", "contention",
 	"script", NULL };
 static const char *const link_direction_names[] = { "both", "down", "up",
 	NULL };
+static const char *const profile_names[] = { "flat", "pulse", "ramp", "sine",
+	NULL };
 
 #define C(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define N(f) offsetof(struct node_cfg, f), sizeof(((struct node_cfg *)0)->f)
@@ -178,6 +180,13 @@ const struct cfg_key cfg_keys[] = {
 	  "subscriber: the lab tables it takes (default all), e.g. accounts, history" },
 	{ CFG_NODE, "row_filter", CT_STR, N(row_filter), 0, 0, NULL, NULL,
 	  "subscriber: row filters, \"table: condition; table: condition\"" },
+	/* issue 15: per-node server settings and container limits */
+	{ CFG_NODE, "settings", CT_STR, N(settings), 0, 0, NULL, NULL,
+	  "server settings of this node, \"name=value; name=value\", after the lab's own" },
+	{ CFG_NODE, "memory", CT_STR, N(memory), 0, 0, NULL, NULL,
+	  "docker: the container's memory limit, e.g. 512m or 2g (default none)" },
+	{ CFG_NODE, "cpus", CT_DOUBLE, N(cpus), 0, 1024, NULL, NULL,
+	  "docker: the container's CPU limit, e.g. 1.5 (default none)" },
 
 	{ "influxdb", "version", CT_INT, C(influx.version), 1, 2, NULL, "1",
 	  "1 (InfluxQL, /write?db=) or 2 (/api/v2/write?org=&bucket=)" },
@@ -231,6 +240,11 @@ const struct cfg_key cfg_keys[] = {
 	  60000, NULL, "100", "how often the publisher's heartbeat row is updated" },
 	{ "replication", "publication", CT_NAME, C(replication.publication), 0,
 	  0, NULL, "labsup_pub", "the publication of the lab tables" },
+	/* issue 15: your own schema and data */
+	{ "replication", "schema", CT_STR, C(replication.schema), 0, 0, NULL,
+	  "pgbench", "pgbench (its four tables at scale), or a SQL file of CREATE TABLE statements (absolute path)" },
+	{ "replication", "data", CT_PATH, C(replication.data), 0, 0, NULL, NULL,
+	  "with your own schema: a SQL file, or a directory of TABLE.csv files (a header line each), loaded once on the publisher" },
 
 	{ "hum", "clients", CT_INT, C(hum.clients), 0, 64, NULL, "2",
 	  "one worker process (and connection) per client" },
@@ -248,6 +262,17 @@ const struct cfg_key cfg_keys[] = {
 	  "the lowest chaos factor" },
 	{ "hum", "chaos_max", CT_DOUBLE, C(hum.chaos_max), 0, 100, NULL, "3",
 	  "the highest chaos factor" },
+	/* issue 15: load profiles, in [hum] and every [hum NAME] */
+	{ "hum", "profile", CT_ENUM, C(hum.profile), 0, 0, profile_names,
+	  "flat", "flat | pulse (x peak for pulse_s every period_s) | ramp (low to peak over period_s) | sine (low..peak, period_s)" },
+	{ "hum", "period_s", CT_DOUBLE, C(hum.period_s), 1, 86400, NULL, "60",
+	  "the profile's period: pulse every, sine cycle, ramp length (seconds)" },
+	{ "hum", "pulse_s", CT_DOUBLE, C(hum.pulse_s), 0.1, 86400, NULL, "10",
+	  "pulse: how long each pulse lasts (seconds, under period_s)" },
+	{ "hum", "low", CT_DOUBLE, C(hum.low), 0.01, 100, NULL, "1",
+	  "ramp and sine: the lowest factor of rate (ramp: where it starts)" },
+	{ "hum", "peak", CT_DOUBLE, C(hum.peak), 0.01, 100, NULL, "3",
+	  "pulse, ramp and sine: the highest factor of rate" },
 
 	{ "sampler", "enabled", CT_BOOL, C(sampler.enabled), 0, 0, NULL, "yes",
 	  "one lock sampler per node" },
@@ -310,6 +335,13 @@ config_key_per_node(const struct cfg_key *k)
 	return !strcmp(k->section, CFG_NODE) || !strcmp(k->section, CFG_LINK);
 }
 
+/* "hum NAME": a hum group's section (issue 15) */
+static bool
+hum_group_section(const char *section)
+{
+	return !strncmp(section, "hum ", 4) && section[4] != '\0';
+}
+
 const struct cfg_key *
 config_key(const char *section, const char *key)
 {
@@ -317,6 +349,8 @@ config_key(const char *section, const char *key)
 		section = CFG_NODE;
 	else if (per_node_name(section, CFG_LINK) != NULL)
 		section = CFG_LINK;
+	else if (hum_group_section(section))
+		section = "hum";
 	for (size_t i = 0; i < cfg_nkeys; i++)
 		if (!strcmp(cfg_keys[i].section, section) &&
 		    !strcmp(cfg_keys[i].key, key))
@@ -333,8 +367,9 @@ section_known(const char *name)
 		if (!strcmp(cfg_keys[i].section, name) &&
 		    !config_key_per_node(&cfg_keys[i]))
 			return true;
-	return ((n = per_node_name(name, CFG_NODE)) != NULL ||
-	    (n = per_node_name(name, CFG_LINK)) != NULL) && n[0] != '\0';
+	return (((n = per_node_name(name, CFG_NODE)) != NULL ||
+	    (n = per_node_name(name, CFG_LINK)) != NULL) && n[0] != '\0') ||
+	    hum_group_section(name);
 }
 
 /* "lab, node NAME, influxdb, ... or writer", in the table's order. */
@@ -355,8 +390,9 @@ section_list(char *buf, size_t len)
 	for (int i = 0; i < n; i++) {
 		size_t l = strlen(buf);
 		snprintf(buf + l, len - l, "%s%s%s", i == 0 ? "" : i == n - 1 ?
-		    " or " : ", ", names[i], strcmp(names[i], CFG_NODE) &&
-		    strcmp(names[i], CFG_LINK) ? "" : " NAME");
+		    " or " : ", ", names[i], !strcmp(names[i], CFG_NODE) ||
+		    !strcmp(names[i], CFG_LINK) ? " NAME" :
+		    !strcmp(names[i], "hum") ? " [NAME]" : "");
 	}
 }
 
@@ -370,6 +406,26 @@ key_field(struct config *cfg, struct node_cfg *node, const struct cfg_key *k)
 
 static int key_set(struct parse *p, const struct cfg_key *k, void *field,
     const char *v);
+
+/* Key k of section "hum" in group g: the same layout as cfg->hum. */
+static void *
+hum_field(const struct hum_cfg *g, const struct cfg_key *k)
+{
+	return (char *)g + (k->offset - offsetof(struct config, hum));
+}
+
+/* A hum group with every key at its default. */
+static void
+hum_group_defaults(struct parse *p, struct hum_cfg *g, const char *name)
+{
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].def != NULL && !strcmp(cfg_keys[i].section,
+		    "hum"))
+			key_set(p, &cfg_keys[i], hum_field(g, &cfg_keys[i]),
+			    cfg_keys[i].def);
+	snprintf(g->name, sizeof(g->name), "%s", name);
+}
 
 void
 config_defaults(struct config *cfg)
@@ -385,6 +441,7 @@ config_defaults(struct config *cfg)
 		    !config_key_per_node(&cfg_keys[i]))
 			key_set(&p, &cfg_keys[i], key_field(cfg, NULL,
 			    &cfg_keys[i]), cfg_keys[i].def);
+	snprintf(cfg->hum.name, sizeof(cfg->hum.name), "%s", CFG_HUM_DEFAULT);
 	/* the default lab: one publisher, two subscribers */
 	add_node(cfg, "pub", NODE_PUBLISHER, 15432);
 	add_node(cfg, "sub1", NODE_SUBSCRIBER, 15433);
@@ -635,12 +692,30 @@ config_key_kind(const struct cfg_key *k, char *buf, size_t len)
 	return buf;
 }
 
+static const char *value_of(const struct cfg_key *k, const void *f,
+    char *buf, size_t len);
+
 const char *
 config_value(const struct config *cfg, const struct cfg_key *k,
     const struct node_cfg *node, char *buf, size_t len)
 {
-	const void *f = key_field((struct config *)cfg,
-	    (struct node_cfg *)node, k);
+	return value_of(k, key_field((struct config *)cfg,
+	    (struct node_cfg *)node, k), buf, len);
+}
+
+const char *
+config_hum_value(const struct config *cfg, const struct cfg_key *k,
+    const struct hum_cfg *g, char *buf, size_t len)
+{
+	if (g == NULL || g == &cfg->hum || strcmp(k->section, "hum"))
+		return config_value(cfg, k, NULL, buf, len);
+	return value_of(k, hum_field(g, k), buf, len);
+}
+
+/* Field f of key k as the file would spell it. */
+static const char *
+value_of(const struct cfg_key *k, const void *f, char *buf, size_t len)
+{
 	int i;
 
 	buf[0] = '\0';
@@ -714,6 +789,36 @@ new_node(struct parse *p, const char *name)
 	return 1;
 }
 
+/* The group of section "hum NAME", made at its first key (issue 15). */
+static struct hum_cfg *
+hum_group_for_section(struct parse *p, const char *section)
+{
+	const char *name = section + 4;
+	struct config *c = p->cfg;
+	struct hum_cfg *g;
+	char tmp[CFG_HUM_NAME];
+
+	for (int i = 0; i < c->nhum_groups; i++)
+		if (!strcmp(c->hum_groups[i].name, name))
+			return &c->hum_groups[i];
+	p->line = p->section_line;
+	if (!strcmp(name, CFG_HUM_DEFAULT)) {
+		perr(p, "[hum %s]: the default group is plain [hum]", name);
+		return NULL;
+	}
+	if (c->nhum_groups >= CFG_MAX_HUM) {
+		perr(p, "[hum %s]: at most %d [hum NAME] groups", name,
+		    CFG_MAX_HUM);
+		return NULL;
+	}
+	if (!parse_name(p, "hum group name", name, tmp, sizeof(tmp), false))
+		return NULL;
+	g = &c->hum_groups[c->nhum_groups++];
+	hum_group_defaults(p, g, tmp);
+	g->line = p->section_line;
+	return g;
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -730,7 +835,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	for (int i = 0; i < p->nseen; i++)
 		if (!strcmp(p->seen[i], key))
 			return perr(p, "%s: set twice in [%s]", name, section);
-	if (p->nseen < 64) {
+	if (p->nseen < 128) {
 		p->seen_line[p->nseen] = p->line;
 		snprintf(p->seen[p->nseen++], sizeof(p->seen[0]), "%s", key);
 	}
@@ -763,6 +868,14 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return perr(p, "unknown key \"%s\" in [%s]", name, section);
 	if (!section_known(section))
 		return perr(p, "unknown section [%s]", section);
+	if (hum_group_section(section)) {
+		int line = p->line;
+		struct hum_cfg *g = hum_group_for_section(p, section);
+		p->line = line;
+		if (g == NULL)
+			return 0;
+		return key_set(p, k, hum_field(g, k), value);
+	}
 	return key_set(p, k, key_field(p->cfg, n, k), value);
 	return perr(p, "unknown section [%s]", section);
 }
@@ -877,6 +990,179 @@ at_key(struct parse *p, const char *key)
 			p->line = p->seen_line[i];
 }
 
+/* Point p->line at where key of group g was set (or its section). */
+static void
+at_hum_key(struct parse *p, const struct hum_cfg *g, const char *key)
+{
+	char k[80];
+
+	if (g == &p->cfg->hum) {
+		snprintf(k, sizeof(k), "hum.%s", key);
+	} else {
+		snprintf(k, sizeof(k), "hum %s.%s", g->name, key);
+		p->line = g->line;
+	}
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], k)) {
+			p->line = p->seen_line[i];
+			return;
+		}
+	if (g == &p->cfg->hum)
+		at_key(p, k);
+}
+
+static int
+validate_hum(struct parse *p, const struct hum_cfg *g)
+{
+	char sect[CFG_HUM_NAME + 8];
+
+	if (g == &p->cfg->hum)
+		snprintf(sect, sizeof(sect), "[hum]");
+	else
+		snprintf(sect, sizeof(sect), "[hum %s]", g->name);
+	at_hum_key(p, g, "node");
+	if (g->node[0] && config_node(p->cfg, g->node) == NULL)
+		return perr(p, "%s node = %s: no such node", sect, g->node);
+	at_hum_key(p, g, "workload");
+	if (g->workload == WL_SCRIPT && g->script[0] == '\0')
+		return perr(p, "%s workload = script needs script = FILE",
+		    sect);
+	at_hum_key(p, g, "chaos_max");
+	if (g->chaos_min > g->chaos_max)
+		return perr(p, "%s chaos_min %g is above chaos_max %g", sect,
+		    g->chaos_min, g->chaos_max);
+	at_hum_key(p, g, "profile");
+	if (g->profile != HP_FLAT && g->rate <= 0)
+		return perr(p, "%s profile = %s needs a rate (rate = 0 is "
+		    "flat out)", sect, hum_profile_name(g->profile));
+	at_hum_key(p, g, "pulse_s");
+	if (g->profile == HP_PULSE && g->pulse_s >= g->period_s)
+		return perr(p, "%s pulse_s %g is not under period_s %g", sect,
+		    g->pulse_s, g->period_s);
+	at_hum_key(p, g, "peak");
+	if ((g->profile == HP_RAMP || g->profile == HP_SINE) &&
+	    g->low > g->peak)
+		return perr(p, "%s low %g is above peak %g", sect, g->low,
+		    g->peak);
+	return 1;
+}
+
+/* Settings labsup itself must own: the lab breaks without its values. */
+static const char *const reserved_settings[] = { "listen_addresses", "port",
+	"unix_socket_directories", "unix_socket_permissions", "wal_level",
+	NULL };
+
+int
+config_setting_next(const char **pp, char *name, size_t namelen,
+    char *value, size_t valuelen)
+{
+	const char *p = *pp, *eq, *end;
+	size_t n, v;
+
+	p += strspn(p, "; \t");
+	if (*p == '\0')
+		return 0;
+	end = p + strcspn(p, ";");
+	*pp = end;
+	eq = memchr(p, '=', (size_t)(end - p));
+	if (eq == NULL) {
+		snprintf(name, namelen, "\"%.*s\" is not name=value",
+		    (int)(end - p > 40 ? 40 : end - p), p);
+		return -1;
+	}
+	n = (size_t)(eq - p);
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	eq++;
+	eq += strspn(eq, " \t");
+	v = (size_t)(end - eq);
+	while (v > 0 && (eq[v - 1] == ' ' || eq[v - 1] == '\t'))
+		v--;
+	if (n == 0 || n >= namelen || strspn(p, "abcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.") < n) {
+		snprintf(name, namelen, "\"%.*s\" is not a setting name "
+		    "(a-z, 0-9, _ and .)", (int)(n > 40 ? 40 : n), p);
+		return -1;
+	}
+	if (v == 0 || v >= valuelen) {
+		snprintf(name, namelen, "%.*s: the value is empty or too long",
+		    (int)n, p);
+		return -1;
+	}
+	snprintf(name, namelen, "%.*s", (int)n, p);
+	snprintf(value, valuelen, "%.*s", (int)v, eq);
+	return 1;
+}
+
+/* "512m", "2g", "1048576" (bytes), "64k" */
+static long long
+parse_memory(const char *s)
+{
+	char *end;
+	long long v, mult = 1;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || v <= 0 || errno == ERANGE)
+		return -1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0': break;
+	case 'k': mult = 1LL << 10; end++; break;
+	case 'm': mult = 1LL << 20; end++; break;
+	case 'g': mult = 1LL << 30; end++; break;
+	default: return -1;
+	}
+	if (tolower((unsigned char)*end) == 'b')
+		end++;
+	if (*end != '\0' || v > (1LL << 50) / mult)
+		return -1;
+	return v * mult;
+}
+
+/* A node's settings, memory and cpus (issue 15). */
+static int
+validate_node_settings(struct parse *p, struct node_cfg *n)
+{
+	char key[80], name[80], value[CFG_STR * 4], seen[32][64];
+	const char *s = n->settings;
+	int ns = 0, rc;
+
+	snprintf(key, sizeof(key), "node %s.settings", n->name);
+	n->settings_line = n->line;
+	for (int i = 0; i < p->nseen; i++)
+		if (!strcmp(p->seen[i], key))
+			n->settings_line = p->seen_line[i];
+	p->line = n->settings_line;
+	while ((rc = config_setting_next(&s, name, sizeof(name), value,
+	    sizeof(value))) != 0) {
+		if (rc == -1)
+			return perr(p, "[node %s] settings: %s", n->name, name);
+		for (int i = 0; reserved_settings[i] != NULL; i++)
+			if (!strcmp(name, reserved_settings[i]))
+				return perr(p, "[node %s] settings: %s is "
+				    "labsup's to set", n->name, name);
+		for (int i = 0; i < ns; i++)
+			if (!strcmp(seen[i], name))
+				return perr(p, "[node %s] settings: %s is set "
+				    "twice", n->name, name);
+		if (ns < 32)
+			snprintf(seen[ns++], sizeof(seen[0]), "%s", name);
+	}
+	n->memory_bytes = 0;
+	if (n->memory[0] != '\0') {
+		snprintf(key, sizeof(key), "node %s.memory", n->name);
+		for (int i = 0; i < p->nseen; i++)
+			if (!strcmp(p->seen[i], key))
+				p->line = p->seen_line[i];
+		n->memory_bytes = parse_memory(n->memory);
+		if (n->memory_bytes < 4LL << 20)
+			return perr(p, "[node %s] memory = %s: expected a size "
+			    "of at least 4m, like 512m or 2g", n->name,
+			    n->memory);
+	}
+	return 1;
+}
+
 static int
 validate(struct parse *p)
 {
@@ -905,6 +1191,9 @@ validate(struct parse *p)
 				return perr(p, "[node %s]: tables and "
 				    "row_filter are for subscribers", n->name);
 		}
+		if (!validate_node_settings(p, n))
+			return 0;
+		p->line = n->line;
 		for (int j = 0; j < i; j++)
 			if (c->nodes[j].port == n->port)
 				return perr(p, "[node %s]: port %d is already "
@@ -932,16 +1221,32 @@ validate(struct parse *p)
 	if (c->influx.port == c->grafana.port)
 		return perr(p, "InfluxDB and Grafana both on port %d",
 		    c->influx.port);
-	at_key(p, "hum.node");
-	if (c->hum.node[0] && config_node(c, c->hum.node) == NULL)
-		return perr(p, "[hum] node = %s: no such node", c->hum.node);
-	at_key(p, "hum.workload");
-	if (c->hum.workload == WL_SCRIPT && c->hum.script[0] == '\0')
-		return perr(p, "[hum] workload = script needs script = FILE");
-	at_key(p, "hum.chaos_max");
-	if (c->hum.chaos_min > c->hum.chaos_max)
-		return perr(p, "[hum] chaos_min %g is above chaos_max %g",
-		    c->hum.chaos_min, c->hum.chaos_max);
+	for (int i = 0; i < config_hum_ngroups(c); i++)
+		if (!validate_hum(p, config_hum_group(c, i)))
+			return 0;
+	/* issue 15: your own schema */
+	at_key(p, "replication.schema");
+	if (strcmp(c->replication.schema, "pgbench") != 0 &&
+	    c->replication.schema[0] != '/')
+		return perr(p, "[replication] schema = %s: pgbench, or the "
+		    "absolute path of a SQL file", c->replication.schema);
+	at_key(p, "replication.data");
+	if (c->replication.data[0] != '\0' &&
+	    !strcmp(c->replication.schema, "pgbench"))
+		return perr(p, "[replication] data needs schema = FILE (the "
+		    "pgbench tables are generated at scale)");
+	for (int i = 0; i < config_hum_ngroups(c); i++) {
+		const struct hum_cfg *g = config_hum_group(c, i);
+		if (g->clients > 0 && g->workload != WL_SCRIPT &&
+		    strcmp(c->replication.schema, "pgbench") != 0) {
+			at_hum_key(p, g, "workload");
+			return perr(p, "[hum%s%s] workload = %s runs on the "
+			    "pgbench tables: with schema = FILE use workload = "
+			    "script (or clients = 0)", g == &c->hum ? "" : " ",
+			    g == &c->hum ? "" : g->name,
+			    workload_name(g->workload));
+		}
+	}
 	at_key(p, "sampler.interval_ms");
 	if (c->sampler.interval_ms < SAMPLER_SQL_MIN_MS &&
 	    c->sampler.source != SAMPLER_PROBE)
@@ -1189,6 +1494,36 @@ config_node(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+int
+config_hum_ngroups(const struct config *cfg)
+{
+	return 1 + cfg->nhum_groups;
+}
+
+const struct hum_cfg *
+config_hum_group(const struct config *cfg, int i)
+{
+	if (i == 0)
+		return &cfg->hum;
+	return i > 0 && i <= cfg->nhum_groups ? &cfg->hum_groups[i - 1] : NULL;
+}
+
+const struct hum_cfg *
+config_hum_find(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < config_hum_ngroups(cfg); i++)
+		if (!strcmp(config_hum_group(cfg, i)->name, name))
+			return config_hum_group(cfg, i);
+	return NULL;
+}
+
+const char *
+hum_profile_name(int profile)
+{
+	return profile >= HP_FLAT && profile <= HP_SINE ?
+	    profile_names[profile] : "unknown";
+}
+
 const struct node_cfg *
 config_publisher(const struct config *cfg)
 {
@@ -1196,6 +1531,23 @@ config_publisher(const struct config *cfg)
 		if (cfg->nodes[i].role == NODE_PUBLISHER)
 			return &cfg->nodes[i];
 	return NULL;
+}
+
+/* Every [hum NAME] group, its keys in the table's order. */
+static void
+print_hum_groups(const struct config *c, FILE *fp)
+{
+	char v[CFG_PATH * 2];
+
+	for (int j = 0; j < c->nhum_groups; j++) {
+		const struct hum_cfg *g = &c->hum_groups[j];
+		fprintf(fp, "\n[hum %s]\n", g->name);
+		for (size_t i = 0; i < cfg_nkeys; i++)
+			if (!strcmp(cfg_keys[i].section, "hum") &&
+			    config_hum_value(c, &cfg_keys[i], g, v,
+			    sizeof(v))[0])
+				fprintf(fp, "%s = %s\n", cfg_keys[i].key, v);
+	}
 }
 
 void
@@ -1223,14 +1575,19 @@ config_print(const struct config *c, FILE *fp)
 				fprintf(fp, "\n[%s %s]\n", k->section, n->name);
 				for (size_t m = i; m < cfg_nkeys && !strcmp(
 				    cfg_keys[m].section, k->section); m++)
+					/* unset optional numbers (cpus) read 0 */
 					if (config_value(c, &cfg_keys[m],
-					    &c->nodes[j], v, sizeof(v))[0])
+					    &c->nodes[j], v, sizeof(v))[0] &&
+					    (cfg_keys[m].def != NULL ||
+					    strcmp(v, "0") != 0))
 						fprintf(fp, "%s = %s\n",
 						    cfg_keys[m].key, v);
 			}
 			continue;
 		}
 		if (strcmp(last, k->section)) {
+			if (!strcmp(last, "hum"))
+				print_hum_groups(c, fp);
 			fprintf(fp, "\n[%s]\n", k->section);
 			last = k->section;
 		}

@@ -62,6 +62,46 @@ struct node_cfg {
 	int line;		/* where the section starts, for messages only */
 	struct link_settings link; /* [link NAME] (subscribers) */
 	int link_line;		/* where [link NAME] starts, 0: none */
+	/*
+	 * issue 15: server settings, "name=value; name=value", after the
+	 * lab's own (backend/pg_settings.c); docker container limits.
+	 */
+	char settings[CFG_STR * 4];
+	int settings_line;	/* where settings was set, for messages */
+	char memory[16];	/* "512m"; "" = no limit */
+	long long memory_bytes;	/* derived from memory */
+	double cpus;		/* 0 = no limit */
+};
+
+/* Load profiles of a hum group: how its rate moves over time. */
+enum hum_profile {
+	HP_FLAT = 0,	/* the rate, always */
+	HP_PULSE,	/* x peak for pulse_s seconds every period_s */
+	HP_RAMP,	/* low to peak over period_s, then peak */
+	HP_SINE,	/* between low and peak, one cycle per period_s */
+};
+
+#define CFG_MAX_HUM 8		/* [hum NAME] groups besides [hum] */
+#define CFG_HUM_NAME 12		/* group names: at most 11 (a record tag) */
+#define CFG_HUM_DEFAULT "default"	/* the group of plain [hum] */
+
+/* One hum group: [hum] or [hum NAME]. */
+struct hum_cfg {
+	int clients;
+	double rate;		/* total tx/s over all clients, 0 = max */
+	int workload;		/* enum workload */
+	char script[CFG_PATH];
+	char node[CFG_NAME];	/* target node, default the publisher */
+	bool chaos;
+	double chaos_min;	/* chaos bounds, as factors of rate */
+	double chaos_max;
+	/* issue 15: groups and profiles */
+	char name[CFG_HUM_NAME];	/* CFG_HUM_DEFAULT for [hum] */
+	int profile;		/* enum hum_profile */
+	double period_s;
+	double pulse_s;
+	double low, peak;	/* profile factors of rate */
+	int line;		/* where the section starts, for messages */
 };
 
 struct config {
@@ -113,18 +153,16 @@ struct config {
 		int scale;		/* pgbench scale of the lab tables */
 		int heartbeat_ms;
 		char publication[64];
+		/* issue 15: "pgbench" or a SQL file; a SQL file or CSV dir */
+		char schema[CFG_PATH];
+		char data[CFG_PATH];
 	} replication;
 
-	struct {
-		int clients;
-		double rate;		/* total tx/s over all clients, 0 = max */
-		int workload;		/* enum workload */
-		char script[CFG_PATH];
-		char node[CFG_NAME];	/* target node, default the publisher */
-		bool chaos;
-		double chaos_min;	/* chaos bounds, as factors of rate */
-		double chaos_max;
-	} hum;
+	struct hum_cfg hum;	/* [hum]: the group named "default" */
+
+	/* issue 15: [hum NAME] groups, in file order */
+	struct hum_cfg hum_groups[CFG_MAX_HUM];
+	int nhum_groups;
 
 	struct {
 		bool enabled;
@@ -229,5 +267,25 @@ const char *workload_name(int wl);
 const struct node_cfg *config_node(const struct config *cfg,
     const char *name);
 const struct node_cfg *config_publisher(const struct config *cfg);
+
+/*
+ * Hum groups: 0 is [hum] ("default"), 1.. the [hum NAME] sections in file
+ * order.  config_hum_value is config_value for a key of section "hum" in
+ * group g.
+ */
+int config_hum_ngroups(const struct config *cfg);
+const struct hum_cfg *config_hum_group(const struct config *cfg, int i);
+const struct hum_cfg *config_hum_find(const struct config *cfg,
+    const char *name);
+const char *config_hum_value(const struct config *cfg,
+    const struct cfg_key *k, const struct hum_cfg *g, char *buf, size_t len);
+const char *hum_profile_name(int profile);
+
+/*
+ * issue 15: the next "name=value" of a node's settings at *p (advanced),
+ * name and value trimmed; 1, 0 at the end, -1 with a reason in name.
+ */
+int config_setting_next(const char **p, char *name, size_t namelen,
+    char *value, size_t valuelen);
 
 #endif

@@ -11,11 +11,38 @@
 
 #include "config.h"
 
-/* The lab tables in creation order; the heartbeat table is the last. */
-#define SCHEMA_NTABLES 5
-extern const char *const schema_tables[SCHEMA_NTABLES];
+/*
+ * The lab tables in creation order; the heartbeat table is the last.
+ * pgbench's four by default; schema_load() replaces them with the tables
+ * of [replication] schema = FILE (issue 15).
+ */
+#define SCHEMA_MAX_TABLES 17
+extern const char *schema_tables[SCHEMA_MAX_TABLES];
+extern int schema_ntables;
+#define SCHEMA_NTABLES schema_ntables
 
-/* CREATE TABLE IF NOT EXISTS for every lab table.  0 or -1 + err. */
+/* [replication] schema is the built-in pgbench one. */
+bool schema_is_pgbench(const struct config *cfg);
+
+/*
+ * issue 15: read [replication] schema = FILE, and learn its tables from
+ * its CREATE TABLE statements.  0, or -1 with "file:line: reason".  For
+ * the pgbench schema a no-op.
+ */
+int schema_load(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * issue 15: load [replication] data (a SQL file, or a directory of
+ * TABLE.csv files with a header line, one per table) on the publisher in
+ * one transaction, unless the first table already has rows.  0 or -1.
+ */
+int schema_load_data(const struct config *cfg, PGconn *c, bool *loaded,
+    char *err, size_t errlen);
+
+/*
+ * CREATE TABLE IF NOT EXISTS for every lab table, and the pgbench_* views
+ * of them (issue 15).  0 or -1 + err.
+ */
 int schema_create(PGconn *c, char *err, size_t errlen);
 
 /* The subscription of a subscriber node: "sub_<node>". */

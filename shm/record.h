@@ -76,7 +76,9 @@ struct rec_replication {
 
 struct rec_hum {
 	char node[REC_NAME];
-	char client[REC_NAME];
+	/* issue 15: the group tag; client "1".."64" needs 3 bytes */
+	char group[12];		/* CFG_HUM_NAME */
+	char client[4];
 	int64_t tx;		/* committed in this interval */
 	int64_t err_serialization;
 	int64_t err_deadlock;

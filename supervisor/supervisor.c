@@ -84,7 +84,7 @@ want_add(struct want *out, int n, int max, const struct config *cfg,
 int
 sup_wanted(const struct config *cfg, struct want *out, int max)
 {
-	char arg[16];
+	char arg[STATUS_NAME];
 	int n = 0;
 
 	for (size_t o = 0; o < worker_ntypes; o++) {
@@ -108,9 +108,16 @@ sup_wanted(const struct config *cfg, struct want *out, int max)
 					    cfg->nodes[i].name);
 			break;
 		case WN_PER_CLIENT:
-			for (int i = 0; i < cfg->hum.clients; i++) {
-				snprintf(arg, sizeof(arg), "%d", i + 1);
-				n = want_add(out, n, max, cfg, t->kind, arg);
+			/* every hum group's clients (issue 15) */
+			for (int g = 0; g < config_hum_ngroups(cfg); g++) {
+				const struct hum_cfg *hg = config_hum_group(cfg,
+				    g);
+				for (int i = 0; i < hg->clients; i++) {
+					hum_worker_arg(cfg, hg, i + 1, arg,
+					    sizeof(arg));
+					n = want_add(out, n, max, cfg, t->kind,
+					    arg);
+				}
 			}
 			break;
 		}

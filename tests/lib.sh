@@ -149,3 +149,17 @@ status_json() { "$LABSUP" status -c "$LAB_CONF" --json; }
 walsender() { psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_replication WHERE application_name = 'sub_$1'"; }
 has_walsender() { [ -n "$(walsender "$1")" ]; }
 no_walsender() { [ -z "$(walsender "$1")" ]; }
+
+# node_conf NODE LINES: add LINES (key = value, one a line) to [node NODE]
+# of $LAB_CONF, right after its header (issue 15).
+node_conf() {
+	python3 - "$LAB_CONF" "$1" "$2" <<'PY'
+import sys
+p, node, lines = sys.argv[1:4]
+s = open(p).read()
+head = "[node %s]\n" % node
+if head not in s:
+    sys.exit("no [node %s] in %s" % (node, p))
+open(p, "w").write(s.replace(head, head + lines.rstrip("\n") + "\n", 1))
+PY
+}

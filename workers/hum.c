@@ -28,7 +28,7 @@
 #define HUM_MAX_LAG_NS (2 * HUM_SECOND_NS) /* then skip, do not catch up */
 #define HUM_CHAOS_SLOT_NS (5 * HUM_SECOND_NS)
 #define HUM_HOT_ROWS 4		/* contention: the hot accounts */
-#define HUM_MAX_STEPS (HUM_SCRIPT_MAX + 1)
+#define HUM_MAX_STEPS HUM_CMD_MAX
 #define HUM_VAL 24
 
 /* The fixed workloads' statements, prepared once per connection. */
@@ -66,7 +66,8 @@ static const struct {
 
 /* One statement of a transaction, with its parameter values as text. */
 struct hum_step {
-	int stmt;	/* HF_* or, for scripts, the script's index */
+	int stmt;	/* HF_* or, for scripts, the script's index; -1 sleep */
+	int64_t sleep_us;	/* stmt -1: a script's \sleep */
 	int nparams;
 	char val[HUM_PARAM_MAX][HUM_VAL];
 };
@@ -81,13 +82,18 @@ struct hum_stats {
 struct hum {
 	struct worker_ctx *ctx;
 	const struct config *cfg;
+	const struct hum_cfg *grp;	/* its group: [hum] or [hum NAME] */
 	const struct node_cfg *node;
-	char client[REC_NAME];
-	char name[24];		/* "hum 0" */
+	char client[4];
+	char name[STATUS_NAME];	/* "hum 1", "hum ro.1" */
 	int index;
 	int workload;
 	double rate;		/* this client's base rate, 0 = max */
 	double factor;		/* chaos factor now */
+	double pfactor;		/* profile factor now */
+	struct hum_curve curve;
+	int profile_phase;	/* -1 before the first */
+	int64_t start_mono;	/* the ramp starts here */
 	int64_t scale;
 	PGconn *conn;
 	struct hum_rng rng;
@@ -101,6 +107,8 @@ struct hum {
 	int64_t cur_sched;	/* schedule time of the running tx */
 	int64_t last_chaos_slot;
 	struct hum_stats iv;	/* this interval */
+	struct hum_value vars[HUM_VARS_MAX];	/* a script's variables */
+	bool said_eval;		/* a \set failed: said once */
 	int64_t tx_total, err_total, reconnect_total, skipped_total;
 };
 
@@ -114,7 +122,7 @@ hum_stmt_name(int i, char *buf, size_t len)
 static double
 hum_rate_now(const struct hum *h)
 {
-	return h->rate * h->factor;
+	return h->rate * h->factor * h->pfactor;
 }
 
 static void
@@ -137,13 +145,18 @@ hum_emit_labsup(struct hum *h)
  * to the others, so bursts and lulls are lab-wide; client 0 reports them.
  */
 static double
-hum_chaos_factor(const struct config *cfg, int64_t slot)
+hum_chaos_factor(const struct config *cfg, const struct hum_cfg *g,
+    int64_t slot)
 {
 	uint64_t x = (uint64_t)slot * 0x9e3779b97f4a7c15ULL;
-	double lo = cfg->hum.chaos_min, hi = cfg->hum.chaos_max, u;
+	double lo = g->chaos_min, hi = g->chaos_max, u;
 
 	for (const char *p = cfg->lab.name; *p != '\0'; p++)
 		x = (x ^ (unsigned char)*p) * 0x100000001b3ULL;
+	/* each named group its own bursts; [hum] as before groups came */
+	if (g != &cfg->hum)
+		for (const char *p = g->name; *p != '\0'; p++)
+			x = (x ^ (unsigned char)*p) * 0x100000001b3ULL;
 	u = (double)(hum_splitmix(&x) >> 11) * 0x1.0p-53;
 	if (lo <= 0)
 		lo = 0.01;
@@ -158,13 +171,13 @@ hum_chaos(struct hum *h)
 	int64_t slot;
 	double f;
 
-	if (!h->cfg->hum.chaos || h->rate <= 0)
+	if (!h->grp->chaos || h->rate <= 0)
 		return;
 	slot = now_ns() / HUM_CHAOS_SLOT_NS;
 	if (slot == h->last_chaos_slot)
 		return;
 	h->last_chaos_slot = slot;
-	f = hum_chaos_factor(h->cfg, slot);
+	f = hum_chaos_factor(h->cfg, h->grp, slot);
 	if (f == h->factor)
 		return;
 	h->factor = f;
@@ -172,8 +185,45 @@ hum_chaos(struct hum *h)
 	    (int64_t)(hum_rate_now(h) * 100));
 	/* clients count from 1: the first one speaks for all */
 	if (h->index == 1)
-		worker_event(h->ctx, "chaos", "hum rate x%.2f: %.1f tx/s on %s",
-		    f, f * h->cfg->hum.rate, h->node->name);
+		worker_event(h->ctx, "chaos", "hum %s rate x%.2f: %.1f tx/s on "
+		    "%s", h->grp->name, f, hum_rate_now(h) * h->grp->clients,
+		    h->node->name);
+}
+
+/*
+ * The load profile (issue 15): its factor every 100 ms; client 1 of the
+ * group reports each change of phase (a pulse begins or ends, a ramp
+ * starts or tops out, a sine turns) as an event, an annotation.
+ */
+static void
+hum_profile(struct hum *h)
+{
+	static const char *const what[][2] = {
+		[HP_FLAT] = { "flat", "flat" },
+		[HP_PULSE] = { "between pulses", "pulse" },
+		[HP_RAMP] = { "ramp up", "ramp done" },
+		[HP_SINE] = { "sine rising", "sine falling" },
+	};
+	double t;
+	int phase;
+
+	/* before the first connection nothing runs: no phase to report */
+	if (h->curve.kind == HP_FLAT || h->rate <= 0 || h->next_tx == 0)
+		return;
+	/* pulse and sine keep the wall clock's time: a group agrees */
+	t = h->curve.kind == HP_RAMP ? (mono_ns() - h->start_mono) / 1e9 :
+	    now_ns() / 1e9;
+	h->pfactor = hum_curve_factor(&h->curve, t, &phase);
+	status_counter_set(h->ctx->slot, HC_RATE_X100,
+	    (int64_t)(hum_rate_now(h) * 100));
+	if (phase == h->profile_phase)
+		return;
+	h->profile_phase = phase;
+	if (h->index == 1)
+		worker_event(h->ctx, "profile", "hum %s %s: x%.2f, %.1f tx/s "
+		    "on %s", h->grp->name, what[h->curve.kind][phase & 1],
+		    h->pfactor, hum_rate_now(h) * h->grp->clients,
+		    h->node->name);
 }
 
 /* Emit the 100 ms record (and the once-a-second one) when due. */
@@ -192,6 +242,7 @@ hum_report(void *arg)
 	r.kind = REC_HUM;
 	snprintf(r.u.hum.node, sizeof(r.u.hum.node), "%s", h->node->name);
 	snprintf(r.u.hum.client, sizeof(r.u.hum.client), "%s", h->client);
+	snprintf(r.u.hum.group, sizeof(r.u.hum.group), "%s", h->grp->name);
 	r.u.hum.tx = s->tx;
 	r.u.hum.err_serialization = s->err_ser;
 	r.u.hum.err_deadlock = s->err_dl;
@@ -238,6 +289,7 @@ hum_report(void *arg)
 			worker_stop = 1;
 	}
 	hum_chaos(h);
+	hum_profile(h);
 	return h->next_report;
 }
 
@@ -365,6 +417,11 @@ hum_prepare(struct hum *h, char *err, size_t errlen)
 		    h->node->name, state);
 		/* 42P01 undefined_table: the replication worker is not done */
 		return !strcmp(state, "42P01") ? 1 : -1;
+	}
+	/* your own schema (issue 15): no branches; :scale is the config's */
+	if (strcmp(h->cfg->replication.schema, "pgbench") != 0) {
+		h->scale = h->cfg->replication.scale;
+		return 0;
 	}
 	/* the scale, as pgbench learns it: one branch per unit */
 	if (!PQsendQueryParams(h->conn, "SELECT count(*) FROM branches", 0,
@@ -515,27 +572,66 @@ hum_build_fixed(struct hum *h)
 	h->nsteps = n;
 }
 
-/* Scripts: one value per variable per transaction, as pgbench's \set. */
-static void
+/*
+ * Scripts: the built-in variables drawn afresh, then the commands in
+ * order: \set evaluates, a statement takes its parameters' values as they
+ * are then, \sleep becomes a step of its own.  -1 when a \set fails
+ * (division by zero, bad random bounds: counted as an error).
+ */
+static int
 hum_build_script(struct hum *h)
 {
-	int64_t v[HV_MAX];
+	struct hum_value *v = h->vars;
+	char err[160];
+	int n = 0;
 
-	v[HV_AID] = hum_rng_range(&h->rng, 1, 100000 * h->scale);
-	v[HV_BID] = hum_rng_range(&h->rng, 1, h->scale);
-	v[HV_TID] = hum_rng_range(&h->rng, 1, 10 * h->scale);
-	v[HV_DELTA] = hum_rng_range(&h->rng, -5000, 5000);
-	v[HV_SCALE] = h->scale;
-	v[HV_CLIENT] = h->index;
-	for (int i = 0; i < h->script.nstmt; i++) {
-		const struct hum_stmt *s = &h->script.stmt[i];
-		h->steps[i].stmt = i;
-		h->steps[i].nparams = s->nparams;
-		for (int j = 0; j < s->nparams; j++)
-			snprintf(h->steps[i].val[j], HUM_VAL, "%" PRId64,
-			    v[s->var[j]]);
+	for (int i = 0; i < HV_MAX; i++)
+		v[i].type = HUM_INT;
+	v[HV_AID].i = hum_rng_range(&h->rng, 1, 100000 * h->scale);
+	v[HV_BID].i = hum_rng_range(&h->rng, 1, h->scale);
+	v[HV_TID].i = hum_rng_range(&h->rng, 1, 10 * h->scale);
+	v[HV_DELTA].i = hum_rng_range(&h->rng, -5000, 5000);
+	v[HV_SCALE].i = h->scale;
+	v[HV_CLIENT].i = h->index;
+	v[HV_CLIENT_ID].i = h->index - 1;
+	for (int c = 0; c < h->script.ncmd; c++) {
+		const struct hum_cmd *cmd = &h->script.cmd[c];
+		struct hum_step *st = &h->steps[n];
+
+		switch (cmd->kind) {
+		case HUM_SET:
+			if (hum_expr_eval(&h->script, cmd->expr, v, &h->rng,
+			    &v[cmd->var], err, sizeof(err)) == -1) {
+				if (!h->said_eval)
+					log_warnx("%s: %s line %d: %s (counted "
+					    "as errors)", h->name,
+					    h->grp->script, cmd->line, err);
+				h->said_eval = true;
+				return -1;
+			}
+			break;
+		case HUM_SLEEP:
+			st->stmt = -1;
+			st->nparams = 0;
+			st->sleep_us = cmd->sleep_us;
+			if (cmd->var >= 0)
+				st->sleep_us *= v[cmd->var].type == HUM_DOUBLE ?
+				    (int64_t)v[cmd->var].d : v[cmd->var].i;
+			n++;
+			break;
+		default: {
+			const struct hum_stmt *s = &h->script.stmt[cmd->stmt];
+			st->stmt = cmd->stmt;
+			st->nparams = s->nparams;
+			for (int j = 0; j < s->nparams; j++)
+				hum_value_text(&v[s->var[j]], st->val[j],
+				    HUM_VAL);
+			n++;
+		}
+		}
 	}
-	h->nsteps = h->script.nstmt;
+	h->nsteps = n;
+	return 0;
 }
 
 static void
@@ -560,36 +656,55 @@ hum_run_tx(struct hum *h)
 	const char *vals[HUM_PARAM_MAX];
 	char name[16], state[8];
 	int64_t t0;
-	int rc;
+	int rc = 0;
 
-	if (h->workload == WL_SCRIPT)
-		hum_build_script(h);
-	else
+	if (h->workload == WL_SCRIPT) {
+		if (hum_build_script(h) == -1) {
+			h->iv.err_other++;
+			return 0;
+		}
+	} else
 		hum_build_fixed(h);
 	t0 = mono_ns();
-	for (int i = 0; i < h->nsteps; i++) {
-		for (int j = 0; j < h->steps[i].nparams; j++)
-			vals[j] = h->steps[i].val[j];
-		if (!PQsendQueryPrepared(h->conn, hum_stmt_name(
-		    h->steps[i].stmt, name, sizeof(name)),
-		    h->steps[i].nparams, vals, NULL, NULL, 0))
-			return -1;
+	state[0] = '\0';
+	/* one pipeline per run of statements; a \sleep ends a run */
+	for (int i = 0; i < h->nsteps && state[0] == '\0';) {
+		int sent = 0;
+		for (; i < h->nsteps && h->steps[i].stmt >= 0; i++, sent++) {
+			for (int j = 0; j < h->steps[i].nparams; j++)
+				vals[j] = h->steps[i].val[j];
+			if (!PQsendQueryPrepared(h->conn, hum_stmt_name(
+			    h->steps[i].stmt, name, sizeof(name)),
+			    h->steps[i].nparams, vals, NULL, NULL, 0))
+				return -1;
+		}
+		if (sent > 0) {
+			if (!PQpipelineSync(h->conn))
+				return -1;
+			rc = hum_drain(h, state, sizeof(state));
+			if (rc == PGC_STOPPED)
+				return 0;
+			if (rc != 0)
+				return -1;
+		}
+		if (i < h->nsteps && state[0] == '\0') {
+			hum_sleep_until(h, mono_ns() + h->steps[i].sleep_us *
+			    1000);
+			if (worker_stop)
+				break;
+			i++;
+		}
 	}
-	if (!PQpipelineSync(h->conn))
-		return -1;
-	rc = hum_drain(h, state, sizeof(state));
-	if (rc == PGC_STOPPED)
-		return 0;
-	if (rc != 0)
-		return -1;
 	if (PQtransactionStatus(h->conn) != PQTRANS_IDLE) {
 		/* a script left a transaction open or failed inside BEGIN */
 		char st2[8];
 		if (hum_simple(h, "ROLLBACK", st2, sizeof(st2)) != 0)
 			return -1;
-		if (state[0] == '\0')
+		if (state[0] == '\0' && !worker_stop)
 			snprintf(state, sizeof(state), "25000");
 	}
+	if (worker_stop && state[0] == '\0')
+		return 0;
 	if (state[0] != '\0') {
 		hum_count_error(h, state);
 		return 0;
@@ -599,24 +714,22 @@ hum_run_tx(struct hum *h)
 	return 0;
 }
 
-/* Read and parse the script file; -1 with a message in err. */
-static int
-hum_load_script(struct hum *h, char *err, size_t errlen)
+int
+hum_script_load(const char *path, struct hum_script *s, char *err,
+    size_t errlen)
 {
-	const char *path = h->cfg->hum.script;
 	char perr[200], *text;
 	FILE *fp;
 	long len;
 	int rc;
 
 	if (path[0] == '\0') {
-		snprintf(err, errlen, "workload = script needs [hum] script = "
-		    "FILE");
+		snprintf(err, errlen, "workload = script needs script = FILE");
 		return -1;
 	}
 	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s (fix [hum] script)", path,
-		    strerror(errno));
+		snprintf(err, errlen, "%s: %s (fix the hum group's script)",
+		    path, strerror(errno));
 		return -1;
 	}
 	if (fseek(fp, 0, SEEK_END) == -1 || (len = ftell(fp)) < 0 ||
@@ -629,43 +742,67 @@ hum_load_script(struct hum *h, char *err, size_t errlen)
 	}
 	text[fread(text, 1, (size_t)len, fp)] = '\0';
 	fclose(fp);
-	rc = hum_script_parse(text, &h->script, perr, sizeof(perr));
+	rc = hum_script_parse(text, s, perr, sizeof(perr));
 	free(text);
+	/* perr starts with its line: "path:12: reason" */
 	if (rc == -1)
-		snprintf(err, errlen, "%s: %s", path, perr);
+		snprintf(err, errlen, "%s:%s", path, perr);
 	return rc;
+}
+
+int
+hum_scripts_check(const struct config *cfg, char *err, size_t errlen)
+{
+	static struct hum_script s;	/* 20 kB: not the stack */
+
+	for (int i = 0; i < config_hum_ngroups(cfg); i++) {
+		const struct hum_cfg *g = config_hum_group(cfg, i);
+		if (g->workload != WL_SCRIPT || g->clients == 0)
+			continue;
+		if (hum_script_load(g->script, &s, err, errlen) == -1)
+			return -1;
+		hum_script_free(&s);
+	}
+	return 0;
 }
 
 static int
 hum_setup(struct hum *h, struct worker_ctx *ctx, char *err, size_t errlen)
 {
 	const struct config *cfg = ctx->cfg;
-	const char *e = NULL;
+	const struct hum_cfg *g;
 
 	memset(h, 0, sizeof(*h));
 	h->ctx = ctx;
 	h->cfg = cfg;
-	h->index = (int)strtonum(ctx->arg != NULL ? ctx->arg : "0", 0, 1000,
-	    &e);
-	if (e != NULL) {
-		snprintf(err, errlen, "hum: client index \"%s\" is %s",
-		    ctx->arg, e);
+	g = hum_group_of(cfg, ctx->arg != NULL ? ctx->arg : "", &h->index);
+	if (g == NULL || h->index > g->clients) {
+		snprintf(err, errlen, "hum: \"%s\" is no client of a hum group "
+		    "in the config", ctx->arg != NULL ? ctx->arg : "");
 		return -1;
 	}
+	h->grp = g;
 	snprintf(h->client, sizeof(h->client), "%d", h->index);
-	snprintf(h->name, sizeof(h->name), "hum %d", h->index);
-	h->node = cfg->hum.node[0] != '\0' ? config_node(cfg, cfg->hum.node) :
+	snprintf(h->name, sizeof(h->name), "hum %s", ctx->arg);
+	h->node = g->node[0] != '\0' ? config_node(cfg, g->node) :
 	    config_publisher(cfg);
 	if (h->node == NULL) {
 		snprintf(err, errlen, "hum: node \"%s\" is not in the config "
-		    "(fix [hum] node)", cfg->hum.node);
+		    "(fix the node of [hum%s%s])", g->node, g == &cfg->hum ?
+		    "" : " ", g == &cfg->hum ? "" : g->name);
 		return -1;
 	}
-	h->workload = cfg->hum.workload;
-	if (h->workload == WL_SCRIPT && hum_load_script(h, err, errlen) == -1)
+	h->workload = g->workload;
+	if (h->workload == WL_SCRIPT && hum_script_load(g->script, &h->script,
+	    err, errlen) == -1)
 		return -1;
-	h->rate = cfg->hum.clients > 0 ? cfg->hum.rate / cfg->hum.clients : 0;
+	h->rate = g->clients > 0 ? g->rate / g->clients : 0;
 	h->factor = 1;
+	h->pfactor = 1;
+	h->curve = (struct hum_curve){ g->profile, g->period_s,
+	    g->pulse_s, g->low, g->peak };
+	h->profile_phase = -1;
+	h->start_mono = mono_ns();
 	h->last_chaos_slot = -1;
 	hum_rng_seed(&h->rng, (uint64_t)getpid() ^ (uint64_t)now_ns());
 	hum_sched_init(&h->sched, &h->rng);

@@ -43,6 +43,19 @@ void hum_sched_init(struct hum_sched *s, struct hum_rng *rng);
 double hum_sched_gap(struct hum_sched *s, double rate);
 
 /*
+ * Load profiles (issue 15): the factor of the base rate at t seconds into
+ * the profile, and its phase (0 or 1: between pulses / in one, ramping /
+ * topped out, sine rising / falling); a new phase is an event.
+ * kind is enum hum_profile (lib/config.h): 0 flat, 1 pulse, 2 ramp, 3 sine.
+ */
+struct hum_curve {
+	int kind;
+	double period_s, pulse_s, low, peak;
+};
+
+double hum_curve_factor(const struct hum_curve *p, double t, int *phase);
+
+/*
  * Percentile p (0..100) of v[0..n) by nearest rank; sorts v in place.
  * Returns 0 when n is 0.
  */
@@ -63,38 +76,107 @@ struct hum_lat {
 void hum_lat_reset(struct hum_lat *l);
 void hum_lat_add(struct hum_lat *l, double ms, struct hum_rng *rng);
 
-/* Script workload: statements split on ';', ":name" parameters. */
+/*
+ * Script workload: SQL statements split on ';' with ":name" parameters,
+ * and pgbench's meta-commands \set NAME EXPR and \sleep N [us|ms|s]
+ * (issue 15), so a pgbench script runs as it is.  Variables 0..HV_MAX-1
+ * are built in, drawn afresh every transaction (aid, bid, tid, delta as
+ * the tpcb workload draws them); \set may override them.
+ */
 enum hum_var {
 	HV_AID = 0,	/* 1 .. 100000 * scale */
 	HV_BID,		/* 1 .. scale */
 	HV_TID,		/* 1 .. 10 * scale */
 	HV_DELTA,	/* -5000 .. 5000 */
 	HV_SCALE,
-	HV_CLIENT,	/* the client index */
+	HV_CLIENT,	/* the client index, from 1 */
+	HV_CLIENT_ID,	/* pgbench's: from 0 */
 	HV_MAX
 };
 
 #define HUM_SCRIPT_MAX 64	/* statements */
+#define HUM_CMD_MAX 192		/* statements, \set and \sleep */
 #define HUM_PARAM_MAX 16	/* distinct parameters per statement */
+#define HUM_VARS_MAX 64
+#define HUM_VAR_NAME 32
+#define HUM_EXPR_ARGS 8
+
+/* A value of a pgbench expression; a bool is in i. */
+enum hum_vtype { HUM_INT = 0, HUM_DOUBLE, HUM_BOOL };
+struct hum_value {
+	int type;
+	int64_t i;
+	double d;
+};
+
+/* One node of an expression; children are indexes into the script's. */
+struct hum_expr {
+	int op;
+	int nargs;
+	int arg[HUM_EXPR_ARGS];
+	int var;		/* a :variable */
+	struct hum_value lit;
+};
 
 struct hum_stmt {
 	char *sql;		/* with $1..$n in place of :name */
 	int nparams;
-	int var[HUM_PARAM_MAX];	/* enum hum_var of $1..$n */
+	int var[HUM_PARAM_MAX];	/* the variables of $1..$n */
+};
+
+enum hum_cmd_kind { HUM_SQL = 0, HUM_SET, HUM_SLEEP };
+struct hum_cmd {
+	int kind;
+	int stmt;		/* HUM_SQL: index into stmt[] */
+	int var;		/* HUM_SET: the variable; HUM_SLEEP: or -1 */
+	int expr;		/* HUM_SET: the root node */
+	int64_t sleep_us;	/* HUM_SLEEP: times the variable, if any */
+	int line;
 };
 
 struct hum_script {
 	struct hum_stmt stmt[HUM_SCRIPT_MAX];
 	int nstmt;
+	struct hum_cmd cmd[HUM_CMD_MAX];	/* in script order */
+	int ncmd;
+	char var[HUM_VARS_MAX][HUM_VAR_NAME];
+	int nvars;
+	struct hum_expr *expr;
+	int nexpr, expr_cap;
 };
 
 /*
- * Parse text into *s.  Returns 0, or -1 with a one-line reason in err
- * (statement number and what to fix).  hum_script_free() releases it.
+ * Parse text into *s.  Returns 0, or -1 with "LINE: reason" in err (the
+ * caller puts the file name before it).  hum_script_free() releases it.
  */
 int hum_script_parse(const char *text, struct hum_script *s, char *err,
     size_t errlen);
 void hum_script_free(struct hum_script *s);
 const char *hum_var_name(int var);
+/* The index of variable name[0..len), or -1. */
+int hum_var_find(const struct hum_script *s, const char *name, size_t len);
+
+/*
+ * pgbench expressions (hum_expr.c): parse text (all of it) into s's nodes,
+ * *root the top one; evaluate one with the variables' values.  Both
+ * return 0, or -1 with a reason in err.
+ */
+int hum_expr_parse(struct hum_script *s, const char *text, int *root,
+    char *err, size_t errlen);
+int hum_expr_eval(const struct hum_script *s, int root,
+    const struct hum_value *vars, struct hum_rng *rng, struct hum_value *out,
+    char *err, size_t errlen);
+/*
+ * Read and parse a script file (hum.c, not pure): -1 with
+ * "path:LINE: reason" in err.  hum_scripts_check does it for every group
+ * with workload = script (config check, start).
+ */
+int hum_script_load(const char *path, struct hum_script *s, char *err,
+    size_t errlen);
+struct config;
+int hum_scripts_check(const struct config *cfg, char *err, size_t errlen);
+
+/* v as a statement parameter: "42", "0.5", "true". */
+int hum_value_text(const struct hum_value *v, char *buf, size_t len);
 
 #endif

@@ -38,6 +38,40 @@ hum_sched_gap(struct hum_sched *s, double rate)
 	return -log(1.0 - u) / rate;
 }
 
+/*
+ * Pulse: the pulse is the last pulse_s of each period, so a group starts
+ * at its base rate.  Ramp: low to peak over period_s, then peak.  Sine:
+ * low at 0, peak at half the period, low again at its end.
+ */
+double
+hum_curve_factor(const struct hum_curve *p, double t, int *phase)
+{
+	double pos = p->period_s > 0 ? fmod(t < 0 ? 0 : t, p->period_s) : 0;
+
+	*phase = 0;
+	switch (p->kind) {
+	case 1:	/* pulse */
+		if (pos >= p->period_s - p->pulse_s) {
+			*phase = 1;
+			return p->peak;
+		}
+		return 1;
+	case 2:	/* ramp */
+		if (t >= p->period_s) {
+			*phase = 1;
+			return p->peak;
+		}
+		return p->low + (p->peak - p->low) * (t < 0 ? 0 : t) /
+		    p->period_s;
+	case 3:	/* sine */
+		*phase = pos >= p->period_s / 2;
+		return p->low + (p->peak - p->low) *
+		    (1 - cos(2 * M_PI * pos / p->period_s)) / 2;
+	default:
+		return 1;
+	}
+}
+
 static int
 hum_cmp_double(const void *a, const void *b)
 {

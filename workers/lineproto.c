@@ -369,6 +369,7 @@ lp_tags(struct lp_line *w, const struct record *r)
 		break;
 	case REC_HUM:
 		LP_TAG(w, "client", r->u.hum.client);
+		LP_TAG(w, "group", r->u.hum.group);	/* issue 15 */
 		LP_TAG(w, "node", r->u.hum.node);
 		break;
 	case REC_SERVICE:

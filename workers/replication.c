@@ -144,12 +144,21 @@ rp_check_conn(struct rp_node *n)
 static bool
 rp_schema_present(PGconn *c)
 {
-	PGresult *r = PQexec(c, "SELECT count(*) FROM unnest(ARRAY['branches',"
-	    "'tellers','accounts','history','heartbeat']) t "
-	    "WHERE to_regclass('public.' || t) IS NOT NULL");
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK &&
-	    atoi(PQgetvalue(r, 0, 0)) == SCHEMA_NTABLES;
+	char sql[2048] = "SELECT count(*) FROM unnest(ARRAY[";
+	PGresult *r;
+	bool ok;
 
+	/* the lab tables, pgbench's or the schema file's (issue 15) */
+	for (int t = 0; t < SCHEMA_NTABLES; t++) {
+		size_t n = strlen(sql);
+		snprintf(sql + n, sizeof(sql) - n, "%s'%s'", t ? "," : "",
+		    schema_tables[t]);
+	}
+	strlcat(sql, "]) t WHERE to_regclass('public.' || t) IS NOT NULL",
+	    sizeof(sql));
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK &&
+	    atoi(PQgetvalue(r, 0, 0)) == SCHEMA_NTABLES;
 	PQclear(r);
 	return ok;
 }
@@ -223,6 +232,16 @@ rp_load(struct rp *rp, PGconn *c, char *err, size_t errlen)
 {
 	int s = rp->cfg->replication.scale;
 	char have[16];
+	bool loaded;
+
+	/* issue 15: your own schema: your data, or none */
+	if (!schema_is_pgbench(rp->cfg)) {
+		if (schema_load_data(rp->cfg, c, &loaded, err, errlen) == -1)
+			return -1;
+		if (loaded)
+			log_info("loaded %s", rp->cfg->replication.data);
+		return 0;
+	}
 
 	/*
 	 * Look before locking: this runs every pass, and the lock below would
@@ -571,17 +590,28 @@ rp_create_sub(struct rp *rp, struct rp_node *s, char *err, size_t errlen)
 		    1, params, NULL, err, errlen) == -1)
 			return -1;
 	}
-	/* the initial copy brings everything: old rows would collide */
-	if (rp_exec(s->conn, "SELECT EXISTS (SELECT 1 FROM accounts) OR "
-	    "EXISTS (SELECT 1 FROM history) OR EXISTS (SELECT 1 FROM branches)",
-	    0, NULL, &r, err, errlen) == -1)
-		return -1;
-	if (!strcmp(PQgetvalue(r, 0, 0), "t"))
-		repair = true;
-	PQclear(r);
-	if (rp_exec(s->conn, "TRUNCATE branches, tellers, accounts, history, "
-	    "heartbeat", 0, NULL, NULL, err, errlen) == -1)
-		return -1;
+	/*
+	 * The initial copy brings everything: old rows would collide.  The
+	 * lab tables: pgbench's or the schema file's (issue 15).
+	 */
+	{
+		char any[2048] = "SELECT false", trunc[1024] = "TRUNCATE ";
+		for (int t = 0; t < SCHEMA_NTABLES; t++) {
+			size_t n = strlen(any), m = strlen(trunc);
+			if (t < SCHEMA_NTABLES - 1)
+				snprintf(any + n, sizeof(any) - n, " OR EXISTS "
+				    "(SELECT 1 FROM %s)", schema_tables[t]);
+			snprintf(trunc + m, sizeof(trunc) - m, "%s%s",
+			    t ? ", " : "", schema_tables[t]);
+		}
+		if (rp_exec(s->conn, any, 0, NULL, &r, err, errlen) == -1)
+			return -1;
+		if (!strcmp(PQgetvalue(r, 0, 0), "t"))
+			repair = true;
+		PQclear(r);
+		if (rp_exec(s->conn, trunc, 0, NULL, NULL, err, errlen) == -1)
+			return -1;
+	}
 	if (rp_sub_conninfo(rp, s, ci, sizeof(ci), err, errlen) == -1)
 		return -1;
 	ciq = PQescapeLiteral(s->conn, ci, strlen(ci));
@@ -1077,6 +1107,15 @@ replication_main(struct worker_ctx *ctx)
 	memset(&rp, 0, sizeof(rp));
 	rp.ctx = ctx;
 	rp.cfg = cfg;
+	/* issue 15: the tables of [replication] schema = FILE */
+	{
+		char err[512];
+		if (schema_load(cfg, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			status_set(ctx->slot, WS_FAILED, "%s", err);
+			return EXIT_NORESPAWN;
+		}
+	}
 	if (pub == NULL) {
 		status_set(ctx->slot, WS_FAILED, "no publisher node in the "
 		    "config (add a [node NAME] with role = publisher)");

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
@@ -34,12 +35,73 @@ sampler_node(const struct config *cfg, const char *arg)
 	return config_node(cfg, arg);
 }
 
+/*
+ * A hum worker's arg names its group and client (issue 15): "N" is client
+ * N of [hum], "GROUP.N" client N of [hum GROUP].  NULL if no such group or
+ * N is not a client number.
+ */
+const struct hum_cfg *
+hum_group_of(const struct config *cfg, const char *arg, int *client)
+{
+	const struct hum_cfg *g = &cfg->hum;
+	const char *dot = strchr(arg, '.'), *num = arg, *e = NULL;
+	char name[CFG_HUM_NAME];
+
+	if (dot != NULL) {
+		if ((size_t)(dot - arg) >= sizeof(name))
+			return NULL;
+		snprintf(name, sizeof(name), "%.*s", (int)(dot - arg), arg);
+		if ((g = config_hum_find(cfg, name)) == NULL || g == &cfg->hum)
+			return NULL;
+		num = dot + 1;
+	}
+	*client = (int)strtonum(num, 1, 1000, &e);
+	return e == NULL ? g : NULL;
+}
+
+/* The worker arg of client i (from 1) of group g. */
+void
+hum_worker_arg(const struct config *cfg, const struct hum_cfg *g, int i,
+    char *buf, size_t len)
+{
+	if (g == &cfg->hum)
+		snprintf(buf, len, "%d", i);
+	else
+		snprintf(buf, len, "%s.%d", g->name, i);
+}
+
 static const struct node_cfg *
 hum_node(const struct config *cfg, const char *arg)
 {
-	(void)arg;
-	return cfg->hum.node[0] ? config_node(cfg, cfg->hum.node) :
-	    config_publisher(cfg);
+	int client;
+	const struct hum_cfg *g = hum_group_of(cfg, arg, &client);
+
+	if (g == NULL)
+		return NULL;
+	return g->node[0] ? config_node(cfg, g->node) : config_publisher(cfg);
+}
+
+/* Every key of the hum worker's own group (issue 15). */
+static uint64_t hash_text(uint64_t h, const char *s);
+
+static uint64_t
+hash_hum_group(uint64_t h, const struct config *cfg, const char *arg)
+{
+	char v[CFG_PATH * 2];
+	int client;
+	const struct hum_cfg *g = hum_group_of(cfg, arg, &client);
+
+	h = hash_text(h, g != NULL ? g->name : "(none)");
+	if (g == NULL)
+		return h;
+	for (size_t i = 0; i < cfg_nkeys; i++) {
+		const struct cfg_key *k = &cfg_keys[i];
+		if (strcmp(k->section, "hum"))
+			continue;
+		h = hash_text(h, k->key);
+		h = hash_text(h, config_hum_value(cfg, k, g, v, sizeof(v)));
+	}
+	return h;
 }
 
 /* Every worker reads [lab]: its name, state directory, address, user. */
@@ -48,7 +110,8 @@ static const char *const container_config[] = { "lab", "node", "influxdb",
 /* a bypassed link moves the subscription (replication.c rp_sub_reroute) */
 static const char *const replication_config[] = { "lab", "node",
 	"replication", "link.bypass", NULL };
-static const char *const hum_config[] = { "lab", "hum", "node @", NULL };
+static const char *const hum_config[] = { "lab", "hum @", "node @",
+	"replication.schema", "replication.scale", NULL };
 static const char *const sampler_config[] = { "lab", "sampler",
 	"replication.heartbeat_ms", "node @", NULL };
 static const char *const writer_config[] = { "lab", "influxdb", "writer",
@@ -180,6 +243,8 @@ worker_config_hash(const struct config *cfg, int kind, const char *arg)
 				sum += hash_text(0xcbf29ce484222325ULL,
 				    cfg->nodes[i].name);
 			h = (h ^ sum) * 0x100000001b3ULL;
+		} else if (!strcmp(*part, "hum @")) {
+			h = hash_hum_group(h, cfg, arg);
 		} else if (!strcmp(*part, CFG_NODE " @")) {
 			const struct node_cfg *n = t->node_of != NULL ?
 			    t->node_of(cfg, arg) : NULL;

@@ -114,6 +114,16 @@ struct worker_ctx {
 	const char *arg;	/* node name (sampler), client index (hum) */
 };
 
+/*
+ * issue 15: a hum worker's arg is "N" (client N of [hum]) or "GROUP.N"
+ * (client N of [hum GROUP]).  hum_group_of returns the group and sets
+ * *client, or NULL; hum_worker_arg makes the arg.
+ */
+const struct hum_cfg *hum_group_of(const struct config *cfg, const char *arg,
+    int *client);
+void hum_worker_arg(const struct config *cfg, const struct hum_cfg *g, int i,
+    char *buf, size_t len);
+
 /* Entry point: returns the process exit code (0, 1 crash-ish, 78). */
 typedef int (*worker_entry)(struct worker_ctx *ctx);
 
@@ -122,7 +132,7 @@ enum worker_count {
 	WN_NONE = 0,	/* not forked (the supervisor's own row) */
 	WN_ONE,		/* one per lab */
 	WN_PER_NODE,	/* one per [node]; arg is the node name */
-	WN_PER_CLIENT,	/* one per hum client; arg is "1", "2", ... */
+	WN_PER_CLIENT,	/* one per hum client; arg "1", "2", ..., "GROUP.1", ... */
 	WN_PER_SUBSCRIBER, /* one per subscriber [node] with a link ([link]
 			      bypass = no); arg is its name */
 };
@@ -136,7 +146,8 @@ enum worker_count {
  * the key table (lib/config.h): "hum" is every key of [hum], "lab.bind" one
  * key, "node" every [node] section, "node @" the node the worker is for
  * (node_of), "node names" only which nodes there are, "link.bypass" that
- * key of every node's [link].  A reload
+ * key of every node's [link], "hum @" every key of a hum worker's own
+ * group (issue 15).  A reload
  * restarts a worker only when a value among these changed; they are
  * compared by name, field by field, so line numbers, comments and the
  * order of sections never count.  "SECTION live": the

@@ -61,14 +61,15 @@ influx_csv() {
 # who emits what):
 #   pg_locks, pg_activity, pg_blocking      sampler NODE
 #   replication without lag_bytes           sampler NODE, else replication
-#   hum                                     hum CLIENT
+#   hum                                     hum CLIENT (group default),
+#                                           else hum GROUP.CLIENT
 #   service                                 container
 #   labsup with points_written and without  the writer's (it reports on
 #     deadline_misses                       every lane); else its worker tag
 #   events node_lost/node_back              "X unreachable"/"X is reachable
 #                                           again": sampler X; else container
 #   events repair                           replication
-#   events chaos                            hum 1
+#   events chaos, profile "hum GROUP ..."   hum 1 / hum GROUP.1
 #   other events                            supervisor
 #   sub_stats, sub_rel, sub_slot, sub_worker replication (issue 16)
 #   pg_log (seq, seq_2 .. seq_5: its parts)  logs
@@ -124,7 +125,10 @@ with open(out, 'w') as o:
                     lane = ('sampler ' + t.get('node', '?')
                             if row[4] in ('', '-1') else 'replication')
                 elif m == 'hum':
-                    lane = 'hum ' + t.get('client', '?')
+                    # issue 15: [hum NAME]'s clients are "hum NAME.N"
+                    g = t.get('group', 'default')
+                    lane = 'hum ' + ('' if g == 'default' else g + '.') + \
+                        t.get('client', '?')
                 elif m == 'service':
                     lane = 'container'
                 elif m == 'labsup':
@@ -137,8 +141,11 @@ with open(out, 'w') as o:
                         lane = ('sampler ' + mm.group(1)) if mm else 'container'
                     elif k == 'repair':
                         lane = 'replication'
-                    elif k == 'chaos':
-                        lane = 'hum 1'
+                    elif k in ('chaos', 'profile'):
+                        # "hum GROUP ...": client 1 of the group
+                        mm = re.match(r'hum (\S+) ', text)
+                        g = mm.group(1) if mm else 'default'
+                        lane = 'hum ' + ('' if g == 'default' else g + '.') + '1'
                     elif k == 'pg_log':
                         lane = 'logs'
                     else:

@@ -370,25 +370,35 @@ Test(config, example_file_agrees_with_the_key_table)
 	}
 }
 
+/* config_print cfg, and load what it printed into *back. */
+static void
+print_and_load(struct config *back)
+{
+	char ppath[64], err2[600];
+	FILE *fp;
+
+	snprintf(ppath, sizeof(ppath), "/tmp/labsup-cfgprint.%d.conf",
+	    (int)getpid());
+	fp = fopen(ppath, "w");
+	cr_assert_not_null(fp);
+	config_print(&cfg, fp);
+	fclose(fp);
+	cr_assert_eq(config_load(back, ppath, err2, sizeof(err2)), 0, "%s",
+	    err2);
+	unlink(ppath);
+}
+
 /* config check prints what config_load reads back as the same config. */
 Test(config, printed_config_reads_back_the_same)
 {
-	char ppath[64], err2[600], a[CFG_PATH * 2], b[CFG_PATH * 2];
+	char a[CFG_PATH * 2], b[CFG_PATH * 2];
 	struct config back;
-	FILE *fp;
 
 	cr_assert_eq(load("[lab]\nname = rt\n[node p]\nrole = publisher\n"
 	    "port = 2000\n[node s]\nrole = subscriber\nport = 2001\n"
 	    "tables = accounts\n[hum]\nrate = 12.5\nchaos = yes\n"), 0, "%s",
 	    err);
-	snprintf(ppath, sizeof(ppath), "/tmp/labsup-cfgprint.%d.conf",
-	    (int)getpid());
-	fp = fopen(ppath, "w");
-	config_print(&cfg, fp);
-	fclose(fp);
-	cr_assert_eq(config_load(&back, ppath, err2, sizeof(err2)), 0, "%s",
-	    err2);
-	unlink(ppath);
+	print_and_load(&back);
 	cr_assert_eq(back.nnodes, cfg.nnodes);
 	for (size_t i = 0; i < cfg_nkeys; i++) {
 		const struct cfg_key *k = &cfg_keys[i];
@@ -402,4 +412,194 @@ Test(config, printed_config_reads_back_the_same)
 			    k->section, k->key);
 		}
 	}
+}
+
+/* issue 15: [hum NAME] groups, each with the table's defaults. */
+Test(config, hum_groups)
+{
+	cr_assert_eq(load("[node p]\nrole = publisher\nport = 2000\n"
+	    "[node s]\nrole = subscriber\nport = 2001\n"
+	    "[hum]\nrate = 10\n"
+	    "[hum reads]\nclients = 3\nworkload = select\nnode = s\n"
+	    "profile = pulse\nperiod_s = 20\npulse_s = 5\npeak = 4\n"
+	    "[hum w2]\nrate = 7\n"), 0, "%s", err);
+	cr_assert_eq(config_hum_ngroups(&cfg), 3);
+	cr_assert_str_eq(config_hum_group(&cfg, 0)->name, "default");
+	cr_assert_eq(config_hum_group(&cfg, 0)->rate, 10);
+	const struct hum_cfg *g = config_hum_find(&cfg, "reads");
+	cr_assert_not_null(g);
+	cr_assert_eq(g->clients, 3);
+	cr_assert_eq(g->workload, WL_SELECT);
+	cr_assert_str_eq(g->node, "s");
+	cr_assert_eq(g->profile, HP_PULSE);
+	cr_assert_eq(g->period_s, 20);
+	cr_assert_eq(g->peak, 4);
+	/* the table's defaults, not [hum]'s values */
+	cr_assert_eq(g->rate, 100);
+	g = config_hum_find(&cfg, "w2");
+	cr_assert_eq(g->clients, 2);
+	cr_assert_eq(g->rate, 7);
+	cr_assert_eq(g->profile, HP_FLAT);
+	cr_assert_null(config_hum_find(&cfg, "nope"));
+}
+
+Test(config, hum_group_errors)
+{
+	expect_error("[hum default]\nrate = 1\n", 1,
+	    "the default group is plain [hum]");
+	expect_error("[lab]\nname = x\n\n[hum Reads]\nrate = 1\n", 4,
+	    "may only contain a-z");
+	expect_error("[hum averyveryverylongname]\nrate = 1\n", 1,
+	    "longer than 11");
+	expect_error("[hum r]\nrate = 1\n\n[hum r]\nrate = 2\n", 4,
+	    "appears twice");
+	expect_error("[hum r]\nrate = 1\nbogus = 2\n", 3,
+	    "unknown key \"bogus\" in [hum r]");
+	expect_error("[hum r]\nrate = 1\n\nnode = nowhere\n", 4,
+	    "[hum r] node = nowhere: no such node");
+	expect_error("[hum r]\nworkload = script\n", 2,
+	    "[hum r] workload = script needs script");
+	expect_error("[hum r]\nrate = 0\nprofile = sine\n", 3,
+	    "profile = sine needs a rate");
+	expect_error("[hum]\nprofile = pulse\nperiod_s = 10\npulse_s = 10\n",
+	    4, "pulse_s 10 is not under period_s 10");
+	expect_error("[hum q]\nprofile = ramp\nlow = 5\npeak = 2\n", 4,
+	    "[hum q] low 5 is above peak 2");
+	expect_error("[hum q]\nprofile = square\n", 2,
+	    "is not flat, pulse, ramp or sine");
+	expect_error("[hum a]\nrate = 1\n[hum b]\nrate = 1\n[hum c]\nrate = 1\n"
+	    "[hum d]\nrate = 1\n[hum e]\nrate = 1\n[hum f]\nrate = 1\n"
+	    "[hum g]\nrate = 1\n[hum h]\nrate = 1\n[hum i]\nrate = 1\n", 17,
+	    "at most 8");
+}
+
+Test(config, hum_groups_print_and_read_back)
+{
+	char a[CFG_PATH * 2], b[CFG_PATH * 2];
+	struct config back;
+
+	cr_assert_eq(load("[hum]\nclients = 1\n[hum ro]\nclients = 4\n"
+	    "profile = sine\nlow = 0.5\n[hum x]\nchaos = yes\n"), 0, "%s",
+	    err);
+	print_and_load(&back);
+	cr_assert_eq(config_hum_ngroups(&back), 3);
+	for (int g = 0; g < 3; g++)
+		for (size_t i = 0; i < cfg_nkeys; i++) {
+			const struct cfg_key *k = &cfg_keys[i];
+			if (strcmp(k->section, "hum"))
+				continue;
+			cr_assert_str_eq(config_hum_value(&back, k,
+			    config_hum_group(&back, g), b, sizeof(b)),
+			    config_hum_value(&cfg, k, config_hum_group(&cfg, g),
+			    a, sizeof(a)), "group %d: %s", g, k->key);
+		}
+	cr_assert_str_eq(config_hum_group(&back, 1)->name, "ro");
+}
+
+/* issue 15: [node] settings, memory and cpus. */
+Test(config, node_settings)
+{
+	char name[80], value[256];
+	const char *p;
+
+	cr_assert_eq(load("[node p]\nrole = publisher\nport = 2000\n"
+	    "settings = work_mem = 8MB;shared_buffers=32MB;  search_path='a, b'\n"
+	    "memory = 512m\ncpus = 1.5\n"), 0, "%s", err);
+	p = cfg.nodes[0].settings;
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 1);
+	cr_assert_str_eq(name, "work_mem");
+	cr_assert_str_eq(value, "8MB");
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 1);
+	cr_assert_str_eq(name, "shared_buffers");
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 1);
+	cr_assert_str_eq(value, "'a, b'");
+	cr_assert_eq(config_setting_next(&p, name, sizeof(name), value,
+	    sizeof(value)), 0);
+	cr_assert_eq(cfg.nodes[0].settings_line, 4);
+	cr_assert_eq(cfg.nodes[0].memory_bytes, 512LL << 20);
+	cr_assert_float_eq(cfg.nodes[0].cpus, 1.5, 1e-12);
+}
+
+Test(config, node_settings_errors)
+{
+	static const char head[] = "[node p]\nrole = publisher\nport = 2000\n";
+	char text[512];
+
+	snprintf(text, sizeof(text), "%ssettings = work_mem\n", head);
+	expect_error(text, 4, "[node p] settings: \"work_mem\" is not name=value");
+	snprintf(text, sizeof(text), "%ssettings = Work-Mem=1\n", head);
+	expect_error(text, 4, "is not a setting name");
+	snprintf(text, sizeof(text), "%ssettings = work_mem=\n", head);
+	expect_error(text, 4, "work_mem: the value is empty");
+	snprintf(text, sizeof(text), "%s\nsettings = a=1;b=2;a=3\n", head);
+	expect_error(text, 5, "a is set twice");
+	snprintf(text, sizeof(text), "%ssettings = wal_level=replica\n", head);
+	expect_error(text, 4, "wal_level is labsup's to set");
+	snprintf(text, sizeof(text), "%smemory = lots\n", head);
+	expect_error(text, 4, "[node p] memory = lots: expected a size");
+	snprintf(text, sizeof(text), "%smemory = 1k\n", head);
+	expect_error(text, 4, "at least 4m");
+	snprintf(text, sizeof(text), "%scpus = -1\n", head);
+	expect_error(text, 4, "out of range");
+}
+
+/* issue 15: [replication] schema = FILE: its tables, its errors. */
+#include "../../lib/schema.h"
+
+static void
+schema_file(const char *text, char *sp, size_t len)
+{
+	FILE *fp;
+
+	snprintf(sp, len, "/tmp/labsup-schema.%d.sql", (int)getpid());
+	fp = fopen(sp, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+Test(config, own_schema_tables)
+{
+	char sp[64], text[256];
+
+	schema_file("-- CREATE TABLE nope (x int);\n"
+	    "CREATE TABLE Customers (id int PRIMARY KEY, note text DEFAULT "
+	    "'create table x');\n/* CREATE TABLE hidden () */\n"
+	    "create unlogged table if not exists public.orders (id int);\n"
+	    "CREATE INDEX ON orders (id);\n", sp, sizeof(sp));
+	snprintf(text, sizeof(text), "[replication]\nschema = %s\n"
+	    "[hum]\nworkload = script\nscript = /x.sql\n", sp);
+	cr_assert_eq(load(text), 0, "%s", err);
+	cr_assert_eq(schema_load(&cfg, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(schema_ntables, 3);
+	cr_assert_str_eq(schema_tables[0], "customers");
+	cr_assert_str_eq(schema_tables[1], "orders");
+	cr_assert_str_eq(schema_tables[2], "heartbeat");
+	unlink(sp);
+}
+
+Test(config, own_schema_errors)
+{
+	char sp[64], text[256];
+
+	snprintf(text, sizeof(text), "[replication]\nschema = relative.sql\n");
+	expect_error(text, 2, "pgbench, or the absolute path");
+	expect_error("[replication]\ndata = /d\n", 2, "data needs schema = FILE");
+	schema_file("CREATE TABLE t (id int);\n", sp, sizeof(sp));
+	snprintf(text, sizeof(text), "[replication]\nschema = %s\n", sp);
+	expect_error(text, 1, "workload = tpcb runs on the pgbench tables");
+	snprintf(text, sizeof(text), "[replication]\nschema = %s\n"
+	    "[hum]\nclients = 0\n", sp);
+	cr_assert_eq(load(text), 0, "%s", err);
+	schema_file("\n\nCREATE TABLE heartbeat (id int);\n", sp, sizeof(sp));
+	cr_assert_eq(schema_load(&cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":3: heartbeat is labsup's own") != NULL, "%s",
+	    err);
+	schema_file("SELECT 1;\n", sp, sizeof(sp));
+	cr_assert_eq(schema_load(&cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, ":1: no CREATE TABLE") != NULL, "%s", err);
+	unlink(sp);
 }

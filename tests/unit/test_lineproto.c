@@ -166,6 +166,7 @@ Test(lineproto, hum)
 
 	strcpy(r.u.hum.node, "pub");
 	strcpy(r.u.hum.client, "1");
+	strcpy(r.u.hum.group, "default");
 	r.u.hum.tx = 100;
 	r.u.hum.err_serialization = 1;
 	r.u.hum.err_deadlock = 2;
@@ -175,7 +176,7 @@ Test(lineproto, hum)
 	r.u.hum.latency_max_ms = 1e20;
 	r.u.hum.schedule_lag_ms = -0.5;
 	r.u.hum.reconnects = 0;
-	cr_assert_str_eq(line(&r), "hum,client=1,node=pub tx=100i,"
+	cr_assert_str_eq(line(&r), "hum,client=1,group=default,node=pub tx=100i,"
 	    "err_serialization=1i,err_deadlock=2i,err_other=3i,"
 	    "latency_p50_ms=0.25,latency_p99_ms=1.75,latency_max_ms=1e+20,"
 	    "schedule_lag_ms=-0.5,reconnects=0i,seq=7i "

@@ -191,3 +191,47 @@ Test(reload, a_bypassed_link_has_no_worker)
 	cr_assert_eq(find(wa, na, "sampler sub1")->slice,
 	    find(wb, nb, "sampler sub1")->slice);
 }
+
+/* issue 15: a change to one hum group restarts only that group's workers. */
+static const char groups[] =
+    "[lab]\nname = rl\nstate_dir = /tmp/rl\n\n"
+    "[node pub]\nrole = publisher\nport = 25432\n\n"
+    "[node sub1]\nrole = subscriber\nport = 25433\n\n"
+    "[hum]\nclients = 2\nrate = 50\n\n"
+    "[hum ro]\nclients = 2\nrate = 80\nnode = sub1\nworkload = select\n\n"
+    "[hum w]\nclients = 1\nprofile = pulse\n";
+
+static const char *
+groups_edit(const char *from, const char *to)
+{
+	static char text[sizeof(groups) + 64], out[512];
+	const char *p = strstr(groups, from);
+
+	cr_assert_not_null(p, "%s is not in the groups config", from);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(p - groups), groups, to,
+	    p + strlen(from));
+	changed(groups, text, out, sizeof(out));
+	return out;
+}
+
+Test(reload, one_hum_group_restarts_only_its_workers)
+{
+	int n;
+
+	/* the names: [hum] keeps "hum 1", groups are "hum NAME.N" */
+	load(&ca, groups);
+	n = sup_wanted(&ca, wa, SUP_MAX_SLOTS);
+	cr_assert_not_null(find(wa, n, "hum 1"));
+	cr_assert_not_null(find(wa, n, "hum ro.2"));
+	cr_assert_not_null(find(wa, n, "hum w.1"));
+	cr_assert_null(find(wa, n, "hum w.2"));
+	cr_assert_str_eq(groups_edit("rate = 80", "rate = 90"),
+	    "hum ro.1,hum ro.2");
+	cr_assert_str_eq(groups_edit("rate = 50", "rate = 60"),
+	    "hum 1,hum 2");
+	cr_assert_str_eq(groups_edit("profile = pulse", "profile = sine"),
+	    "hum w.1");
+	/* a group follows its own node, not the publisher */
+	cr_assert_str_eq(groups_edit("25433", "25533"),
+	    "container,replication,sampler sub1,hum ro.1,hum ro.2");
+}

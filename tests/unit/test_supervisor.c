@@ -206,6 +206,14 @@ wait_all_up(void)
 	cr_assert_fail("workers did not come up");
 }
 
+/* The hum starts last: on a busy machine it may not have a pid yet. */
+static void
+wait_hum_up(void)
+{
+	for (int i = 0; i < 400 && pid_of(WK_HUM, "1") == 0; i++)
+		sleep_ms(50);
+}
+
 /*
  * The idle worker kind/arg is still pid and was never asked to stop or
  * restarted: its own loop counter moves on twice from now.  (Sent SIGTERM
@@ -369,6 +377,7 @@ Test(supervisor, reload_with_bad_file_keeps_old_config,
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 2\n");
 	wait_all_up();
+	wait_hum_up();
 	pid_t hum1 = pid_of(WK_HUM, "1"), writer = pid_of(WK_WRITER, "");
 	write_config("[hum]\nclients = 5\nworkload = nonsense\n");
 	reload_and_wait(false);
@@ -389,6 +398,7 @@ Test(supervisor, reload_restarts_only_the_affected_workers,
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 1\n[sampler]\ninterval_ms = 100\n");
 	wait_all_up();
+	wait_hum_up();
 	pid_t hum = pid_of(WK_HUM, "1"), writer = pid_of(WK_WRITER, ""),
 	    cont = pid_of(WK_CONTAINER, ""), repl = pid_of(WK_REPLICATION, ""),
 	    spub = pid_of(WK_SAMPLER, "pub"), ssub = pid_of(WK_SAMPLER, "sub1");
@@ -463,6 +473,9 @@ Test(supervisor, stop_terminates_every_worker,
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 2\n");
 	wait_all_up();
+	wait_hum_up();
+	for (int i = 0; i < 400 && pid_of(WK_HUM, "2") == 0; i++)
+		sleep_ms(50);
 	pid_t pids[8];
 	int n = 0;
 	pids[n++] = pid_of(WK_WRITER, "");
@@ -485,6 +498,7 @@ Test(supervisor, workers_die_with_a_killed_supervisor,
 	set_all(idle_entry);
 	start_sup("[hum]\nclients = 1\n");
 	wait_all_up();
+	wait_hum_up();
 	pid_t w = pid_of(WK_WRITER, ""), h = pid_of(WK_HUM, "1");
 	kill(sup_pid, SIGKILL);
 	waitpid(sup_pid, NULL, 0);
