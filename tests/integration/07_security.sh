@@ -3,7 +3,8 @@
 # 07_security.sh: what labsup keeps private.  The segment, pidfile, log,
 # password and passfiles are 0600; a state directory others may write (or
 # that is not ours) is refused; every server of the lab listens on
-# 127.0.0.1 only and labsup itself listens nowhere; the generated password
+# 127.0.0.1 only and labsup itself listens nowhere but a subscriber's
+# link, on 127.0.0.1; the generated password
 # and an InfluxDB 2.x token (token_file) never show up in any process's
 # argv or environment, in any log, in `status` (text or JSON) or in error
 # messages.
@@ -47,7 +48,7 @@ find "$S" -name .pgpass -o -name pgpass | while read -r f; do
 done || fail "a passfile is not 0600"
 [ $(( 0$(mode "$S") & 022 )) -eq 0 ] || fail "state dir mode $(mode "$S") is group/other writable"
 
-note "every server listens on 127.0.0.1 only; labsup listens nowhere"
+note "every server listens on 127.0.0.1 only; labsup only in its links, there"
 # the servers' pids, for leak_check below
 pids=$(status_json | jq -r '.pid, .workers[].pid')
 srv=$(cat "$S/influxdb/influxd.pid" 2>/dev/null)
@@ -87,7 +88,20 @@ for p in $pids; do
 	[ "$p" -gt 0 ] 2>/dev/null && ! gone "$p" || continue
 	ls "/proc/$p/fd" >/dev/null 2>&1 || gone "$p" ||
 		fail "cannot read /proc/$p/fd of labsup process $p, so ss -p cannot tell whether it listens"
-	grep -q "pid=$p," "$LAB_DIR/ssp" && fail "labsup process $p listens: $(grep "pid=$p," "$LAB_DIR/ssp")"
+	grep -q "pid=$p," "$LAB_DIR/ssp" || continue
+	# a subscriber's link (issue 15) listens where its links/NODE.addr
+	# says, on the loopback address, and nowhere else
+	w=$(status_json | jq -r --argjson p "$p" '.workers[] | select(.pid == $p) | .name')
+	case "$w" in
+	"link "*)
+		n=${w#link } addr=$(cat "$S/links/$n.addr" 2>/dev/null)
+		[ "${addr%% *}" = 127.0.0.1 ] || fail "link $n listens on '$addr', not 127.0.0.1"
+		grep "pid=$p," "$LAB_DIR/ssp" | awk '{print $5}' | while read -r a; do
+			[ "$a" = "127.0.0.1:${addr##* }" ] || fail "link $n listens on $a, not its $addr"
+		done || exit 1
+		;;
+	*) fail "labsup process $p ($w) listens: $(grep "pid=$p," "$LAB_DIR/ssp")" ;;
+	esac
 done
 
 # environ_of PID: the environment of PID.  Root without CAP_SYS_PTRACE may

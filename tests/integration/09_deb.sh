@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: serial
 # 09_deb.sh: the Debian package installs on a fresh Debian 12 and its
 # labsup runs a lab there.  `make deb`, then in a fresh container of
 # scripts/container-test.sh's image (labsup-test-bookworm: minbase

@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: serial
 # 09_install.sh: `make install` makes a labsup that needs no source tree.
 # A copy of the tree (git ls-files, untracked files too) is built and
 # installed (DESTDIR, then PREFIX=<temp dir>), the copy is deleted, and the

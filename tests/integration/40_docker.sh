@@ -1,5 +1,5 @@
 #!/bin/bash
-# tags: sanitize
+# tags: sanitize serial
 # 40_docker.sh: a full lab on the docker backend, from the offline images:
 # containers come up on the lab's network with ports on 127.0.0.1 only,
 # replication works across containers, container stats reach InfluxDB, a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: serial
 # 63_link_docker.sh: links on the docker backend.  The link runs on the
 # host and listens on the lab network's gateway only (not on 127.0.0.1,
 # not on 0.0.0.0), where the subscribers' containers reach it; the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# tags: serial
 # 68_node_settings.sh: [node NAME] settings on a real lab (local backend):
 # config check refuses an unknown setting as file:line (checked against
 # the server's own list, postgres --describe-config); the node runs with
