@@ -1,20 +1,26 @@
 /*
  * cmd_scenario.c: `labsup scenario list | show NAME | run NAME|FILE
- * [--repeat N] [--json] [--keep-going] [--seed N]`.  Exit 0 when every
+ * [--repeat N] [--json] [--keep-going] [--seed N] [--report FILE]`.
+ * Every run is kept as <state_dir>/scenarios/<name>-<UTC start>.json with
+ * its HTML report beside it (or at --report FILE); a report that cannot be
+ * written (InfluxDB down) is a warning, never the exit code.  Exit 0 when every
  * step ran and every expectation held, 1 naming the first that did not
  * (with the value measured), 2 for a bad file (file:line: reason) or a
  * bad command line, 3 when the lab does not run.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../workers/report.h"
 #include "cli.h"
 #include "scenario.h"
 
@@ -125,15 +131,97 @@ scenario_seed(void)
 	    1000000;
 }
 
+/*
+ * --report FILE for run k of repeat: FILE itself for one run, else
+ * FILE with "-k" before its extension.
+ */
+static void
+scenario_report_path(const char *file, int k, int repeat, char *buf,
+    size_t len)
+{
+	const char *dot = strrchr(file, '.'), *slash = strrchr(file, '/');
+
+	if (repeat == 1)
+		snprintf(buf, len, "%s", file);
+	else if (dot != NULL && (slash == NULL || dot > slash + 1))
+		snprintf(buf, len, "%.*s-%d%s", (int)(dot - file), file, k + 1,
+		    dot);
+	else
+		snprintf(buf, len, "%s-%d", file, k + 1);
+}
+
+/*
+ * Keep run k's JSON result as <state_dir>/scenarios/<name>-<UTC start>.json
+ * (what `labsup report --scenario` reads) and write its report beside it
+ * (or to --report FILE), naming both in out (text) or the run's JSON
+ * object.  Neither can fail the run: a problem is a warning line.
+ */
+static void
+scenario_save(const struct config *cfg, const struct scn_result *res,
+    json_t *run, const char *report, int k, int repeat, bool json)
+{
+	const char *name = res->scn->name;
+	char dir[CFG_PATH + 16], base[CFG_PATH + 200], saved[sizeof(base) + 8];
+	char html[CFG_PATH + 320], err[CFG_PATH + 800], when[32];
+	struct report_scenario rs;
+	time_t t = (time_t)(res->start_ns / 1000000000LL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(dir, sizeof(dir), "%s/scenarios", cfg->lab.state_dir);
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		fprintf(stderr, "labsup: scenario %s: warning: cannot create "
+		    "%s: %s: the run is not saved and has no report\n", name,
+		    dir, strerror(errno));
+		return;
+	}
+	/* runs of one second (--repeat): -2, -3... */
+	snprintf(base, sizeof(base), "%s/%s-%s", dir, name, when);
+	snprintf(saved, sizeof(saved), "%s.json", base);
+	for (int n = 2; access(saved, F_OK) == 0 && n < 1000; n++)
+		snprintf(saved, sizeof(saved), "%s-%d.json", base, n);
+	if (json_dump_file(run, saved, JSON_INDENT(2)) == -1) {
+		fprintf(stderr, "labsup: scenario %s: warning: cannot write "
+		    "%s: %s\n", name, saved, strerror(errno));
+		saved[0] = '\0';
+	}
+	if (report != NULL)
+		scenario_report_path(report, k, repeat, html, sizeof(html));
+	else if (saved[0] != '\0')
+		snprintf(html, sizeof(html), "%.*s.html",
+		    (int)(strlen(saved) - 5), saved);
+	else
+		snprintf(html, sizeof(html), "%s.html", base);
+	if (report_scenario(run, &rs, err, sizeof(err)) == -1 ||
+	    report_write_file(cfg, &rs.o, html, err, sizeof(err)) == -1) {
+		fprintf(stderr, "labsup: scenario %s: warning: no report: "
+		    "%s\n", name, err);
+		html[0] = '\0';
+	}
+	report_scenario_free(&rs);
+	if (json) {
+		if (saved[0] != '\0')
+			json_object_set_new(run, "saved", json_string(saved));
+		if (html[0] != '\0')
+			json_object_set_new(run, "report", json_string(html));
+		return;
+	}
+	if (saved[0] != '\0')
+		printf("saved: %s\n", saved);
+	if (html[0] != '\0')
+		printf("report: %s\n", html);
+}
+
 static int
 scenario_run(const char *what, int repeat, bool json, bool keep_going,
-    bool have_seed, uint64_t seed)
+    bool have_seed, uint64_t seed, const char *report)
 {
 	struct config *cfg;
 	struct scenario *scn = malloc(sizeof(*scn)), *drawn = NULL;
 	struct scn_result *res = malloc(sizeof(*res));
 	char path[CFG_PATH + 300], err[700], text[SCN_MAX_LINE + 64];
-	json_t *runs = json ? json_array() : NULL;
+	json_t *runs = json ? json_array() : NULL, *run;
 	bool has_random = false;
 	int passed = 0, rc = 0;
 	struct seg seg;
@@ -184,10 +272,15 @@ scenario_run(const char *what, int repeat, bool json, bool keep_going,
 			return 1;
 		res->seeded = has_random;
 		res->seed = s;
-		if (json)
-			json_array_append_new(runs, scn_report_json(res));
-		else
+		run = scn_report_json(res);
+		if (!json)
 			scn_report_text(res, stdout);
+		if (run != NULL)
+			scenario_save(cfg, res, run, report, k, repeat, json);
+		if (json)
+			json_array_append_new(runs, run);
+		else
+			json_decref(run);
 		fflush(stdout);
 		if (res->passed)
 			passed++;
@@ -224,9 +317,10 @@ cmd_scenario(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "report", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *what = argc >= 2 ? argv[1] : "";
+	const char *what = argc >= 2 ? argv[1] : "", *report = NULL;
 	bool json = false, keep_going = false, have_seed = false;
 	uint64_t seed = 0;
 	long repeat = 1;
@@ -262,6 +356,12 @@ cmd_scenario(int argc, char **argv)
 				    "whole number, not \"%s\"", optarg);
 			have_seed = true;
 			break;
+		case 'R':
+			if (*optarg == '\0')
+				cli_usage_error("scenario run: --report needs a "
+				    "file name");
+			report = optarg;
+			break;
 		default:
 			cli_usage_error("scenario run: unknown option or missing "
 			    "value \"%s\"", argv[optind - 1]);
@@ -280,5 +380,5 @@ cmd_scenario(int argc, char **argv)
 	if (!strcmp(what, "show"))
 		return scenario_show(argv[optind]);
 	return scenario_run(argv[optind], (int)repeat, json, keep_going,
-	    have_seed, seed);
+	    have_seed, seed, report);
 }

@@ -9,14 +9,18 @@
  */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../lib/labsup.h"
 #include "influx.h"
@@ -103,6 +107,15 @@ const struct report_chart report_charts[] = {
 	{ "deadline_misses", "Missed sampler and hum deadlines",
 	  "non_negative_difference(max(\"deadline_misses\")) AS \"misses\"",
 	  "\"labsup\"", NULL, "\"worker\"", "per bucket" },
+	/* lock-wait episodes as they end (stamped with their start) */
+	{ "lock_wait", "Lock-wait episodes: longest (ms) and how many",
+	  "max(\"duration_ms\") AS \"longest\", count(\"duration_ms\") AS "
+	  "\"episodes\"", "\"lock_wait\"", "\"state\" = 'ended'",
+	  "\"node\"", "ms / episodes" },
+	{ "pg_log", "Server log: warnings and errors by severity",
+	  "count(\"message\") AS \"lines\"", "\"pg_log\"",
+	  "\"severity\" =~ /^(WARNING|ERROR|FATAL|PANIC)$/", "\"severity\"",
+	  "lines" },
 	/*
 	 * More measurements: add a row here (a chart of a measurement that
 	 * has no points in the range draws "no data").
@@ -141,6 +154,11 @@ static const struct report_figure report_figures[] = {
 	  "$range GROUP BY \"worker\"", FIG_SUM, "" },
 	{ "writer errors", "SELECT spread(\"errors\") FROM \"labsup\" WHERE "
 	  "$range AND \"worker\" = 'writer'", FIG_SUM, "" },
+	{ "longest lock-wait episode", "SELECT max(\"duration_ms\") FROM "
+	  "\"lock_wait\" WHERE $range AND \"state\" = 'ended' GROUP BY "
+	  "\"node\"", FIG_MAX, "ms" },
+	{ "server errors", "SELECT count(\"message\") FROM \"pg_log\" WHERE "
+	  "$range AND \"severity\" =~ /^(ERROR|FATAL|PANIC)$/", FIG_SUM, "" },
 	{ "events", "SELECT count(\"text\") FROM \"events\" WHERE $range",
 	  FIG_SUM, "" },
 };
@@ -1130,4 +1148,268 @@ out:
 	json_decref(data);
 	report_http_free(&x.http);
 	return rc;
+}
+
+int
+report_write_file(const struct config *cfg, const struct report_opts *o,
+    const char *path, char *err, size_t errlen)
+{
+	char tmp[CFG_PATH + 400];
+	FILE *fp;
+	int fd, rc;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    sizeof(tmp)) {
+		snprintf(err, errlen, "the file name %.60s... is too long",
+		    path);
+		return -1;
+	}
+	if ((fd = mkstemp(tmp)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "cannot create %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd), unlink(tmp);
+		return -1;
+	}
+	/* mkstemp's 0600 would hide a page meant to be passed around */
+	fchmod(fd, 0644 & ~umask(umask(0)));
+	rc = report_write(cfg, o, fp, err, errlen);
+	if (fclose(fp) == EOF && rc == 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, path) == -1) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		rc = -1;
+	}
+	if (rc == -1)
+		unlink(tmp);
+	return rc;
+}
+
+/* ---- a scenario run's page -------------------------------------------- */
+
+static const char *
+report_scenario_label(struct report_scenario *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A label rs keeps (NULL when out of memory). */
+static const char *
+report_scenario_label(struct report_scenario *rs, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		s = NULL;
+	va_end(ap);
+	if (s != NULL)
+		rs->labels[rs->nlabels++] = s;
+	return s;
+}
+
+static int64_t
+report_json_ns(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static const char *
+report_json_str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
+int
+report_scenario(const json_t *run, struct report_scenario *rs, char *err,
+    size_t errlen)
+{
+	const json_t *steps = json_object_get(run, "steps");
+	const json_t *ex = json_object_get(run, "expectations");
+	const json_t *v;
+	int64_t start = report_json_ns(run, "start_ns");
+	int64_t end = report_json_ns(run, "end_ns");
+	size_t i, nsteps, nex;
+
+	memset(rs, 0, sizeof(*rs));
+	if (!json_is_object(run) || !json_is_string(json_object_get(run,
+	    "scenario")) || !json_is_array(steps) || !json_is_array(ex) ||
+	    start <= 0 || end < start) {
+		snprintf(err, errlen, "not a scenario run's result (want the "
+		    "JSON object of one `labsup scenario run`, with scenario, "
+		    "start_ns, end_ns, steps and expectations)");
+		return -1;
+	}
+	nsteps = json_array_size(steps);
+	nex = json_array_size(ex);
+	rs->marks = calloc(2 * nsteps + 1, sizeof(*rs->marks));
+	rs->windows = calloc(nex + 1, sizeof(*rs->windows));
+	rs->labels = calloc(2 * nsteps + nex + 1, sizeof(*rs->labels));
+	if (rs->marks == NULL || rs->windows == NULL || rs->labels == NULL)
+		goto oom;
+	json_array_foreach(steps, i, v) {
+		const char *name = report_json_str(v, "name");
+		const char *what = name[0] != '\0' && name[0] != '#' ? name :
+		    report_json_str(v, "step");
+		int64_t s = report_json_ns(v, "start_ns");
+		int64_t e = report_json_ns(v, "end_ns");
+		struct report_mark *m = &rs->marks[rs->o.nmarks];
+
+		if (s <= 0)	/* skipped: it never ran */
+			continue;
+		m[0].ts_ns = s;
+		if ((m[0].label = report_scenario_label(rs, "%s", what)) ==
+		    NULL)
+			goto oom;
+		m[1].ts_ns = e > s ? e : s;
+		if (strcmp(report_json_str(v, "status"), "failed") == 0)
+			m[1].label = report_scenario_label(rs, "%s: end, "
+			    "failed: %s", what, report_json_str(v, "detail"));
+		else
+			m[1].label = report_scenario_label(rs, "%s: end", what);
+		if (m[1].label == NULL)
+			goto oom;
+		rs->o.nmarks += 2;
+	}
+	json_array_foreach(ex, i, v) {
+		struct report_window *w = &rs->windows[rs->o.nwindows++];
+		const char *st = report_json_str(v, "status");
+		const json_t *val = json_object_get(v, "measured");
+		char m[64] = "nothing measured";
+
+		/* no window of its own: the whole run is what it judged */
+		w->from_ns = report_json_ns(v, "from_ns");
+		w->to_ns = report_json_ns(v, "to_ns");
+		if (w->to_ns <= 0 || w->to_ns < w->from_ns)
+			w->from_ns = start, w->to_ns = end;
+		w->verdict = strcmp(st, "ok") == 0 ? REPORT_PASS :
+		    strcmp(st, "failed") == 0 ? REPORT_FAIL : REPORT_NONE;
+		if (json_is_number(val))
+			snprintf(m, sizeof(m), "%.6g", json_number_value(val));
+		if ((w->label = report_scenario_label(rs, "%s: %s%s%s",
+		    report_json_str(v, "expect"), m, report_json_str(v,
+		    "detail")[0] ? "; " : "", report_json_str(v, "detail"))) ==
+		    NULL)
+			goto oom;
+	}
+	snprintf(rs->title, sizeof(rs->title), "labsup scenario %s: %s",
+	    report_json_str(run, "scenario"), json_is_true(json_object_get(run,
+	    "passed")) ? "passed" : "FAILED");
+	if (json_is_integer(json_object_get(run, "seed")))
+		snprintf(rs->title + strlen(rs->title), sizeof(rs->title) -
+		    strlen(rs->title), " (seed %" PRId64 ")", (int64_t)
+		    json_integer_value(json_object_get(run, "seed")));
+	rs->o.from_ns = start - REPORT_SCENARIO_MARGIN_NS;
+	rs->o.to_ns = end + REPORT_SCENARIO_MARGIN_NS;
+	rs->o.title = rs->title;
+	rs->o.marks = rs->marks;
+	rs->o.windows = rs->windows;
+	return 0;
+oom:
+	report_scenario_free(rs);
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+void
+report_scenario_free(struct report_scenario *rs)
+{
+	for (size_t i = 0; i < rs->nlabels; i++)
+		free(rs->labels[i]);
+	free(rs->labels);
+	free(rs->marks);
+	free(rs->windows);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static bool
+report_is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The newest <prefix>*.json in dir (prefix "" for any): 0, or -1. */
+static int
+report_newest(const char *dir, const char *prefix, char *path, size_t len)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *d;
+	struct stat st;
+	char p[CFG_PATH + 600], best[sizeof(p)] = "";
+	int64_t best_t = -1;
+	size_t pl = strlen(prefix);
+
+	if (dp == NULL)
+		return -1;
+	while ((d = readdir(dp)) != NULL) {
+		size_t n = strlen(d->d_name);
+		int64_t t;
+
+		if (n < 5 || strcmp(d->d_name + n - 5, ".json") != 0 ||
+		    strncmp(d->d_name, prefix, pl) != 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, d->d_name);
+		if (stat(p, &st) == -1 || !S_ISREG(st.st_mode))
+			continue;
+		t = (int64_t)st.st_mtim.tv_sec * 1000000000LL +
+		    st.st_mtim.tv_nsec;
+		/* the same instant: the later name (its time is in it) */
+		if (t > best_t || (t == best_t && strcmp(p, best) > 0)) {
+			best_t = t;
+			snprintf(best, sizeof(best), "%s", p);
+		}
+	}
+	closedir(dp);
+	if (best_t < 0)
+		return -1;
+	snprintf(path, len, "%s", best);
+	return 0;
+}
+
+int
+report_scenario_find(const char *dir, const char *run, char *path,
+    size_t len, char *err, size_t errlen)
+{
+	char p[CFG_PATH + 600];
+
+	if (strcmp(run, "last") == 0) {
+		if (report_newest(dir, "", path, len) == 0)
+			return 0;
+		snprintf(err, errlen, "no saved scenario run in %s yet (labsup "
+		    "scenario run NAME saves one)", dir);
+		return -1;
+	}
+	if (strchr(run, '/') != NULL || report_is_file(run)) {
+		if (report_is_file(run)) {
+			snprintf(path, len, "%s", run);
+			return 0;
+		}
+		snprintf(err, errlen, "no such file %s", run);
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/%s", dir, run);
+	if (report_is_file(p)) {
+		snprintf(path, len, "%s", p);
+		return 0;
+	}
+	snprintf(p, sizeof(p), "%s/%s.json", dir, run);
+	if (report_is_file(p)) {
+		snprintf(path, len, "%s", p);
+		return 0;
+	}
+	snprintf(p, sizeof(p), "%s-", run);	/* a scenario's newest run */
+	if (report_newest(dir, p, path, len) == 0)
+		return 0;
+	snprintf(err, errlen, "no saved scenario run \"%s\" in %s (give a "
+	    "file, a name there, a scenario's name or last)", run, dir);
+	return -1;
 }

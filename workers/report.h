@@ -79,6 +79,41 @@ extern const size_t report_ncharts;
 int report_write(const struct config *cfg, const struct report_opts *o,
     FILE *out, char *err, size_t errlen);
 
+/*
+ * Write the page to path through a temporary file beside it, renamed when
+ * whole (a failed report leaves no half page), mode 0644 less the umask.
+ */
+int report_write_file(const struct config *cfg, const struct report_opts *o,
+    const char *path, char *err, size_t errlen);
+
+/*
+ * A scenario run's page from its JSON result (`labsup scenario run`'s
+ * object, as saved under <state_dir>/scenarios/): the run's range with 10 s
+ * either side, each step's start and end as marks (its label, else its
+ * text) and each expectation's window with its verdict and the value
+ * measured.  rs owns the labels until report_scenario_free().
+ */
+#define REPORT_SCENARIO_MARGIN_NS (10 * 1000000000LL)
+struct report_scenario {
+	struct report_opts o;
+	struct report_mark *marks;
+	struct report_window *windows;
+	char **labels;
+	size_t nlabels;
+	char title[200];
+};
+/* 0, or -1 with err when run is not a saved result's shape. */
+int report_scenario(const json_t *run, struct report_scenario *rs,
+    char *err, size_t errlen);
+void report_scenario_free(struct report_scenario *rs);
+/*
+ * RUN of `report --scenario RUN` to a file: a path, a file name in dir
+ * (with or without .json), a scenario's name (its newest run in dir) or
+ * "last" (the newest run in dir).  0, or -1 with err.
+ */
+int report_scenario_find(const char *dir, const char *run, char *path,
+    size_t len, char *err, size_t errlen);
+
 /* ---- pure parts (unit tests) ------------------------------------------ */
 
 /* "15m", "90s", "1h30m", "2d", "500ms": ns > 0, or -1. */

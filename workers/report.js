@@ -92,6 +92,8 @@
 	function overlay(u, box) {
 		var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height;
 		var dpr = window.devicePixelRatio || 1, drawn = 0, nw = 0;
+		/* labels of close lines (a scenario's quick steps) go lower */
+		var lastx = -1e9, row = 0;
 		ctx.save();
 		ctx.font = (10 * dpr) + "px sans-serif";
 		data.windows.forEach(function (w) {
@@ -116,8 +118,12 @@
 			ctx.moveTo(x, top);
 			ctx.lineTo(x, top + h);
 			ctx.stroke();
-			if (label)
-				ctx.fillText(label, x + 2 * dpr, top + 10 * dpr);
+			if (label) {
+				row = x - lastx < 80 * dpr ? (row + 1) % 6 : 0;
+				lastx = x;
+				ctx.fillText(label, x + 2 * dpr,
+				    top + (10 + 11 * row) * dpr);
+			}
 		}
 		data.marks.forEach(function (m) {
 			line(m.t, "#1f4fb0", [], m.label);

@@ -4,7 +4,10 @@
 # every chart with data (each chart's element says so once uPlot drew it),
 # logs nothing to the console, holds no script an event text or a config
 # value smuggled in, needs no network, and a range before the lab existed
-# draws "no data" everywhere.  Keeps a screenshot (path printed).
+# draws "no data" everywhere.  Keeps a screenshot (path printed).  A
+# `scenario run deadlock` keeps its result and a report beside it with
+# its steps as marks and its expectations as windows, which `report
+# --scenario` draws again from the saved result.
 # The lab's 20 s are counted in its own records in InfluxDB, not slept.
 . "$(dirname "$0")/../lib.sh"
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
@@ -80,6 +83,28 @@ past() {	# hum and sampler records 20 s past the start, and a lock wait
 	[ "$(influx_value "SELECT count(\"count\") FROM pg_locks WHERE granted = 'false' AND time > $(( T0 * 1000000000 ))")" -gt 0 ]
 }
 wait_for 300 past || fail "no hum, sampler and lock-wait records 20 s past the start in InfluxDB"
+
+note "scenario run deadlock: its result and its report are kept"
+out=$(lab scenario run deadlock 2>"$LAB_DIR/scn.err"); rc=$?
+[ $rc -eq 0 ] || fail "scenario run deadlock exited $rc: $out $(cat "$LAB_DIR/scn.err")"
+grep -q warning "$LAB_DIR/scn.err" && fail "scenario run warned: $(cat "$LAB_DIR/scn.err")"
+SCN_JSON=$(sed -n 's/^saved: //p' <<<"$out") SCN_HTML=$(sed -n 's/^report: //p' <<<"$out")
+case $SCN_JSON in
+*/scenarios/deadlock-*Z.json) ;;
+*) fail "scenario run did not say where it saved its result: $out" ;;
+esac
+[ -f "$SCN_JSON" ] && [ -f "$SCN_HTML" ] || fail "no $SCN_JSON or ${SCN_HTML:-report}: $out"
+[ "${SCN_HTML%.html}" = "${SCN_JSON%.json}" ] || fail "the report $SCN_HTML is not beside $SCN_JSON"
+jq -e '.scenario == "deadlock" and .passed' "$SCN_JSON" >/dev/null || fail "the saved result: $(head -c 300 "$SCN_JSON")"
+SCN_MARKS=$(jq '[.steps[] | select(.start_ns > 0)] | length * 2' "$SCN_JSON")
+SCN_WINDOWS=$(jq '.expectations | length' "$SCN_JSON")
+note "$SCN_HTML: $SCN_MARKS marks, $SCN_WINDOWS windows expected"
+# its deadlock is one lock-wait episode and one server ERROR
+logged() {
+	[ "$(influx_value "SELECT count(message) FROM pg_log WHERE severity = 'ERROR' AND time > $(( T0 * 1000000000 ))")" -gt 0 ] &&
+	[ "$(influx_value "SELECT count(duration_ms) FROM lock_wait WHERE state = 'ended' AND time > $(( T0 * 1000000000 ))")" -gt 0 ]
+}
+wait_for 60 logged || fail "no pg_log ERROR and no ended lock_wait episode in InfluxDB after the deadlock"
 
 note "labsup report"
 REPORT="$LAB_DIR/report.html"
@@ -160,6 +185,45 @@ chrome --screenshot="$ART/95_report_marks.png" --window-size=1400,1400 \
 	--virtual-time-budget=10000 "file://$LAB_DIR/marks.html" >/dev/null 2>&1 ||
 	fail "chromium could not take the marked screenshot"
 note "screenshot with marks and windows: $ART/95_report_marks.png"
+
+note "the scenario's report: its steps as marks, its expectations as windows"
+chrome --enable-logging=stderr --v=0 --virtual-time-budget=10000 \
+	--dump-dom "file://$SCN_HTML" >"$LAB_DIR/scn.dom" 2>"$LAB_DIR/scn.cerr" ||
+	fail "chromium failed on the scenario's report"
+sbody=$(grep -o '<body [^>]*>' "$LAB_DIR/scn.dom" | head -1)
+note "page: $sbody"
+[ "$(attr "$sbody" data-state)" = ready ] && [ "$(attr "$sbody" data-errors)" = 0 ] ||
+	fail "the scenario's report did not finish cleanly: $sbody"
+[ "$(attr "$sbody" data-marks)" = "$SCN_MARKS" ] && [ "$(attr "$sbody" data-windows)" = "$SCN_WINDOWS" ] ||
+	fail "the scenario's report has not $SCN_MARKS marks and $SCN_WINDOWS windows: $sbody"
+grep -q CONSOLE "$LAB_DIR/scn.cerr" && fail "the scenario's report wrote to the console"
+sdrawn=$(grep -o '<section class="chart"[^>]*data-state="drawn"[^>]*>' "$LAB_DIR/scn.dom")
+[ -n "$sdrawn" ] || fail "the scenario's report drew no chart"
+bad=$(grep -v "data-windows=\"$SCN_WINDOWS\" data-marks=\"$SCN_MARKS\"" <<<"$sdrawn")
+[ -z "$bad" ] || fail "charts without the run's marks and windows: $bad"
+grep -q '<li class="pass">.*session_errors == 1: 1 (pass)</li>' "$LAB_DIR/scn.dom" ||
+	fail "the session_errors window is not listed with its value"
+grep -qF '<h1>labsup scenario deadlock: passed</h1>' "$LAB_DIR/scn.dom" || fail "the scenario's report has not its title"
+cp "$SCN_HTML" "$ART/95_report_scenario.html"
+
+note "report --scenario: the saved run again, by last, by name and by path"
+# data FILE: the page's data object
+data() { sed -n 's/^<script type="application\/json" id="report-data">\(.*\)<\/script>$/\1/p' "$1"; }
+start=$(jq '.start_ns / 1e9 - 10 | floor' "$SCN_JSON")
+for run in last deadlock "$SCN_JSON"; do
+	out=$(lab report --scenario "$run" -o "$LAB_DIR/again.html" 2>&1) ||
+		fail "report --scenario $run failed: $out"
+	d=$(data "$LAB_DIR/again.html")
+	[ "$(jq '.marks | length' <<<"$d")" = "$SCN_MARKS" ] &&
+	[ "$(jq '.windows | length' <<<"$d")" = "$SCN_WINDOWS" ] &&
+	[ "$(jq '.from | floor' <<<"$d")" = "$start" ] ||
+		fail "report --scenario $run: not the run's range, marks and windows: $(head -c 300 <<<"$d")"
+done
+out=$(lab report --scenario no-such-run 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q 'no saved scenario run "no-such-run" in .*/scenarios' <<<"$out" ||
+	fail "report --scenario of nothing exited $rc: $out"
+out=$(lab report --scenario last --since 1h 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "--scenario with --since exited $rc, want 2: $out"
 
 note "a range before the lab existed: every chart says no data"
 lab report --from "@$(( T0 - 7200 ))" --to "@$(( T0 - 3600 ))" -o "$LAB_DIR/empty.html" >/dev/null ||

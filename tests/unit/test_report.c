@@ -7,10 +7,14 @@
  * <script> element.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../../workers/influx.h"
 #include "../../workers/report.h"
@@ -343,4 +347,143 @@ Test(report, header_values)
 	cr_assert(influx_header_value("A: 0123456789012345678901234567890123"
 	    "\r\n", 41, "a", v, 8));
 	cr_assert_str_eq(v, "0123456", "cut to the buffer");
+}
+
+/*
+ * A saved scenario run (scn_report_json's shape, as `scenario run` keeps
+ * it): marks at each step's start and end (label, else the step's text),
+ * a skipped step none, each expectation a window with its verdict and
+ * value, one without a window of its own spanning the run.
+ */
+static const char scn_run_json[] =
+	"{\"scenario\": \"deadlock\", \"file\": \"scenarios/deadlock.scn\","
+	" \"passed\": false, \"seed\": 42,"
+	" \"start_ns\": 1796122800000000000, \"end_ns\": 1796122805000000000,"
+	" \"steps\": ["
+	"  {\"name\": \"a1\", \"line\": 3, \"step\": \"sql pub a BEGIN\","
+	"   \"status\": \"ok\", \"start_ns\": 1796122800100000000,"
+	"   \"end_ns\": 1796122800200000000, \"detail\": \"\"},"
+	"  {\"name\": \"#2\", \"line\": 4, \"step\": \"sleep 300ms\","
+	"   \"status\": \"failed\", \"start_ns\": 1796122801000000000,"
+	"   \"end_ns\": 1796122801300000000, \"detail\": \"<boom>\"},"
+	"  {\"name\": \"#3\", \"line\": 5, \"step\": \"sleep 1s\","
+	"   \"status\": \"skipped\", \"start_ns\": 0, \"end_ns\": 0,"
+	"   \"detail\": \"\"}],"
+	" \"expectations\": ["
+	"  {\"line\": 9, \"expect\": \"max(replication.apply_lag_ms) < 2000\","
+	"   \"status\": \"ok\", \"measured\": 840.5,"
+	"   \"from_ns\": 1796122802000000000, \"to_ns\": 1796122804000000000,"
+	"   \"detail\": \"\"},"
+	"  {\"line\": 10, \"expect\": \"session_errors == 1\","
+	"   \"status\": \"failed\", \"measured\": null, \"detail\": \"\"}]}";
+
+Test(report, scenario_run_to_marks_and_windows)
+{
+	struct report_scenario rs;
+	json_error_t je;
+	json_t *j = json_loads(scn_run_json, 0, &je);
+	char err[256] = "";
+
+	cr_assert_not_null(j, "%s", je.text);
+	cr_assert_eq(report_scenario(j, &rs, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(rs.o.from_ns, (T0 - 10) * S);
+	cr_assert_eq(rs.o.to_ns, (T0 + 5 + 10) * S);
+	cr_assert_str_eq(rs.o.title, "labsup scenario deadlock: FAILED "
+	    "(seed 42)");
+	cr_assert_eq(rs.o.nmarks, 4, "a skipped step has no marks");
+	cr_assert_eq(rs.o.marks[0].ts_ns, T0 * S + 100000000);
+	cr_assert_str_eq(rs.o.marks[0].label, "a1");
+	cr_assert_eq(rs.o.marks[1].ts_ns, T0 * S + 200000000);
+	cr_assert_str_eq(rs.o.marks[1].label, "a1: end");
+	cr_assert_str_eq(rs.o.marks[2].label, "sleep 300ms");
+	cr_assert_str_eq(rs.o.marks[3].label, "sleep 300ms: end, failed: "
+	    "<boom>");
+	cr_assert_eq(rs.o.nwindows, 2);
+	cr_assert_eq(rs.o.windows[0].from_ns, (T0 + 2) * S);
+	cr_assert_eq(rs.o.windows[0].to_ns, (T0 + 4) * S);
+	cr_assert_eq(rs.o.windows[0].verdict, REPORT_PASS);
+	cr_assert_str_eq(rs.o.windows[0].label,
+	    "max(replication.apply_lag_ms) < 2000: 840.5");
+	cr_assert_eq(rs.o.windows[1].from_ns, T0 * S, "the run's span");
+	cr_assert_eq(rs.o.windows[1].to_ns, (T0 + 5) * S);
+	cr_assert_eq(rs.o.windows[1].verdict, REPORT_FAIL);
+	cr_assert_str_eq(rs.o.windows[1].label,
+	    "session_errors == 1: nothing measured");
+	report_scenario_free(&rs);
+	json_decref(j);
+}
+
+Test(report, not_a_scenario_run_says_so)
+{
+	static const char *const bad[] = { "[]", "{}",
+	    "{\"runs\": [], \"passed\": 1, \"total\": 2}",
+	    "{\"scenario\": \"x\", \"start_ns\": 5, \"end_ns\": 1, "
+	    "\"steps\": [], \"expectations\": []}",
+	    "{\"scenario\": \"x\", \"start_ns\": 1, \"end_ns\": 2, "
+	    "\"steps\": {}, \"expectations\": []}" };
+	struct report_scenario rs;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		err[0] = '\0';
+		cr_assert_eq(report_scenario(j, &rs, err, sizeof(err)), -1,
+		    "%s", bad[i]);
+		cr_assert(strstr(err, "not a scenario run") != NULL, "%s", err);
+		json_decref(j);
+	}
+}
+
+static void
+touch(const char *dir, const char *name, long mtime)
+{
+	char p[512];
+	FILE *fp;
+	struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	cr_assert_not_null(fp = fopen(p, "w"), "%s", p);
+	fputs("{}\n", fp);
+	fclose(fp);
+	cr_assert_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+Test(report, scenario_find_names_last_and_paths)
+{
+	char dir[] = "/tmp/labsup-test-report-XXXXXX", path[600], want[600];
+	char err[600];
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(report_scenario_find(dir, "last", path, sizeof(path),
+	    err, sizeof(err)), -1);
+	cr_assert(strstr(err, "no saved scenario run in") != NULL, "%s", err);
+	touch(dir, "deadlock-20261201T110000Z.json", 1000);
+	touch(dir, "deadlock-20261201T120000Z.json", 2000);
+	touch(dir, "row-lock-20261201T113000Z.json", 3000);
+	touch(dir, "deadlock-20261201T120000Z.html", 4000);
+
+	cr_assert_eq(report_scenario_find(dir, "last", path, sizeof(path),
+	    err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/row-lock-20261201T113000Z.json", dir);
+	cr_assert_str_eq(path, want, "the newest .json, not the .html");
+	cr_assert_eq(report_scenario_find(dir, "deadlock", path, sizeof(path),
+	    err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/deadlock-20261201T120000Z.json", dir);
+	cr_assert_str_eq(path, want, "a scenario's newest run");
+	cr_assert_eq(report_scenario_find(dir, "deadlock-20261201T110000Z",
+	    path, sizeof(path), err, sizeof(err)), 0, "%s", err);
+	snprintf(want, sizeof(want), "%s/deadlock-20261201T110000Z.json", dir);
+	cr_assert_str_eq(path, want, "a name without .json");
+	cr_assert_eq(report_scenario_find("/nonexistent", want, path,
+	    sizeof(path), err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(path, want, "a path as given");
+	cr_assert_eq(report_scenario_find(dir, "hot-row", path, sizeof(path),
+	    err, sizeof(err)), -1);
+	cr_assert(strstr(err, "no saved scenario run \"hot-row\"") != NULL,
+	    "%s", err);
+	cr_assert_eq(report_scenario_find(dir, "/nonexistent/x.json", path,
+	    sizeof(path), err, sizeof(err)), -1);
+	cr_assert(strstr(err, "no such file") != NULL, "%s", err);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	cr_assert_eq(system(path), 0);
 }
