@@ -40,6 +40,7 @@ enum scn_kind {
 	SK_SUB_ADD,	/* subscriber add NAME */
 	SK_SUB_REMOVE,	/* subscriber remove NAME */
 	SK_RANDOM,	/* random COUNT faults over DURATION (drawn by seed) */
+	SK_LINK,	/* link NODE WORDS... (lib/link.h): latency, partition.. */
 	SK_MAX
 };
 
@@ -56,7 +57,8 @@ struct scn_step {
 	int wait;		/* enum scn_wait */
 	int count;		/* random: how many faults */
 	int64_t ms;		/* sleep, wait limit, random span */
-	char text[SCN_MAX_LINE]; /* SQL, hum settings, the wait's query */
+	char text[SCN_MAX_LINE]; /* SQL, hum settings, the wait's query,
+				   the link's words */
 };
 
 enum scn_op { SO_LT, SO_LE, SO_GT, SO_GE, SO_EQ, SO_NE };
@@ -156,6 +158,9 @@ int64_t scn_duration(const char *s);
 /* One step as it would be written (for show, drawn steps, reports). */
 void scn_step_text(const struct scn_step *st, char *buf, size_t len);
 const char *scn_op_name(int op);
+/* A link step's words (cut in text) into argv: how many, -1: too many. */
+#define SCN_LINK_WORDS	32
+int scn_link_words(char *text, char *argv[SCN_LINK_WORDS]);
 bool scn_op_holds(int op, double measured, double value);
 /* Where the built-in scenarios are: beside the binary, or installed. */
 const char *scn_library_dir(void);

@@ -15,13 +15,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/link.h"
 #include "scenario.h"
+
+#define SCN_FIELDS	16
 
 /* The measurements an expectation may read (README's table). */
 static const struct scn_measurement {
 	const char *name;
 	const char *node_tag;	/* what `on NODE` matches, or NULL */
-	const char *fields[10];
+	const char *fields[SCN_FIELDS];
 } scn_measurements[] = {
 	{ "pg_locks", "node", { "count" } },
 	{ "pg_activity", "node", { "count" } },
@@ -34,7 +37,11 @@ static const struct scn_measurement {
 	{ "service", "service", { "cpu_pct", "mem_bytes", "net_rx_bytes",
 	    "net_tx_bytes", "up" } },
 	{ "labsup", "worker", { "ring_drops", "spool_bytes", "deadline_misses",
-	    "restarts", "points_written", "errors", "value" } },
+	    "restarts", "points_written", "errors", "value",
+	    /* a link's (worker "link NODE", tag node=NODE) */
+	    "link_bytes_down", "link_bytes_up", "link_refused",
+	    "link_partitions", "link_delay_ms", "link_state",
+	    "link_queued_bytes" } },
 };
 
 static const char *const scn_funcs[] = { "max", "min", "mean", "sum",
@@ -49,6 +56,7 @@ static int parse_node(struct scn_step *, char *, char *, size_t);
 static int parse_wait(struct scn_step *, char *, char *, size_t);
 static int parse_subscriber(struct scn_step *, char *, char *, size_t);
 static int parse_random(struct scn_step *, char *, char *, size_t);
+static int parse_link(struct scn_step *, char *, char *, size_t);
 
 const struct scn_kind_def scn_kinds[SK_MAX] = {
 	[SK_SQL] = { "sql", parse_sql },
@@ -64,6 +72,7 @@ const struct scn_kind_def scn_kinds[SK_MAX] = {
 	[SK_SUB_ADD] = { "subscriber", parse_subscriber },
 	[SK_SUB_REMOVE] = { "subscriber", parse_subscriber },
 	[SK_RANDOM] = { "random", parse_random },
+	[SK_LINK] = { "link", parse_link },
 };
 
 static int
@@ -361,6 +370,52 @@ parse_random(struct scn_step *st, char *args, char *err, size_t errlen)
 	return no_more(args, "random", err, errlen);
 }
 
+/*
+ * link NODE WORDS...: the words of `labsup link`, checked here by the same
+ * parser so a bad one is the file's line; kept as text (one space between
+ * words), parsed again at run time over the settings then in force.
+ */
+static int
+parse_link(struct scn_step *st, char *args, char *err, size_t errlen)
+{
+	char *argv[SCN_LINK_WORDS], why[300];
+	struct link_settings s;
+	size_t off = 0;
+	bool clear;
+	int argc;
+
+	if (need_name(word(&args), "link NODE WORDS...: the node", st->node,
+	    sizeof(st->node), err, errlen) == -1)
+		return -1;
+	if ((argc = scn_link_words(args, argv)) <= 0)
+		return fail(err, errlen, "link %s: %s", st->node, argc < 0 ?
+		    "too many words" : "what should the link do? (latency MS, "
+		    "jitter MS, rate KBPS, direction both|down|up, stall, "
+		    "partition, heal, clear, for SECONDS)");
+	memset(&s, 0, sizeof(s));
+	if (link_settings_parse(argc, argv, &s, &clear, why,
+	    sizeof(why)) == -1)
+		return fail(err, errlen, "link %s: %s", st->node, why);
+	for (int i = 0; i < argc; i++)
+		off += (size_t)snprintf(st->text + off, sizeof(st->text) - off,
+		    "%s%s", i ? " " : "", argv[i]);
+	return 0;
+}
+
+int
+scn_link_words(char *text, char *argv[SCN_LINK_WORDS])
+{
+	char *w;
+	int n = 0;
+
+	while ((w = word(&text)) != NULL) {
+		if (n == SCN_LINK_WORDS)
+			return -1;
+		argv[n++] = w;
+	}
+	return n;
+}
+
 static const struct scn_measurement *
 measurement(const char *name)
 {
@@ -448,7 +503,7 @@ parse_metric(struct scn_expect *e, char *w, const struct scn_measurement **mp,
 		    "(pg_locks, pg_activity, pg_blocking, replication, hum, "
 		    "service, labsup)", w);
 	bool known = false;
-	for (int i = 0; i < 10 && m->fields[i]; i++)
+	for (int i = 0; i < SCN_FIELDS && m->fields[i]; i++)
 		known |= !strcmp(m->fields[i], dot + 1);
 	if (!known)
 		return fail(err, errlen, "expect: %s has no field \"%s\" (see "
@@ -601,17 +656,13 @@ parse_step(struct scn_step *st, char *line, char *err, size_t errlen)
 			    "label", st->label);
 	}
 	(void)save;
-	if (!strcmp(w, "link"))
-		return fail(err, errlen, "link steps are not supported yet (the "
-		    "network-link proxy is not part of this labsup); remove the "
-		    "step");
 	for (int k = 0; k < SK_MAX; k++)
 		if (!strcmp(scn_kinds[k].name, w)) {
 			st->kind = k;
 			return scn_kinds[k].parse(st, line, err, errlen);
 		}
 	return fail(err, errlen, "unknown step \"%s\" (sql, await, sleep, hum, "
-	    "stop, kill, start, pause, resume, wait, subscriber, random, "
+	    "stop, kill, start, pause, resume, wait, subscriber, random, link, "
 	    "expect)", w);
 }
 
@@ -796,7 +847,8 @@ scn_validate(const struct scenario *scn, const struct config *cfg,
 {
 	for (int i = 0; i < scn->nsteps; i++) {
 		const struct scn_step *st = &scn->steps[i];
-		bool sub = st->kind == SK_PAUSE || st->kind == SK_RESUME;
+		bool sub = st->kind == SK_PAUSE || st->kind == SK_RESUME ||
+		    st->kind == SK_LINK;
 		bool added = false;
 
 		/* a node a `subscriber add` before it brings */
@@ -966,6 +1018,9 @@ scn_step_text(const struct scn_step *st, char *buf, size_t len)
 		break;
 	case SK_RANDOM:
 		snprintf(buf, len, "random %d faults over %s", st->count, lim);
+		break;
+	case SK_LINK:
+		snprintf(buf, len, "link %s %s", st->node, st->text);
 		break;
 	default:
 		snprintf(buf, len, "%s %s", k, st->node);

@@ -7,7 +7,8 @@
  * straight to InfluxDB's `events` (one HTTP write each, not through the
  * ring: the CLI has no lane, and the lab's own samples keep their lanes
  * and sequence numbers untouched).  Whatever a run changed (a held node,
- * a paused subscription, the overlay) it undoes at the end, failed or not.
+ * a paused subscription, a link's settings, the overlay) it undoes at the
+ * end, failed or not.
  */
 #include <curl/curl.h>
 #include <dirent.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "../backend/backend.h"
+#include "../lib/link.h"
 #include "../workers/influx.h"
 #include "../workers/lineproto.h"
 #include "cli.h"
@@ -66,6 +68,8 @@ struct scn_ctx {
 	char held_name[CFG_MAX_NODES * 2][CFG_NAME];
 	bool paused[CFG_MAX_NODES * 2];
 	char paused_name[CFG_MAX_NODES * 2][CFG_NAME];
+	bool linked[CFG_MAX_NODES * 2];
+	char linked_name[CFG_MAX_NODES * 2][CFG_NAME];
 };
 
 static volatile sig_atomic_t scn_stop;
@@ -770,6 +774,60 @@ run_random(struct scn_ctx *x, int i, struct scn_step_result *r)
 	return -1;
 }
 
+/*
+ * link NODE WORDS...: as `labsup link` does it, the words over what is in
+ * force (clear: over the config's), written with link_apply; the link
+ * worker takes it within about 100 ms.  The run clears it at the end.
+ */
+static int
+run_link(struct scn_ctx *x, int i, struct scn_step_result *r)
+{
+	const struct scn_step *st = &x->scn->steps[i];
+	char words[SCN_MAX_LINE], *argv[SCN_LINK_WORDS], err[300], text[160];
+	struct link_settings s;
+	int64_t until;
+	bool clear;
+	int argc;
+
+	snprintf(words, sizeof(words), "%s", st->text);
+	argc = scn_link_words(words, argv);
+	memset(&s, 0, sizeof(s));
+	if (argc <= 0 || link_settings_parse(argc, argv, &s, &clear, err,
+	    sizeof(err)) == -1) {
+		scn_detail(r, "link %s: %s", st->node, argc <= 0 ? "no words" :
+		    err);
+		return -1;
+	}
+	if (clear)
+		s = *config_link(x->cfg, st->node);
+	else
+		link_effective(x->cfg, st->node, &s, &until);
+	s.for_s = 0;
+	link_settings_parse(argc, argv, &s, &clear, err, sizeof(err));
+	link_settings_text(&s, text, sizeof(text));
+	if (clear && argc == 1) {
+		if (link_clear(x->cfg, st->node, err, sizeof(err)) == -1) {
+			scn_detail(r, "link %s: %s", st->node, err);
+			return -1;
+		}
+		scn_mark(x->linked_name, x->linked, st->node, false);
+		scn_detail(r, "%s's link back to the config: %s", st->node,
+		    text);
+		return 0;
+	}
+	/* the mark first: a half-written change is cleared all the same */
+	scn_mark(x->linked_name, x->linked, st->node, true);
+	if (link_apply(x->cfg, st->node, &s, err, sizeof(err)) == -1) {
+		scn_detail(r, "link %s: %s", st->node, err);
+		return -1;
+	}
+	if (s.for_s > 0)
+		scn_detail(r, "%s's link: %s for %d s", st->node, text, s.for_s);
+	else
+		scn_detail(r, "%s's link: %s", st->node, text);
+	return 0;
+}
+
 typedef int (*scn_runner)(struct scn_ctx *, int, struct scn_step_result *);
 
 /* The runners, in the order of enum scn_kind (parsers: scn_kinds[]). */
@@ -787,6 +845,7 @@ static const scn_runner scn_runners[SK_MAX] = {
 	[SK_SUB_ADD] = run_subscriber,
 	[SK_SUB_REMOVE] = run_subscriber,
 	[SK_RANDOM] = run_random,
+	[SK_LINK] = run_link,
 };
 
 static void
@@ -815,6 +874,11 @@ scn_cleanup(struct scn_ctx *x)
 		if (x->paused[i])
 			scn_self(x, out, sizeof(out), "sub", "resume",
 			    x->paused_name[i], NULL);
+		if (x->linked[i] && link_clear(x->cfg, x->linked_name[i], out,
+		    sizeof(out)) == -1)
+			fprintf(stderr, "labsup: scenario: putting %s's link "
+			    "back: %s\n", x->linked_name[i], out);
+		x->linked[i] = false;
 	}
 	if (x->overlay) {
 		memset(&r, 0, sizeof(r));

@@ -6,8 +6,8 @@
 # value; every step is in InfluxDB's events with its start and end; a
 # scenario whose expectation cannot hold exits 1 naming its line and the
 # value measured; a malformed file is refused with file:line (exit 2); a
-# lab that does not run exits 3; a run leaves no overlay, held node or
-# paused subscription behind.
+# lab that does not run exits 3; a run leaves no overlay, held node,
+# paused subscription or changed link behind.
 . "$(dirname "$0")/../lib.sh"
 
 [ -x /usr/lib/postgresql/15/bin/postgres ] || skip "PostgreSQL 15 is not installed"
@@ -24,7 +24,8 @@ ERR=$LAB_DIR/err
 note "list and show"
 lab scenario list >"$OUT" || fail "scenario list failed"
 for s in row-lock alter-convoy deadlock pause-resume subscriber-down \
-	apply-conflict schema-drift third-subscriber random-faults; do
+	apply-conflict schema-drift third-subscriber random-faults \
+	wan-subscriber partition; do
 	grep -q "^$s " "$OUT" || fail "scenario list does not name $s: $(cat "$OUT")"
 done
 grep -q "does not parse" "$OUT" && fail "a built-in does not parse: $(cat "$OUT")"
@@ -84,13 +85,14 @@ influx_query "SELECT \"text\" FROM events WHERE kind = 'scenario' AND time = $en
 	fail "the release step's end is not in events at its time"
 
 for s in alter-convoy deadlock pause-resume subscriber-down apply-conflict \
-	schema-drift third-subscriber; do
+	schema-drift third-subscriber wan-subscriber partition; do
 	note "$s"
 	lab scenario run "$s" >"$OUT" 2>"$ERR" || fail "$s failed: $(cat "$OUT" "$ERR")"
 	grep -q "^result: passed" "$OUT" || fail "$s: no passed verdict"
 	[ ! -e "$LAB_DIR/state/scenario.conf" ] || fail "$s left its overlay behind"
 	ls "$LAB_DIR"/state/node-held.* >/dev/null 2>&1 && fail "$s left a node held down"
 	ls "$LAB_DIR"/state/sub-paused.* >/dev/null 2>&1 && fail "$s left a subscription paused"
+	ls "$LAB_DIR"/state/links/*.set >/dev/null 2>&1 && fail "$s left a link changed"
 done
 grep -q "^  sync .* held after" "$OUT" || fail "third-subscriber does not report the initial sync time"
 

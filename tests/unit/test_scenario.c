@@ -62,7 +62,7 @@ Test(scenario, builtins_parse)
 		n++;
 	}
 	closedir(dp);
-	cr_assert_geq(n, 9, "only %d built-in scenarios", n);
+	cr_assert_geq(n, 11, "only %d built-in scenarios", n);
 }
 
 Test(scenario, steps_as_written)
@@ -153,13 +153,53 @@ Test(scenario, steps_as_written)
 	cr_assert_eq(scn.expects[6].op, SO_EQ);
 }
 
+Test(scenario, link_steps)
+{
+	char text[SCN_MAX_LINE + 64];
+
+	cr_assert_eq(parse("wan: link sub2   latency 50ms\tjitter 10ms\n"
+	    "link sub2 partition for 20s\n"
+	    "link sub2 rate 100kbps direction down stall --for 5\n"
+	    "link sub2 heal\n"
+	    "link sub2 clear\n"
+	    "expect mean(labsup.link_delay_ms) >= 40 where node=sub2 during "
+	    "step wan\n"
+	    "expect max(labsup.link_state) == 3 where node=sub2\n"), 0, "%s",
+	    err);
+	cr_assert_eq(scn.nsteps, 5);
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(scn.steps[i].kind, SK_LINK);
+		cr_assert_str_eq(scn.steps[i].node, "sub2");
+	}
+	cr_assert_str_eq(scn.steps[0].label, "wan");
+	/* the words as one line, one space apart: run time parses them */
+	cr_assert_str_eq(scn.steps[0].text, "latency 50ms jitter 10ms");
+	cr_assert_str_eq(scn.steps[1].text, "partition for 20s");
+	cr_assert_str_eq(scn.steps[4].text, "clear");
+	scn_step_text(&scn.steps[2], text, sizeof(text));
+	cr_assert_str_eq(text, "link sub2 rate 100kbps direction down stall "
+	    "--for 5");
+	cr_assert_str_eq(scn.expects[0].measurement, "labsup");
+	cr_assert_str_eq(scn.expects[0].field, "link_delay_ms");
+	cr_assert_str_eq(scn.expects[0].where, " AND \"node\" = 'sub2'");
+	cr_assert_str_eq(scn.expects[1].field, "link_state");
+}
+
 Test(scenario, bad_files)
 {
 	refused("", 1, "no steps");
 	refused("# only a comment\n", 1, "no steps");
 	refused("sleep 1s\nfrobnicate pub\n", 2, "unknown step \"frobnicate\"");
-	refused("sleep 1s\nlink pub sub1 delay 100ms\n", 2,
-	    "link steps are not supported yet");
+	refused("sleep 1s\nlink sub2 delay 100ms\n", 2,
+	    "link sub2: \"delay\" is not one of latency");
+	refused("link sub2 latency\n", 1, "\"latency\" needs a value");
+	refused("link sub2 latency fast\n", 1, "latency \"fast\": expected "
+	    "milliseconds");
+	refused("\nlink sub2 partition for ever\n", 2, "for \"ever\": expected "
+	    "seconds");
+	refused("link sub2 direction sideways\n", 1, "direction \"sideways\"");
+	refused("link sub2\n", 1, "what should the link do?");
+	refused("link\n", 1, "link NODE WORDS...: the node");
 	refused("sleep\n", 1, "expected a duration");
 	refused("sleep 5\n", 1, "expected a duration");
 	refused("sleep 5h\n", 1, "expected a duration");
@@ -257,6 +297,13 @@ Test(scenario, validate_against_the_lab)
 	cr_assert_eq(parse("subscriber add sub1\n"), 0);
 	cr_assert_eq(scn_validate(&scn, &cfg, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "already has that node") != NULL, "%s", err);
+	/* a link is a subscriber's way to the publisher */
+	cr_assert_eq(parse("sleep 1s\nlink pub latency 50ms\n"), 0);
+	cr_assert_eq(scn_validate(&scn, &cfg, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "t.scn:2: pub is not a subscriber") != NULL,
+	    "%s", err);
+	cr_assert_eq(parse("link sub2 latency 50ms\n"), 0);
+	cr_assert_eq(scn_validate(&scn, &cfg, err, sizeof(err)), 0, "%s", err);
 	/* a node the scenario adds may be used after it */
 	cr_assert_eq(parse("subscriber add sub3\nwait 1s until ready sub3\n"
 	    "expect hum.tx >= 0 on sub3\n"), 0);
