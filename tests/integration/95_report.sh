@@ -225,6 +225,15 @@ out=$(lab report --scenario no-such-run 2>&1); rc=$?
 out=$(lab report --scenario last --since 1h 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "--scenario with --since exited $rc, want 2: $out"
 
+note "a report that cannot be written is a warning: the run still passes and is kept"
+out=$(lab scenario run deadlock --json --report "$LAB_DIR/no-such-dir/x.html" 2>"$LAB_DIR/scn2.err"); rc=$?
+[ $rc -eq 0 ] || fail "scenario run with an unwritable --report exited $rc: $(cat "$LAB_DIR/scn2.err")"
+grep -q "warning: no report: cannot create $LAB_DIR/no-such-dir/x.html" "$LAB_DIR/scn2.err" ||
+	fail "no warning for the unwritable report: $(cat "$LAB_DIR/scn2.err")"
+jq -e '.passed and (.saved | test("/scenarios/deadlock-.*\\.json$")) and (has("report") | not)' <<<"$out" >/dev/null ||
+	fail "scenario run --json: not passed with saved and without report: $(head -c 400 <<<"$out")"
+[ -f "$(jq -r .saved <<<"$out")" ] || fail "the second run's result was not kept"
+
 note "a range before the lab existed: every chart says no data"
 lab report --from "@$(( T0 - 7200 ))" --to "@$(( T0 - 3600 ))" -o "$LAB_DIR/empty.html" >/dev/null ||
 	fail "report of an empty range failed"
