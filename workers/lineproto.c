@@ -432,13 +432,21 @@ lp_tags(struct lp_line *w, const struct record *r)
 	}
 }
 
-/* issue 16: the parts of a pg_log line are one point: a seq field each */
+/*
+ * issue 16: the records InfluxDB merges into one point (the parts of a
+ * pg_log line, a lock_wait episode and its statements) need a seq field
+ * each, or the last would hide the others' lane positions.
+ */
 static const char *
 lp_seq_key(const struct record *r)
 {
 	static const char *const keys[PGLOG_PARTS] = { "seq", "seq_2",
 		"seq_3", "seq_4", "seq_5" };
 
+	/* a lock_wait point is an episode and its statements: a seq each */
+	if (r->kind == REC_LOCK_WAIT_TEXT)
+		return r->u.lock_wait_text.side == REC_SIDE_BLOCKER ?
+		    "seq_blocker_query" : "seq_query";
 	if (r->kind != REC_PG_LOG)
 		return "seq";
 	return keys[r->u.pg_log.part < PGLOG_PARTS ? r->u.pg_log.part :

@@ -17,7 +17,13 @@ command -v docker >/dev/null || skip "the docker CLI (used by this test only) is
 note "labsup image build"
 "$LABSUP" image build || fail "labsup image build failed"
 
-LAB_BACKEND=docker lab_setup docker </dev/null
+# sub1 bypasses its link (issue 15), so the direct path between containers,
+# by container name, stays covered; sub2 goes through its link
+# (63_link_docker checks that path)
+LAB_BACKEND=docker lab_setup docker <<'EOF2'
+[link sub1]
+bypass = yes
+EOF2
 # Objects this lab must never touch: a container of another "lab", one with
 # no label at all, both running.
 OTHER="labsup-it40-other-$$"

@@ -50,7 +50,8 @@ note "status: $(sampler_detail pub)"
 T0=$(date +%s%N)
 wait_for 60 eval '[ "$(influx_value "SELECT count(*) FROM pg_activity WHERE node = '"'sub2'"' AND time > '"$T0"'")" -gt 0 ]' ||
 	fail "no records from the SQL fallback"
-status_json | jq -e '[.workers[] | select(.kind == "sampler") | .counters[13]] | all(. == 2)' >/dev/null ||
+# counters[16]: SC_SOURCE (enum sampler_counter, workers/worker.h); 2 = SAMPLER_SQL
+status_json | jq -e '[.workers[] | select(.kind == "sampler") | .counters[16]] | all(. == 2)' >/dev/null ||
 	fail "the samplers do not report source sql in their counters"
 
 note "reload with source = probe: no fallback, status says what is missing"

@@ -74,6 +74,7 @@ influx_csv() {
 #   sub_stats, sub_rel, sub_slot, sub_worker replication (issue 16)
 #   pg_log (seq, seq_2 .. seq_5: its parts)  logs
 #   events pg_log                           logs
+#   lock_wait (seq, seq_query, seq_blocker_query) sampler NODE
 influx_lane_seqs() {
 	local out=$1 m
 	: >"$out"
@@ -90,6 +91,8 @@ influx_lane_seqs() {
 		influx_csv "SELECT seq FROM \"$m\" GROUP BY *" >"$out.$m"
 	done
 	influx_csv 'SELECT seq, seq_2, seq_3, seq_4, seq_5 FROM "pg_log" GROUP BY *' >"$out.pg_log"
+	# a lock_wait point: the episode and its statements, a seq field each
+	influx_csv 'SELECT seq, seq_query, seq_blocker_query FROM "lock_wait" GROUP BY *' >"$out.lock_wait"
 	grep -q '^error' "$out".* && fail "InfluxDB query error: $(grep -h '^error' -A1 "$out".* | head -3)"
 	python3 - "$out" <<'PY'
 import csv, re, sys
@@ -103,7 +106,7 @@ def tags(s):
 with open(out, 'w') as o:
     for m in ('pg_locks', 'pg_activity', 'pg_blocking', 'hum', 'service',
               'replication', 'labsup', 'events', 'sub_stats', 'sub_rel',
-              'sub_slot', 'sub_worker', 'pg_log'):
+              'sub_slot', 'sub_worker', 'pg_log', 'lock_wait'):
         with open(out + '.' + m, newline='') as f:
             for row in csv.reader(f):
                 if not row or row[0] == 'name':
@@ -113,6 +116,11 @@ with open(out, 'w') as o:
                     for part in row[3:8]:
                         if part != '':
                             o.write('logs\t%s\n' % part)
+                    continue
+                if m == 'lock_wait':
+                    for part in row[3:6]:
+                        if part != '':
+                            o.write('sampler %s\t%s\n' % (t.get('node', '?'), part))
                     continue
                 seq = row[3]
                 if seq == '':

@@ -293,14 +293,15 @@ Test(lineproto, lock_wait_text_shares_the_episode_tags)
 	t->side = REC_SIDE_BLOCKER;
 	strcpy(t->text, "SELECT \"x\" FROM t\nFOR UPDATE");
 	cr_assert_str_eq(line(&r), "lock_wait,node=pub,pid=4242,state=ended "
-	    "blocker_query=\"SELECT \\\"x\\\" FROM t FOR UPDATE\",seq=7i "
+	    "blocker_query=\"SELECT \\\"x\\\" FROM t FOR UPDATE\","
+	    "seq_blocker_query=7i "
 	    "1700000000123456789\n");
 	t->side = REC_SIDE_WAITER;
 	t->ended = 0;
 	memset(t->text, 'q', sizeof(t->text));	/* cut at its array */
 	cr_assert_str_eq(line(&r), "lock_wait,node=pub,pid=4242,state=waiting "
 	    "query=\"qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
-	    "qqqqqqqqqqqqqqqqqqqqqqqq\",seq=7i 1700000000123456789\n");
+	    "qqqqqqqqqqqqqqqqqqqqqqqq\",seq_query=7i 1700000000123456789\n");
 }
 
 Test(lineproto, lock_mode_codes_round_trip)
