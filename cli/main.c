@@ -41,7 +41,8 @@ const struct cli_command cli_commands[] = {
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
 	/* issue 19: the HTML report */
-	{ "report", "[--since D] [--from T] [--to T] [-o FILE]", "the lab's "
+	{ "report", "[--since D] [--from T] [--to T] [--scenario RUN] "
+	  "[-o FILE]", "the lab's "
 	  "charts of a time range as one HTML page that opens from disk",
 	  cmd_report, CLI_CONFIG, false },
 	/* issue 16 */
@@ -52,7 +53,8 @@ const struct cli_command cli_commands[] = {
 	  "from InfluxDB, longest first, with who blocked whom", cmd_waits,
 	  CLI_CONFIG, false },
 	{ "scenario", "list | show NAME | run NAME|FILE [--repeat N] [--json] "
-	  "[--keep-going] [--seed N]", "make an incident happen, measure it, "
+	  "[--keep-going] [--seed N] [--report FILE]", "make an incident "
+	  "happen, measure it, "
 	  "say whether it went as expected", cmd_scenario, CLI_CONFIG, false },
 	{ "link", "NODE [latency MS] [jitter MS] [rate KBPS] [direction "
 	  "both|down|up] [stall] [partition] [heal] [clear] [--for SEC] | "

@@ -211,23 +211,37 @@ lab_write_secret(const char *path, const char *text)
 	return file_write_atomic(path, text, len, 0600, (uid_t)-1, (gid_t)-1);
 }
 
+/* A node's mark file, <state_dir>/KIND.NODE, and whether it is there. */
+static int
+lab_mark_path(const struct config *cfg, const char *kind, const char *node,
+    char *buf, size_t len)
+{
+	char rel[CFG_NAME + 16];
+
+	snprintf(rel, sizeof(rel), "%s.%s", kind, node);
+	return lab_path(cfg, rel, buf, len);
+}
+
+static bool
+lab_marked(const struct config *cfg, const char *kind, const char *node)
+{
+	char path[CFG_PATH + 32];
+
+	return lab_mark_path(cfg, kind, node, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0;
+}
+
 int
 lab_sub_paused_path(const struct config *cfg, const char *node, char *buf,
     size_t len)
 {
-	char rel[CFG_NAME + 16];
-
-	snprintf(rel, sizeof(rel), "sub-paused.%s", node);
-	return lab_path(cfg, rel, buf, len);
+	return lab_mark_path(cfg, "sub-paused", node, buf, len);
 }
 
 bool
 lab_sub_paused(const struct config *cfg, const char *node)
 {
-	char path[CFG_PATH + 32];
-
-	return lab_sub_paused_path(cfg, node, path, sizeof(path)) == 0 &&
-	    access(path, F_OK) == 0;
+	return lab_marked(cfg, "sub-paused", node);
 }
 
 /*
@@ -250,17 +264,11 @@ int
 lab_node_held_path(const struct config *cfg, const char *node, char *buf,
     size_t len)
 {
-	char rel[CFG_NAME + 16];
-
-	snprintf(rel, sizeof(rel), "node-held.%s", node);
-	return lab_path(cfg, rel, buf, len);
+	return lab_mark_path(cfg, "node-held", node, buf, len);
 }
 
 bool
 lab_node_held(const struct config *cfg, const char *node)
 {
-	char path[CFG_PATH + 32];
-
-	return lab_node_held_path(cfg, node, path, sizeof(path)) == 0 &&
-	    access(path, F_OK) == 0;
+	return lab_marked(cfg, "node-held", node);
 }

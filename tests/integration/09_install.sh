@@ -142,7 +142,7 @@ expect "beta" labsup env --json -c "$WORK/comp.conf" b
 expect "" labsup psql -c "$WORK/comp.conf" alpha ""
 expect "$WORK/comp.conf" labsup status -c "$WORK/comp.c"
 expect "list run show" labsup scenario ""
-expect "--config --json --keep-going --repeat --seed" labsup scenario run row-lock --
+expect "--config --json --keep-going --repeat --report --seed" labsup scenario run row-lock --
 expect "random-faults row-lock" labsup scenario run r
 expect "alpha beta status" labsup link -c "$WORK/comp.conf" ""
 expect "--for clear direction heal jitter latency partition rate stall" labsup link beta ""
