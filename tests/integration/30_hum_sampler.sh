@@ -117,6 +117,9 @@ for node in pub sub1 sub2; do
 			awk -F, '$3 == ""'
 		rows "SELECT seq FROM labsup WHERE worker = 'sampler $node' AND deadline_misses >= 0 AND $span"
 		rows "SELECT seq FROM events WHERE \"text\" =~ /^$node (unreachable|is reachable)/ AND $span"
+		# a lock_wait point is the episode and its statements, a seq each
+		rows "SELECT seq, seq_query, seq_blocker_query FROM lock_wait WHERE node = '$node' AND $span" |
+			awk -F, '{ for (i = 2; i <= 4; i++) if ($i != "") print $1 "," $i }'
 	} | awk -F, -v a="$qa" -v b="$qb" '$2 > a && $2 < b { s[$2] = 1 }
 		END { n = 0; for (k in s) n++; print n }')
 	c=$(rows "SELECT seq FROM pg_blocking WHERE node = '$node' AND $span" |
