@@ -57,7 +57,10 @@ done
 run() {
 	local name=$1 start rc
 	start=$(date +%s)
+	# a background job starts with SIGINT and SIGQUIT ignored, and what it
+	# starts would inherit that: give the test the default dispositions
 	timeout --kill-after=30 "${TEST_TIMEOUT:-900}" \
+	    env --default-signal=INT,QUIT \
 	    bash "tests/integration/$name.sh" >"$logdir/$name.log" 2>&1
 	rc=$?
 	echo "$rc $(( $(date +%s) - start ))" >"$logdir/$name.rc"

@@ -91,11 +91,14 @@ wait_for 120 probe_sampling || fail "the samplers do not report the probe sampli
 T1=$(date +%s%N)
 wait_for 120 all_records "$T1" || fail "no probe records after the restart"
 for n in $NODES; do
-	log=$LAB_DIR/state/pg/$n.log
+	# the server's stderr before its logging collector starts, then its
+	# jsonlog (issue 16)
+	log=$LAB_DIR/probe-$n.log
+	cat "$LAB_DIR/state/pg/$n.log" "$LAB_DIR/state/pg/$n/log/"*.json >"$log" 2>/dev/null
 	grep 'labsup probe' "$log" | sed "s/^/    $n: /"
 	# a crash of any process (the probe's included) is "terminated by
 	# signal" and restarts the server; the probe's own errors name it
-	if grep -E 'PANIC|terminated by signal|"labsup probe".*exit code|labsup probe.*(ERROR|FATAL)|(ERROR|FATAL):.*labsup probe' "$log"; then
+	if grep -E 'PANIC|terminated by signal|labsup probe\\?".*exit code|labsup probe.*(ERROR|FATAL)|(ERROR|FATAL).*labsup probe' "$log"; then
 		fail "$n's server log shows a probe error, a crash or a PANIC"
 	fi
 	[ "$(grep -c 'labsup probe: attached to' "$log")" -ge 2 ] ||
