@@ -24,8 +24,10 @@
 #include "../lib/labsup.h"
 #include "backend.h"
 #include "pg_settings.h"
+#include "local.h"
 #include "../docker/engine.h"
 #include "../docker/image.h"
+#include "../shm/probe.h"
 
 #define DOCKER_MAX_SVC (CFG_MAX_NODES + 2)
 #define DOCKER_PWLEN 32
@@ -362,13 +364,14 @@ docker_data_dir(int role)
  */
 static void
 docker_signature(const struct config *cfg, const struct service_def *svc,
-    char *buf, size_t len)
+    bool probe, char *buf, size_t len)
 {
 	/* v2: PostgreSQL containers run with PG_SERVER_TUNABLES */
 	/* v3: ... and write jsonlog to a bind-mounted host directory */
-	snprintf(buf, len, "v3 %s port=%d user=%s db=%s",
+	/* issue 18: " probe": ... and load the in-server probe */
+	snprintf(buf, len, "v3 %s port=%d user=%s db=%s%s",
 	    docker_image_for(cfg, svc->role), svc->port, cfg->lab.user,
-	    cfg->lab.database);
+	    cfg->lab.database, probe ? " probe" : "");
 	/*
 	 * issue 15: a node's settings and limits are the container's command
 	 * line and HostConfig: a change makes the container again (its volume
@@ -470,12 +473,52 @@ docker_cmd_set(json_t *cmd, const char *name, const char *value)
 }
 
 /*
+ * issue 18: whether a node's container loads the in-server probe: the
+ * config wants it ([sampler] enabled, source not sql) and the PostgreSQL
+ * image carries one of this labsup's segment layout (its label).  The
+ * image is asked once per process: one built meanwhile counts from
+ * labsup's next start (its containers are made again then).
+ */
+static bool
+docker_with_probe(const struct config *cfg, struct engine *e,
+    const struct service_def *svc)
+{
+	static int have = -1;
+
+	if (svc->node == NULL || !cfg->sampler.enabled ||
+	    cfg->sampler.source == SAMPLER_SQL)
+		return false;
+	if (have == -1)
+		have = image_has_probe(e, cfg->docker.image_postgres);
+	return have == 1;
+}
+
+/*
+ * The lab's probe directory (shm/probe.h), bind-mounted where the probe
+ * in the container opens its node's segment: the directory, not the file,
+ * so the segment a restarted labsup makes again is seen there too.
+ */
+static void
+docker_probe_mount(const struct config *cfg, json_t *mounts)
+{
+	char dir[PATH_MAX], err[PATH_MAX + 64];
+
+	if (probe_seg_mkdir(cfg->lab.name, err, sizeof(err)) == -1) {
+		log_warnx("docker: %s", err);
+		return;
+	}
+	probe_seg_dir(dir, sizeof(dir), cfg->lab.name);
+	json_array_append_new(mounts, json_pack("{s:s, s:s, s:s}", "Type",
+	    "bind", "Source", dir, "Target", IMAGE_PROBE_DIR));
+}
+
+/*
  * The settings every node runs with (pg_settings.c), between this
  * backend's own: the container listens on its network, and docker logs
  * already tell the containers apart.
  */
 static json_t *
-docker_pg_cmd(const struct service_def *svc)
+docker_pg_cmd(const struct service_def *svc, bool probe)
 {
 	json_t *cmd = json_pack("[s]", "postgres");
 	char name[80], value[CFG_STR * 4];
@@ -491,6 +534,12 @@ docker_pg_cmd(const struct service_def *svc)
 	docker_cmd_set(cmd, "log_directory", DOCKER_PG_LOG_DIR);
 	/* the container's server user is not the host's: let it read them */
 	docker_cmd_set(cmd, "log_file_mode", "0644");
+	if (probe) {
+		snprintf(value, sizeof(value), IMAGE_PROBE_DIR "/%s",
+		    svc->name);
+		docker_cmd_set(cmd, "shared_preload_libraries", IMAGE_PROBE_SO);
+		docker_cmd_set(cmd, PROBE_GUC, value);
+	}
 	/* issue 15: the node's own settings last, so they win */
 	p = svc->node != NULL ? svc->node->settings : "";
 	while (config_setting_next(&p, name, sizeof(name), value,
@@ -526,7 +575,8 @@ docker_log_mount(const struct config *cfg, const struct service_def *svc,
 }
 
 static json_t *
-docker_create_body(const struct config *cfg, const struct service_def *svc)
+docker_create_body(const struct config *cfg, const struct service_def *svc,
+    bool probe)
 {
 	char net[DOCKER_NAME], vol[DOCKER_NAME], sig[512], port[16];
 	char inner[16], e1[128], e2[128];
@@ -534,7 +584,7 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 
 	docker_net_name(cfg, net, sizeof(net));
 	docker_vol_name(cfg, svc->name, vol, sizeof(vol));
-	docker_signature(cfg, svc, sig, sizeof(sig));
+	docker_signature(cfg, svc, probe, sig, sizeof(sig));
 	snprintf(port, sizeof(port), "%d", svc->port);
 	snprintf(inner, sizeof(inner), "%d/tcp", docker_inner_port(svc->role));
 
@@ -554,7 +604,7 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 		json_array_append_new(env, json_string(
 		    "PGPASSFILE=/run/labsup/pgpass"));
 		json_array_append_new(env, json_string(PG_SERVER_TUNABLES));
-		cmd = docker_pg_cmd(svc);
+		cmd = docker_pg_cmd(svc, probe);
 	} else if (svc->role == ROLE_GRAFANA) {
 		json_array_append_new(env, json_string(
 		    "GF_SECURITY_ADMIN_PASSWORD__FILE=/run/labsup/grafana_admin"));
@@ -598,6 +648,9 @@ docker_create_body(const struct config *cfg, const struct service_def *svc)
 	    svc->role == ROLE_SUBSCRIBER))
 		(void)docker_log_mount(cfg, svc, json_object_get(
 		    json_object_get(body, "HostConfig"), "Mounts"));
+	if (body != NULL && probe)
+		docker_probe_mount(cfg, json_object_get(json_object_get(body,
+		    "HostConfig"), "Mounts"));
 	/* issue 15: [node] memory and cpus, as docker run -m and --cpus */
 	if (body != NULL && svc->node != NULL) {
 		json_t *hc = json_object_get(body, "HostConfig");
@@ -640,7 +693,8 @@ docker_create(const struct config *cfg, struct engine *e,
 	resp = NULL;
 
 	docker_ctr_name(cfg, svc->name, name, sizeof(name));
-	if ((body = docker_create_body(cfg, svc)) == NULL) {
+	if ((body = docker_create_body(cfg, svc, docker_with_probe(cfg, e,
+	    svc))) == NULL) {
 		snprintf(obs->detail, sizeof(obs->detail), "cannot build the "
 		    "container config (out of memory?)");
 		return -1;
@@ -830,7 +884,8 @@ docker_ensure(const struct config *cfg, const struct service_def *svc,
 		snprintf(id, sizeof(id), "%s", docker_str(ctr, "Id"));
 		have = json_string_value(json_object_get(json_object_get(
 		    json_object_get(ctr, "Config"), "Labels"), DOCKER_LABEL_CFG));
-		docker_signature(cfg, svc, sig, sizeof(sig));
+		docker_signature(cfg, svc, docker_with_probe(cfg, e, svc), sig,
+		    sizeof(sig));
 		if (have == NULL || strcmp(have, sig) != 0) {
 			/* made from another config: make it again */
 			log_info("docker: %s was made from another config; "
@@ -1090,6 +1145,9 @@ docker_teardown(const struct config *cfg, bool purge, char *err,
 		}
 	}
 	json_decref(obj);
+	/* issue 18: the probe directory, now that no container mounts it */
+	probe_seg_dir(path, sizeof(path), cfg->lab.name);
+	(void)rm_rf(path);
 	if (purge && (list = docker_list(cfg, e, "volumes")) != NULL) {
 		json_array_foreach(json_object_get(list, "Volumes"), i, v) {
 			const char *vn = json_string_value(json_object_get(v,

@@ -47,7 +47,7 @@ source = probe
 interval_ms = 10
 locks_interval_ms = 10
 EOC
-trap 'rc=$?; lab_teardown $rc; rm -f /dev/shm/labsup.$(id -u).$LAB_NAME.probe.*; exit $rc' EXIT
+trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 lab start >/dev/null || fail "labsup start failed"
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 printf '%s\n[hum]\nclients = %d\nrate = 0\n\n[sampler]\nsource = sql\ninterval_ms = 10\nlocks_interval_ms = 10\n' \

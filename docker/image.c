@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "../lib/labsup.h"
+#include "../lib/probe_so.h"
+#include "../shm/probe.h"
 #include "engine.h"
 #include "image.h"
 
@@ -65,6 +67,29 @@ image_present(struct engine *e, const char *image)
 		return false;
 	snprintf(path, sizeof(path), "/images/%s/json", esc);
 	return engine_json(e, "GET", path, NULL, NULL) == 200;
+}
+
+bool
+image_has_probe(struct engine *e, const char *image)
+{
+	char esc[CFG_STR * 3], path[CFG_STR * 3 + 32], want[16];
+	json_t *obj = NULL;
+	const char *v;
+	bool rc;
+
+	if (engine_escape(image, esc, sizeof(esc)) == -1)
+		return false;
+	snprintf(path, sizeof(path), "/images/%s/json", esc);
+	if (engine_json(e, "GET", path, NULL, &obj) != 200) {
+		json_decref(obj);
+		return false;
+	}
+	v = json_string_value(json_object_get(json_object_get(
+	    json_object_get(obj, "Config"), "Labels"), IMAGE_LABEL_PROBE));
+	snprintf(want, sizeof(want), "%d", PROBE_VERSION);
+	rc = v != NULL && strcmp(v, want) == 0;
+	json_decref(obj);
+	return rc;
 }
 
 static bool
@@ -298,6 +323,70 @@ image_libs_dir(struct image_ctx *c, const char *dir, const char *const *skip)
 	return rc;
 }
 
+/*
+ * True when the library at path is built with a sanitizer (make
+ * SANITIZE=1): the image's server does not preload its runtime, so it
+ * could not load it.
+ */
+static bool
+image_so_sanitized(const char *path)
+{
+	static const char *const marks[] = { "__asan_init", "__ubsan_handle",
+	    NULL };
+	char buf[65536 + 32];
+	size_t n, keep = 0;
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	/* overlapping reads: a mark may straddle two */
+	while (!found && (n = fread(buf + keep, 1, sizeof(buf) - 32 - keep,
+	    f)) > 0) {
+		n += keep;
+		for (int i = 0; marks[i] != NULL && !found; i++)
+			found = memmem(buf, n, marks[i], strlen(marks[i])) !=
+			    NULL;
+		keep = n < 31 ? n : 31;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * issue 18: the in-server probe beside this labsup (probe_so_find) at
+ * IMAGE_PROBE_SO, with its libraries.  1 when added, 0 when there is none
+ * to add (a warning says why: the lab then samples over SQL), -1 on error.
+ */
+static int
+image_probe(struct image_ctx *c)
+{
+	char so[CFG_PATH], why[512];
+	struct stat st;
+
+	if (probe_so_find(so, sizeof(so), why, sizeof(why)) == -1) {
+		log_warnx("the PostgreSQL image gets no probe: %s", why);
+		return 0;
+	}
+	if (image_so_sanitized(so)) {
+		log_warnx("the PostgreSQL image gets no probe: %s is built "
+		    "with a sanitizer (build labsup without SANITIZE=1 for "
+		    "images)", so);
+		return 0;
+	}
+	if (stat(so, &st) == -1 || image_parents(c, IMAGE_PROBE_SO + 1) == -1 ||
+	    image_remember(c, IMAGE_PROBE_SO + 1) == -1 ||
+	    engine_tar_add_path(c->fp, IMAGE_PROBE_SO + 1, so, 0644, 0,
+	    0) == -1) {
+		if (c->err[0] == '\0')
+			snprintf(c->err, sizeof(c->err), "%s: %s", so,
+			    strerror(errno));
+		return -1;
+	}
+	return image_libs(c, so) == -1 ? -1 : 1;
+}
+
 static int
 image_etc(struct image_ctx *c, const char *user, unsigned uid, unsigned gid,
     const char *home)
@@ -342,6 +431,7 @@ image_rootfs_postgres(struct image_ctx *c, const struct config *cfg,
 	char root[CFG_PATH], bin[CFG_PATH + 8], lib[CFG_PATH + 8];
 	char share[CFG_PATH + 32], *slash;
 	const char *ver;
+	int probe;
 
 	snprintf(root, sizeof(root), "%s", cfg->lab.pg_bin);
 	if ((slash = strrchr(root, '/')) != NULL && strcmp(slash, "/bin") == 0)
@@ -376,6 +466,8 @@ image_rootfs_postgres(struct image_ctx *c, const struct config *cfg,
 	if (image_data(c, "usr/local/bin/labsup-entrypoint", 0755,
 	    image_pg_entry, (size_t)(image_pg_entry_end - image_pg_entry)) == -1)
 		return -1;
+	if ((probe = image_probe(c)) == -1)
+		return -1;
 	if (image_dir(c, "var/lib/postgresql", 0755, IMAGE_PG_UID,
 	    IMAGE_PG_GID) == -1 ||
 	    image_dir(c, IMAGE_PG_DATA + 1, 0700, IMAGE_PG_UID,
@@ -390,6 +482,12 @@ image_rootfs_postgres(struct image_ctx *c, const struct config *cfg,
 	    "USER postgres\nWORKDIR /var/lib/postgresql\nEXPOSE 5432\n"
 	    "ENTRYPOINT [\"/usr/local/bin/labsup-entrypoint\"]\n"
 	    "LABEL labsup.image=postgres\n", bin);
+	if (probe == 1) {
+		size_t n = strlen(cmd_changes);
+
+		snprintf(cmd_changes + n, chlen - n, "LABEL " IMAGE_LABEL_PROBE
+		    "=%d\n", PROBE_VERSION);
+	}
 	return 0;
 }
 

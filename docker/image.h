@@ -21,6 +21,14 @@ enum image_kind { IMAGE_POSTGRES = 0, IMAGE_INFLUXDB, IMAGE_MAX };
 #define IMAGE_PG_DATA "/var/lib/postgresql/data"
 #define IMAGE_INFLUX_DATA "/var/lib/influxdb"
 #define IMAGE_SECRETS "/run/labsup"	/* 0700, owned by the server user */
+/*
+ * issue 18: the in-server probe in the PostgreSQL image, when labsup had
+ * one to put in (the label says so, with the segment layout's version),
+ * and where the lab's probe directory (shm/probe.h) is mounted.
+ */
+#define IMAGE_PROBE_SO "/usr/lib/labsup/labsup_probe.so"
+#define IMAGE_PROBE_DIR "/run/labsup-probe"
+#define IMAGE_LABEL_PROBE "labsup.probe"
 
 /* The image name cfg gives for kind. */
 const char *image_name(const struct config *cfg, int kind);
@@ -28,6 +36,8 @@ const char *image_name(const struct config *cfg, int kind);
 bool image_is_local(const char *image);
 /* True when the engine has image. */
 bool image_present(struct engine *e, const char *image);
+/* True when image carries the probe of this labsup's segment layout. */
+bool image_has_probe(struct engine *e, const char *image);
 /* Build kind's image from host binaries; 0, or -1 with a reason in err. */
 int image_build(struct engine *e, const struct config *cfg, int kind,
     char *err, size_t errlen);

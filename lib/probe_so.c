@@ -99,7 +99,7 @@ probe_server_conf(const struct config *cfg, const char *node, uid_t uid,
 	if (lab_path(cfg, "pg/" PROBE_SO_NAME, dst, sizeof(dst)) == -1 ||
 	    probe_so_copy(src, dst, uid, gid, why, whylen) == -1)
 		return -1;
-	probe_seg_name(name, sizeof(name), cfg->lab.name, node);
+	probe_seg_path(name, sizeof(name), cfg->lab.name, node);
 	n = snprintf(conf + used, len - used,
 	    "shared_preload_libraries = '%s'\n" PROBE_GUC " = '%s'\n", dst,
 	    name);

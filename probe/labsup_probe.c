@@ -20,8 +20,9 @@
  *    at most once per tick, timed and counted in the state block.
  *  - no lock is held while it writes: records go into a single-producer
  *    lane (shm/ring.h) that never blocks; a full lane drops and counts.
- *  - a segment that goes away is noticed within a second (its name is
- *    looked up again each second): it stops writing and says so in the
+ *  - a segment that goes away is noticed within a second (its path is
+ *    looked up again each second; on the docker backend the directory
+ *    holding it is bind-mounted into the container): it stops writing and says so in the
  *    server log; a new one under the same name (labsup restarted) is
  *    mapped instead.  A fault while writing into the mapping (a segment
  *    truncated under it) is caught and unmaps it instead of crashing the
@@ -155,8 +156,8 @@ probe_unmap(void)
 }
 
 /*
- * Map the segment named by labsup.segment if it is there and not the one
- * already mapped; unmap the one mapped when its name is gone.
+ * Map the segment at labsup.segment's path if it is there and not the one
+ * already mapped; unmap the one mapped when its path is gone.
  */
 static void
 probe_attach(void)
@@ -165,7 +166,7 @@ probe_attach(void)
 	struct probe_seg *p;
 	int fd;
 
-	fd = shm_open(probe_segment, O_RDWR, 0);
+	fd = open(probe_segment, O_RDWR | O_CLOEXEC);
 	if (fd == -1) {
 		if (seg != NULL)
 			ereport(LOG, (errmsg("labsup probe: segment %s is gone "
@@ -600,7 +601,7 @@ _PG_init(void)
 		return;
 	}
 	DefineCustomStringVariable(PROBE_GUC, "labsup's probe segment for "
-	    "this node (shm_open name)", NULL, &probe_segment, "",
+	    "this node (a file's absolute path)", NULL, &probe_segment, "",
 	    PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("labsup");
 	if (probe_segment == NULL || probe_segment[0] != '/') {

@@ -1,7 +1,8 @@
 /*
  * probe.c: the labsup side of a node's probe segment (probe.h): create it
  * for the server's user, or map the one a previous sampler left (its lane
- * keeps what was not relayed yet).
+ * keeps what was not relayed yet).  A plain file on tmpfs, opened by path
+ * without following links: the directory is checked to be ours first.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +15,46 @@
 #include "probe.h"
 
 void
-probe_seg_name(char *buf, size_t len, const char *lab, const char *node)
+probe_seg_dir(char *buf, size_t len, const char *lab)
 {
-	snprintf(buf, len, "/labsup.%u.%s.probe.%s", (unsigned)getuid(), lab,
-	    node);
+	snprintf(buf, len, PROBE_SEG_ROOT "/labsup.%u.%s.probe",
+	    (unsigned)getuid(), lab);
+}
+
+void
+probe_seg_path(char *buf, size_t len, const char *lab, const char *node)
+{
+	char dir[256];
+
+	probe_seg_dir(dir, sizeof(dir), lab);
+	snprintf(buf, len, "%s/%s", dir, node);
+}
+
+int
+probe_seg_mkdir(const char *lab, char *err, size_t errlen)
+{
+	char dir[256];
+	struct stat sb;
+
+	probe_seg_dir(dir, sizeof(dir), lab);
+	if (mkdir(dir, 0711) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot make %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	/* /dev/shm is everyone's: a link or someone else's is not ours */
+	if (lstat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
+	    sb.st_uid != getuid()) {
+		snprintf(err, errlen, "%s is not a directory of uid %u: remove "
+		    "it", dir, (unsigned)getuid());
+		return -1;
+	}
+	if ((sb.st_mode & 0777) != 0711 && chmod(dir, 0711) == -1) {
+		snprintf(err, errlen, "cannot chmod %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* The mapping of fd when it is a whole probe segment, else NULL. */
@@ -44,7 +81,7 @@ probe_seg_map_valid(int fd)
 }
 
 struct probe_seg *
-probe_seg_attach(const char *name, uid_t uid, gid_t gid, bool *reused,
+probe_seg_attach(const char *path, uid_t uid, gid_t gid, bool *reused,
     char *err, size_t errlen)
 {
 	uint64_t size = probe_seg_bytes(PROBE_LANE_RECORDS);
@@ -52,7 +89,7 @@ probe_seg_attach(const char *name, uid_t uid, gid_t gid, bool *reused,
 	int fd, e;
 
 	*reused = false;
-	fd = shm_open(name, O_RDWR, 0);
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd != -1) {
 		p = probe_seg_map_valid(fd);
 		if (p != NULL && fchown(fd, uid, gid) == 0) {
@@ -63,31 +100,32 @@ probe_seg_attach(const char *name, uid_t uid, gid_t gid, bool *reused,
 		if (p != NULL)
 			munmap(p, size);
 		close(fd);
-		shm_unlink(name);	/* not ours, or another layout */
+		unlink(path);	/* not ours, or another layout */
 	}
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd == -1) {
-		snprintf(err, errlen, "cannot create shared memory %s: %s",
-		    name, strerror(errno));
+		snprintf(err, errlen, "cannot create %s: %s",
+		    path, strerror(errno));
 		return NULL;
 	}
 	/* the server's user writes it; nobody else may read it */
 	if (fchmod(fd, 0600) == -1 || fchown(fd, uid, gid) == -1 ||
 	    ftruncate(fd, (off_t)size) == -1) {
 		e = errno;
-		snprintf(err, errlen, "cannot set up shared memory %s (%llu "
-		    "bytes, owner %u): %s", name, (unsigned long long)size,
+		snprintf(err, errlen, "cannot set up %s (%llu "
+		    "bytes, owner %u): %s", path, (unsigned long long)size,
 		    (unsigned)uid, strerror(e));
 		close(fd);
-		shm_unlink(name);
+		unlink(path);
 		return NULL;
 	}
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED) {
-		snprintf(err, errlen, "cannot map shared memory %s: %s", name,
+		snprintf(err, errlen, "cannot map %s: %s", path,
 		    strerror(errno));
-		shm_unlink(name);
+		unlink(path);
 		return NULL;
 	}
 	p->version = PROBE_VERSION;

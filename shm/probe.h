@@ -1,14 +1,18 @@
 /*
  * probe.h: the segment labsup shares with the in-server probe of one node
  * (probe/labsup_probe.c, a background worker inside that node's
- * PostgreSQL), /labsup.<uid>.<lab>.probe.<node>, mode 0600, owned by the
- * server's user.  The sampler worker creates it and is the only reader of
- * its one lane; the probe is the lane's only producer.
+ * PostgreSQL): the file <node> in the lab's directory on tmpfs,
+ * /dev/shm/labsup.<uid>.<lab>.probe/, mode 0600, owned by the server's
+ * user.  A directory, not a POSIX shm name of its own per node: the docker
+ * backend bind-mounts the directory into the node's container, and a
+ * segment made again by a restarted labsup (a new inode) appears there
+ * as it does on the host.  The sampler worker creates it and is the only
+ * reader of its one lane; the probe is the lane's only producer.
  *
  * The control block is the sampler's (the probe only reads it), the state
  * block the probe's (the sampler only reads it): each word has one writer,
  * so plain atomics do, no seqlock.  Neither side ever waits for the other.
- * The probe looks at the segment's name once a second: when it is gone it
+ * The probe looks at the segment's path once a second: when it is gone it
  * stops writing, when a new one took its place (labsup restarted) it maps
  * that one instead.
  *
@@ -27,6 +31,7 @@
 #define PROBE_VERSION 1
 #define PROBE_LANE_RECORDS 16384	  /* 2 MiB: seconds of 1 kHz ticks */
 #define PROBE_GUC "labsup.segment"	  /* the server setting naming it */
+#define PROBE_SEG_ROOT "/dev/shm"	  /* tmpfs: where the directories go */
 
 /* Written by the sampler, read by the probe. */
 struct probe_ctl {
@@ -84,13 +89,21 @@ probe_seg_bytes(uint64_t nrecs)
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* "/labsup.<uid>.<lab>.probe.<node>" */
-void probe_seg_name(char *buf, size_t len, const char *lab, const char *node);
+/* "/dev/shm/labsup.<uid>.<lab>.probe": the lab's segments */
+void probe_seg_dir(char *buf, size_t len, const char *lab);
+/* "/dev/shm/labsup.<uid>.<lab>.probe/<node>" */
+void probe_seg_path(char *buf, size_t len, const char *lab, const char *node);
 /*
- * Map the node's probe segment, owned by uid:gid, mode 0600: the one there
- * if it is whole (*reused), else a new one.  NULL with a message in err.
+ * Make the lab's directory (mode 0711: the servers' users reach their own
+ * file, nobody lists it) unless it is there.  0, or -1 with err.
  */
-struct probe_seg *probe_seg_attach(const char *name, uid_t uid, gid_t gid,
+int probe_seg_mkdir(const char *lab, char *err, size_t errlen);
+/*
+ * Map the node's probe segment at path (in a directory probe_seg_mkdir
+ * made), owned by uid:gid, mode 0600: the one there if it is whole
+ * (*reused), else a new one.  NULL with a message in err.
+ */
+struct probe_seg *probe_seg_attach(const char *path, uid_t uid, gid_t gid,
     bool *reused, char *err, size_t errlen);
 void probe_seg_detach(struct probe_seg *p);
 #endif

@@ -114,6 +114,7 @@ lab_teardown() {
 		# nothing of this lab may survive it
 		pkill -9 -f "$LAB_DIR/" 2>/dev/null
 		rm -f "/dev/shm/labsup.$(id -u).$LAB_NAME"
+		rm -rf "/dev/shm/labsup.$(id -u).$LAB_NAME.probe"	# issue 18
 		[ -n "${KEEP_LAB:-}" ] || rm -rf "$LAB_DIR"
 	fi
 }

@@ -15,15 +15,17 @@
  *  - it watches the probe's heartbeat and puts its figures into the slot
  *    (status, top).
  * With source = auto it hands back to the SQL sampler, saying why, when the
- * probe is not there (a server labsup did not start with it, the docker
- * backend, no library) or does not sample.
+ * probe is not there (a server labsup did not start with it, an image
+ * built without it, no library) or does not sample.  On the docker backend
+ * the segment's directory is bind-mounted into the node's container, where
+ * the server finds the segment under IMAGE_PROBE_DIR.
  */
 #include <inttypes.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -32,6 +34,7 @@
 #include "hum_pgc.h"
 #include "../shm/probe.h"
 #include "../lib/probe_so.h"
+#include "../docker/image.h"
 #include "../backend/local.h"
 
 #define SP_SECOND_NS 1000000000LL
@@ -45,7 +48,8 @@ struct sprobe {
 	const struct config *cfg;
 	const struct node_cfg *node;
 	char name[24];			/* "sampler pub" */
-	char segname[SEG_NAME_MAX + 32];
+	char segname[SEG_NAME_MAX + 32];	/* the segment's path here */
+	char srvseg[SEG_NAME_MAX + 32];	/* ... as the server sees it */
 	struct probe_seg *p;
 	PGconn *conn;
 	bool lost;
@@ -85,9 +89,6 @@ sp_disconnect(struct sprobe *s)
 	atomic_store(&s->p->ctl.skip_pid, 0);
 }
 
-/* The docker backend's images have no probe (docker/image.c). */
-#define SP_DOCKER_WHY "the docker backend's images carry no probe yet"
-
 static bool
 sp_docker(const struct sprobe *s)
 {
@@ -126,9 +127,11 @@ sp_loaded(struct sprobe *s)
 	    PQgetvalue(res, 0, 2)[0] == 't';
 	s->deadlocks = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	v = PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0);
-	rc = strcmp(v, s->segname) == 0;
-	if (!rc && sp_docker(s))
-		snprintf(s->why, sizeof(s->why), SP_DOCKER_WHY);
+	rc = strcmp(v, s->srvseg) == 0;
+	if (!rc && v[0] == '\0' && sp_docker(s))
+		snprintf(s->why, sizeof(s->why), "%s's container runs without "
+		    "the probe (its image has none: run `labsup image build`, "
+		    "then restart labsup)", s->node->name);
 	else if (!rc && v[0] == '\0')
 		snprintf(s->why, sizeof(s->why), "%s was started without the "
 		    "probe (restart it with labsup)", s->node->name);
@@ -430,11 +433,22 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	s.node = node;
 	snprintf(s.name, sizeof(s.name), "sampler %s", node->name);
 	status_counter_set(ctx->slot, SC_SOURCE, SAMPLER_PROBE);
-	if (sp_docker(&s))
-		snprintf(s.why, sizeof(s.why), SP_DOCKER_WHY);
-	else if (probe_so_find(so, sizeof(so), s.why, sizeof(s.why)) == 0 &&
-	    local_server_ids(cfg, &ids, s.why, sizeof(s.why)) == 0)
+	probe_seg_path(s.segname, sizeof(s.segname), cfg->lab.name,
+	    node->name);
+	if (sp_docker(&s)) {
+		/* the image's server user; the library is in the image */
+		ids.uid = IMAGE_PG_UID;
+		ids.gid = IMAGE_PG_GID;
+		snprintf(s.srvseg, sizeof(s.srvseg), IMAGE_PROBE_DIR "/%s",
+		    node->name);
 		s.why[0] = '\0';
+	} else if (probe_so_find(so, sizeof(so), s.why, sizeof(s.why)) == 0 &&
+	    local_server_ids(cfg, &ids, s.why, sizeof(s.why)) == 0) {
+		snprintf(s.srvseg, sizeof(s.srvseg), "%s", s.segname);
+		s.why[0] = '\0';
+	}
+	if (s.why[0] == '\0')
+		(void)probe_seg_mkdir(cfg->lab.name, s.why, sizeof(s.why));
 	if (s.why[0] != '\0') {
 		if (cfg->sampler.source == SAMPLER_AUTO)
 			goto fallback;
@@ -442,8 +456,6 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 		status_set(ctx->slot, WS_FAILED, "probe: %s", s.why);
 		return EXIT_NORESPAWN;
 	}
-	probe_seg_name(s.segname, sizeof(s.segname), cfg->lab.name,
-	    node->name);
 	s.p = probe_seg_attach(s.segname, ids.uid, ids.gid, &reused, s.why,
 	    sizeof(s.why));
 	if (s.p == NULL) {
@@ -474,9 +486,17 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	 * its lane.  The probe says in the server log that it stopped
 	 * writing, and maps the next sampler's segment within a second.  A
 	 * sampler killed leaves the segment to the next one, which relays
-	 * what is in it.
+	 * what is in it.  The directory stays while containers may have it
+	 * mounted (docker_teardown removes it); a local lab's last sampler
+	 * removes it.
 	 */
-	shm_unlink(s.segname);
+	unlink(s.segname);
+	if (!sp_docker(&s)) {
+		char dir[SEG_NAME_MAX + 32];
+
+		probe_seg_dir(dir, sizeof(dir), cfg->lab.name);
+		(void)rmdir(dir);	/* fails while another node uses it */
+	}
 	if (rc != SAMPLER_PROBE_FALLBACK)
 		return rc;
 fallback:

@@ -25,7 +25,7 @@ interval_ms = 1
 locks_interval_ms = 10
 EOC
 probe_shm_cleanup() {
-	rm -f /dev/shm/labsup.$(id -u).$LAB_NAME.probe.*
+	rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe
 }
 trap 'rc=$?; lab_teardown $rc; probe_shm_cleanup; exit $rc' EXIT
 
@@ -60,7 +60,7 @@ for n in $NODES; do
 	note "sampler $n: $(sampler_detail "$n")"
 	grep -q "^shared_preload_libraries = '$LAB_DIR/state/pg/labsup_probe.so'" \
 		"$LAB_DIR/state/pg/$n/labsup.conf" || fail "$n does not load the probe from the state directory"
-	seg=/dev/shm/labsup.$(id -u).$LAB_NAME.probe.$n
+	seg=/dev/shm/labsup.$(id -u).$LAB_NAME.probe/$n
 	[ "$(stat -c %a "$seg")" = 600 ] || fail "$seg is not mode 0600"
 	[ "$(stat -c %U "$seg")" = "$(stat -c %U "$LAB_DIR/state/pg/$n")" ] ||
 		fail "$seg is not owned by the server's user"

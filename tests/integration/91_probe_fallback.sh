@@ -19,7 +19,7 @@ rate = 20
 source = sql
 interval_ms = 10
 EOC
-trap 'rc=$?; lab_teardown $rc; rm -f /dev/shm/labsup.$(id -u).$LAB_NAME.probe.*; exit $rc' EXIT
+trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 
 sampler_detail() {
 	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"

@@ -62,21 +62,30 @@ Test(probe, one_ms_only_with_the_probe)
 
 Test(probe, segment_created_reused_replaced)
 {
-	char name[128];
+	char name[128], dir[128], lab[64];
 	struct probe_seg *p, *q;
 	struct record r;
 	struct stat sb;
 	bool reused;
 	int fd;
 
-	probe_seg_name(name, sizeof(name), "probetest", "n1");
-	shm_unlink(name);
+	/* a lab of this test process alone: parallel runs do not meet */
+	snprintf(lab, sizeof(lab), "probetest%d", (int)getpid());
+	probe_seg_dir(dir, sizeof(dir), lab);
+	probe_seg_path(name, sizeof(name), lab, "n1");
+	cr_assert(strncmp(name, dir, strlen(dir)) == 0 &&
+	    strcmp(name + strlen(dir), "/n1") == 0, "%s", name);
+	cr_assert_eq(probe_seg_mkdir(lab, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(probe_seg_mkdir(lab, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(lstat(dir, &sb), 0);
+	cr_assert(S_ISDIR(sb.st_mode));
+	cr_assert_eq(sb.st_mode & 0777, 0711);
 	p = probe_seg_attach(name, getuid(), getgid(), &reused, err,
 	    sizeof(err));
 	cr_assert_not_null(p, "%s", err);
 	cr_assert(!reused);
 	cr_assert_eq(p->magic, PROBE_MAGIC);
-	fd = shm_open(name, O_RDONLY, 0);
+	fd = open(name, O_RDONLY);
 	cr_assert(fd != -1);
 	cr_assert_eq(fstat(fd, &sb), 0);
 	close(fd);
@@ -104,5 +113,19 @@ Test(probe, segment_created_reused_replaced)
 	cr_assert_eq(q->version, PROBE_VERSION);
 	cr_assert_null(lane_read(probe_lane(q)));
 	probe_seg_detach(q);
-	shm_unlink(name);
+	cr_assert_eq(unlink(name), 0);
+	cr_assert_eq(rmdir(dir), 0);
+}
+
+/* /dev/shm is everyone's: a link where the directory goes is refused. */
+Test(probe, segment_dir_not_a_link)
+{
+	char dir[128], lab[64];
+
+	snprintf(lab, sizeof(lab), "probetestln%d", (int)getpid());
+	probe_seg_dir(dir, sizeof(dir), lab);
+	cr_assert_eq(symlink("/tmp", dir), 0);
+	cr_assert_eq(probe_seg_mkdir(lab, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "is not a directory of uid") != NULL, "%s", err);
+	unlink(dir);
 }

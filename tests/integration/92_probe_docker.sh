@@ -1,0 +1,133 @@
+#!/bin/bash
+# tags: serial
+# 92_probe_docker.sh: the in-server probe on the docker backend (issue 18).
+# `labsup image build` puts the probe into the PostgreSQL image (a label
+# says so); each node's container loads it through shared_preload_libraries
+# and finds its segment in the lab's probe directory, bind-mounted from the
+# host's tmpfs; the segments are 0600 and owned by the image's server user;
+# with source = probe the records reach InfluxDB for every node and status
+# says probe.  After the supervisor and the writer are killed, `labsup
+# start` adopts the same containers and their probes re-attach to the new
+# segments.  `labsup stop` removes the probe directory.
+. "$(dirname "$0")/../lib.sh"
+
+command -v jq >/dev/null || skip "jq is not installed"
+command -v influxd >/dev/null || skip "influxd not installed"
+SO="$(dirname "$LABSUP")/labsup_probe.so"
+[ -f "$SO" ] || skip "no $SO (make builds it with postgresql-server-dev-15)"
+if ! out=$("$ROOT/scripts/dockerd-up.sh" 2>&1); then
+	skip "no Docker engine can run here: $out"
+fi
+command -v docker >/dev/null || skip "the docker CLI (used by this test only) is missing"
+# a labsup built with SANITIZE=1 puts no probe into images (docker/image.c)
+if grep -qa __asan_init "$SO"; then
+	skip "$SO is built with ASan: images get no probe from it"
+fi
+
+# An image of this run's own: other runs (40_docker) rebuild the default
+# labsup/postgres:15 from their own tree meanwhile.
+IMG="labsup/postgres:it92-$$"
+LAB_BACKEND=docker lab_setup probedocker <<EOC
+[docker]
+image_postgres = $IMG
+
+[hum]
+clients = 2
+rate = 50
+workload = contention
+
+[sampler]
+source = probe
+interval_ms = 10
+locks_interval_ms = 100
+EOC
+DIR=/dev/shm/labsup.$(id -u).$LAB_NAME.probe
+trap 'rc=$?; (exit $rc); lab_cleanup; docker rmi -f "$IMG" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+
+note "labsup image build postgres: the image carries the probe"
+lab image build postgres >"$LAB_DIR/build.log" 2>&1 || fail "labsup image build failed: $(cat "$LAB_DIR/build.log")"
+grep -q 'gets no probe' "$LAB_DIR/build.log" && fail "the image got no probe: $(cat "$LAB_DIR/build.log")"
+[ "$(docker image inspect -f '{{index .Config.Labels "labsup.probe"}}' "$IMG")" = 1 ] ||
+	fail "$IMG has no labsup.probe label"
+
+NODES="pub sub1 sub2"
+ctr() { echo "labsup-$LAB_NAME-$1"; }
+sampler_detail() {
+	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"
+}
+probe_sampling() {
+	local n
+	for n in $NODES; do
+		sampler_detail "$n" | grep -q '^probe: every 10 ms' || return 1
+	done
+}
+node_records() {	# node_records NODE SINCE_NS: every kind from NODE
+	local m
+	for m in pg_activity pg_blocking pg_locks; do
+		[ "$(influx_value "SELECT count(*) FROM $m WHERE node = '$1'
+		    AND time > $2")" -gt 0 ] || return 1
+	done
+}
+all_records() {
+	local n
+	for n in $NODES; do node_records "$n" "$1" || return 1; done
+}
+# the probe's lines: the container's stderr before the logging collector,
+# then the jsonlog in the bind-mounted host directory (issue 16)
+probe_log() {
+	{ docker logs "$(ctr "$1")" 2>&1; cat "$LAB_DIR/state/pglog/$1/"*.json 2>/dev/null; } |
+		grep 'labsup probe'
+}
+
+note "start a docker lab with source = probe"
+lab start || fail "labsup start failed"
+wait_for 180 probe_sampling || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "the samplers do not report the probe sampling"; }
+ids0=""
+for n in $NODES; do
+	note "sampler $n: $(sampler_detail "$n")"
+	docker inspect "$(ctr "$n")" | jq -e '.[0].Args | index("shared_preload_libraries=/usr/lib/labsup/labsup_probe.so") != null' >/dev/null ||
+		fail "$n's container does not load the probe from the image"
+	docker inspect "$(ctr "$n")" | jq -e --arg d "$DIR" '.[0].Mounts | map(select(.Source == $d and .Destination == "/run/labsup-probe")) | length == 1' >/dev/null ||
+		fail "$n's container does not mount $DIR at /run/labsup-probe"
+	seg=$DIR/$n
+	[ "$(stat -c %a "$seg")" = 600 ] || fail "$seg is not mode 0600"
+	[ "$(stat -c %u "$seg")" = 999 ] || fail "$seg is not owned by the image's server user (999): $(stat -c %u "$seg")"
+	ids0="$ids0 $(docker inspect -f '{{.Id}}' "$(ctr "$n")")"
+done
+[ "$(stat -c %a "$DIR")" = 711 ] || fail "$DIR is not mode 0711"
+status_json | jq -e '[.workers[] | select(.kind == "sampler") | .counters[16]] | all(. == 1)' >/dev/null ||
+	fail "the samplers do not report source probe in their counters"
+T0=$(date +%s%N)
+wait_for 120 all_records "$T0" || fail "not every node's probe records reached InfluxDB"
+wait_for 120 eval '[ "$(influx_value "SELECT max(pairs) FROM pg_blocking WHERE node = '"'pub'"' AND time > '"$T0"'")" -gt 0 ]' ||
+	fail "the probe in the pub container never saw a blocking pair under the contention hum"
+
+note "kill the supervisor and the writer; labsup start adopts the containers"
+SUP=$(cat "$LAB_DIR/state/labsup.pid" 2>/dev/null || status_json | jq -r '.supervisor.pid')
+WRITER=$(status_json | jq -r '.workers[] | select(.name == "writer") | .pid')
+kill -9 "$SUP"
+wait_for 30 gone "$SUP" || fail "the supervisor did not die"
+kill -9 "$WRITER" 2>/dev/null
+wait_for 30 gone "$WRITER" || fail "the writer did not die"
+# the orphaned samplers remove their segments: the probes say so
+wait_for 30 bash -c "! ls $DIR/pub" || fail "the sampler of pub left its segment after the supervisor died"
+lab start || fail "labsup start after the kill failed"
+wait_for 180 probe_sampling || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "the samplers do not report the probe sampling after the restart"; }
+ids1=""
+for n in $NODES; do ids1="$ids1 $(docker inspect -f '{{.Id}}' "$(ctr "$n")")"; done
+[ "$ids0" = "$ids1" ] || fail "the containers were made again, not adopted: [$ids0] [$ids1]"
+T1=$(date +%s%N)
+wait_for 120 all_records "$T1" || fail "no probe records from every node after the restart"
+for n in $NODES; do
+	probe_log "$n" | sed "s/^/    $n: /" | tail -n 4
+	[ "$(probe_log "$n" | grep -c 'attached to /run/labsup-probe/')" -ge 2 ] ||
+		fail "the probe in $n did not re-attach to the new segment"
+	{ docker logs "$(ctr "$n")" 2>&1; cat "$LAB_DIR/state/pglog/$n/"*.json 2>/dev/null; } |
+		grep -E 'PANIC|terminated by signal|labsup probe.*(ERROR|FATAL)' &&
+		fail "$n's server log shows a probe error, a crash or a PANIC"
+done
+
+note "stop removes the probe directory"
+lab stop >/dev/null || fail "labsup stop failed"
+[ ! -e "$DIR" ] || fail "$DIR survives labsup stop: $(ls -la "$DIR")"
+echo "PASS"
