@@ -98,7 +98,7 @@ test: deps check-layers
 
 # The sanitizer build's tests: every unit test, then the quick lab tests.
 test-sanitize: deps
-	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests $(TOOL_BINS)
+	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests $(TOOL_BINS) $(PROBE_SO)
 	$(BUILD)/unit_tests --jobs 2
 	LABSUP=$(abspath $(BUILD)/labsup) tests/run-integration.sh $(or $(T),--sanitize)
 
@@ -238,6 +238,12 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 # [sampler] source = auto samples over SQL.  PROBE_CFLAGS adds compiler flags.
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 PROBE_SO  := $(BUILD)/labsup_probe.so
+# SANITIZE=1: the probe with ASan and UBSan (reports, no abort: a server
+# process must not die of one).  A server loads it only with libasan
+# preloaded: labsup does that for its tests only (LABSUP_TEST_PG_ENV,
+# docs/CONTRIBUTING.md), and otherwise starts servers without the probe.
+PROBE_ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer
+PROBE_SANFLAGS := $(if $(filter 1,$(SANITIZE)),$(PROBE_ASAN))
 LIBDIR    := $(PREFIX)/lib/labsup
 
 all: $(PROBE_SO)
@@ -248,7 +254,7 @@ $(PROBE_SO): probe/labsup_probe.c probe/Makefile shm/probe.h shm/ring.h shm/reco
 		$(MAKE) --no-print-directory -C $(BUILD)/probe \
 		    -f $(CURDIR)/probe/Makefile VPATH=$(CURDIR)/probe \
 		    PG_CONFIG=$(PG_CONFIG) with_llvm=no \
-		    PROBE_CFLAGS="$(if $(filter 1,$(WERROR)),-Werror)" && \
+		    PROBE_CFLAGS="$(if $(filter 1,$(WERROR)),-Werror) $(PROBE_SANFLAGS)" && \
 		cp $(BUILD)/probe/labsup_probe.so $@; \
 	else \
 		echo "labsup: no PostgreSQL server headers ($(PG_CONFIG)): the probe is not built (install postgresql-server-dev-15)" >&2; \

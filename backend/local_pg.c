@@ -310,6 +310,35 @@ pg_initdb(const struct config *cfg, const struct service_def *svc,
 	snprintf(obs->detail, sizeof(obs->detail), "initdb running");
 }
 
+
+/*
+ * issue 18: tests and benchmarks only (docs/CONTRIBUTING.md): the
+ * "NAME=value ..." words of PROBE_TEST_PG_ENV, added to a server's
+ * environment (the sanitizer run preloads libasan for the probe built with
+ * it).  Logged, so a log shows what its servers ran with.
+ */
+#define PG_TEST_ENV_MAX 8
+
+static void
+pg_test_env(const struct service_def *svc, char **env, int max)
+{
+	static char buf[2048];
+	const char *v = getenv(PROBE_TEST_PG_ENV);
+	char *w, *save = NULL;
+	int n = 0;
+
+	env[0] = NULL;
+	if (v == NULL || v[0] == '\0')
+		return;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (w = strtok_r(buf, " ", &save); w != NULL && n < max;
+	    w = strtok_r(NULL, " ", &save))
+		if (strchr(w, '=') != NULL && w[0] != '=')
+			env[n++] = w;
+	env[n] = NULL;
+	log_info("%s: test hook " PROBE_TEST_PG_ENV ": the server starts "
+	    "with %s", svc->name, v);
+}
 /* Once per process and server: lab password (as a SCRAM verifier) and db. */
 static int
 pg_provision(const struct config *cfg, const struct service_def *svc,
@@ -415,7 +444,9 @@ pg_start(const struct config *cfg, const struct service_def *svc,
 	snprintf(postgres, sizeof(postgres), "%s/postgres", cfg->lab.pg_bin);
 	char *const argv[] = { postgres, "-D", dir, NULL };
 	static char tunables[] = PG_SERVER_TUNABLES;
-	char *const pg_env[] = { tunables, NULL };
+	char *pg_env[PG_TEST_ENV_MAX + 2] = { tunables, NULL };
+
+	pg_test_env(svc, pg_env + 1, PG_TEST_ENV_MAX);
 	logfd = open_log(logp, ids);
 	if (logfd == -1) {
 		obs->state = SS_FAILED;

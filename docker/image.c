@@ -324,37 +324,6 @@ image_libs_dir(struct image_ctx *c, const char *dir, const char *const *skip)
 }
 
 /*
- * True when the library at path is built with a sanitizer (make
- * SANITIZE=1): the image's server does not preload its runtime, so it
- * could not load it.
- */
-static bool
-image_so_sanitized(const char *path)
-{
-	static const char *const marks[] = { "__asan_init", "__ubsan_handle",
-	    NULL };
-	char buf[65536 + 32];
-	size_t n, keep = 0;
-	bool found = false;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return false;
-	/* overlapping reads: a mark may straddle two */
-	while (!found && (n = fread(buf + keep, 1, sizeof(buf) - 32 - keep,
-	    f)) > 0) {
-		n += keep;
-		for (int i = 0; marks[i] != NULL && !found; i++)
-			found = memmem(buf, n, marks[i], strlen(marks[i])) !=
-			    NULL;
-		keep = n < 31 ? n : 31;
-		memmove(buf, buf + n - keep, keep);
-	}
-	fclose(f);
-	return found;
-}
-
-/*
  * issue 18: the in-server probe beside this labsup (probe_so_find) at
  * IMAGE_PROBE_SO, with its libraries.  1 when added, 0 when there is none
  * to add (a warning says why: the lab then samples over SQL), -1 on error.
@@ -369,7 +338,7 @@ image_probe(struct image_ctx *c)
 		log_warnx("the PostgreSQL image gets no probe: %s", why);
 		return 0;
 	}
-	if (image_so_sanitized(so)) {
+	if (probe_so_sanitized(so)) {
 		log_warnx("the PostgreSQL image gets no probe: %s is built "
 		    "with a sanitizer (build labsup without SANITIZE=1 for "
 		    "images)", so);

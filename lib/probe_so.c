@@ -49,6 +49,47 @@ probe_so_find(char *buf, size_t len, char *why, size_t whylen)
 	return -1;
 }
 
+/* Its runtime's entry points are named in the library's symbols. */
+bool
+probe_so_sanitized(const char *path)
+{
+	static const char *const marks[] = { "__asan_init", "__ubsan_handle",
+	    NULL };
+	char buf[65536 + 32];
+	size_t n, keep = 0;
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL)
+		return false;
+	/* overlapping reads: a mark may straddle two */
+	while (!found && (n = fread(buf + keep, 1, sizeof(buf) - 32 - keep,
+	    f)) > 0) {
+		n += keep;
+		for (int i = 0; marks[i] != NULL && !found; i++)
+			found = memmem(buf, n, marks[i], strlen(marks[i])) !=
+			    NULL;
+		keep = n < 31 ? n : 31;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
+int
+probe_so_usable(const char *path, char *why, size_t whylen)
+{
+	const char *env = getenv(PROBE_TEST_PG_ENV);
+
+	if (!probe_so_sanitized(path) ||
+	    (env != NULL && strstr(env, "LD_PRELOAD=") != NULL))
+		return 0;
+	snprintf(why, whylen, "%s is built with a sanitizer: a server loads "
+	    "it only with its runtime preloaded (" PROBE_TEST_PG_ENV ", see "
+	    "docs/CONTRIBUTING.md)", path);
+	return -1;
+}
+
 /* Copy src to dst (mode 0644, uid:gid) unless it holds the same bytes. */
 static int
 probe_so_copy(const char *src, const char *dst, uid_t uid, gid_t gid,
@@ -93,7 +134,8 @@ probe_server_conf(const struct config *cfg, const char *node, uid_t uid,
 
 	if (!cfg->sampler.enabled || cfg->sampler.source == SAMPLER_SQL)
 		return 0;
-	if (probe_so_find(src, sizeof(src), why, whylen) == -1)
+	if (probe_so_find(src, sizeof(src), why, whylen) == -1 ||
+	    probe_so_usable(src, why, whylen) == -1)
 		return -1;
 	/* pg/ holds the data directories: the server's user gets there */
 	if (lab_path(cfg, "pg/" PROBE_SO_NAME, dst, sizeof(dst)) == -1 ||

@@ -443,6 +443,7 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 		    node->name);
 		s.why[0] = '\0';
 	} else if (probe_so_find(so, sizeof(so), s.why, sizeof(s.why)) == 0 &&
+	    probe_so_usable(so, s.why, sizeof(s.why)) == 0 &&
 	    local_server_ids(cfg, &ids, s.why, sizeof(s.why)) == 0) {
 		snprintf(s.srvseg, sizeof(s.srvseg), "%s", s.segname);
 		s.why[0] = '\0';

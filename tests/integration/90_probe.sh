@@ -4,14 +4,22 @@
 # directory, its records reach InfluxDB for every node, status says probe;
 # under 1 kHz sampling, killing the supervisor and then the writer leaves no
 # ERROR, FATAL or PANIC in any server log, and after `labsup start` the
-# probes sample again into the new lab's segments.
-# tags: faults
+# probes sample again into the new lab's segments.  In the sanitizer run
+# (make test-sanitize) the probe is built with ASan and UBSan, the servers
+# start with libasan preloaded (LABSUP_TEST_PG_ENV, docs/CONTRIBUTING.md),
+# and any sanitizer report of a server process fails the test.
+# tags: faults sanitize
 . "$(dirname "$0")/../lib.sh"
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
 command -v influxd >/dev/null || skip "influxd not installed"
 command -v jq >/dev/null || skip "jq not installed"
 SO="$(dirname "$LABSUP")/labsup_probe.so"
 [ -f "$SO" ] || skip "no $SO (make builds it with postgresql-server-dev-15)"
+ASAN_LIB=""
+if grep -qa __asan_init "$SO"; then
+	ASAN_LIB=$(ldd "$SO" | awk '/libasan/ { print $3 }')
+	[ -f "$ASAN_LIB" ] || skip "$SO is built with ASan, but ldd finds no libasan for it"
+fi
 
 lab_setup probe <<EOC
 [hum]
@@ -28,6 +36,23 @@ probe_shm_cleanup() {
 	rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe
 }
 trap 'rc=$?; lab_teardown $rc; probe_shm_cleanup; exit $rc' EXIT
+if [ -n "$ASAN_LIB" ]; then
+	# PostgreSQL is not built with ASan: its runtime must come first, and
+	# postgres forks without exec, so every server process inherits it.
+	# Leaks are not checked: a server frees by memory context, at exit.
+	mkdir -m 1777 "$LAB_DIR/asan"
+	san_opts="log_path=$LAB_DIR/asan/pg"
+	export LABSUP_TEST_PG_ENV="LD_PRELOAD=$ASAN_LIB ASAN_OPTIONS=detect_leaks=0:$san_opts UBSAN_OPTIONS=print_stacktrace=1:$san_opts"
+	note "sanitizer build: servers start with $LABSUP_TEST_PG_ENV"
+fi
+# asan_reports: fail when a server process wrote a sanitizer report
+asan_reports() {
+	[ -n "$ASAN_LIB" ] || return 0
+	if [ -n "$(ls "$LAB_DIR/asan")" ]; then
+		head -n 60 "$LAB_DIR"/asan/*
+		fail "a server process wrote a sanitizer report (above)"
+	fi
+}
 
 NODES="pub sub1 sub2"
 # sampler_detail NODE: the sampler's status line
@@ -74,6 +99,16 @@ wait_for 120 eval '[ "$(influx_value "SELECT max(pairs) FROM pg_blocking WHERE n
 # 1 kHz: the probe's ticks on the 1 ms grid, from its own counters
 t1=$(status_json | jq '[.workers[] | select(.name == "sampler pub") | .counters[0]][0]')
 note "probe ticks on pub so far: $t1"
+if [ -n "$ASAN_LIB" ]; then
+	for n in $NODES; do
+		port_var=$(echo "${n}_PORT" | tr a-z A-Z)
+		ppid=$(psql_node "${!port_var}" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'labsup probe'")
+		[ -n "$ppid" ] || fail "no labsup probe process in $n"
+		grep -q libasan "/proc/$ppid/maps" || fail "the probe in $n (pid $ppid) runs without libasan"
+	done
+	note "every probe runs with the ASan runtime"
+	asan_reports
+fi
 
 note "kill the supervisor under 1 kHz sampling"
 SUP=$(cat "$LAB_DIR/state/labsup.pid" 2>/dev/null || status_json | jq -r '.supervisor.pid')
@@ -104,4 +139,5 @@ for n in $NODES; do
 	[ "$(grep -c 'labsup probe: attached to' "$log")" -ge 2 ] ||
 		fail "the probe in $n did not attach to the new segment after the restart"
 done
+asan_reports
 echo "PASS"
