@@ -98,7 +98,7 @@ test: deps check-layers
 
 # The sanitizer build's tests: every unit test, then the quick lab tests.
 test-sanitize: deps
-	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests $(TOOL_BINS) $(PROBE_SO)
+	@$(MAKE) --no-print-directory SANITIZE=1 WERROR=1 $(BUILD)/labsup $(BUILD)/unit_tests $(TOOL_BINS) $(PROBE_SO) $(BUILD)/labsup_asan_preload.so
 	$(BUILD)/unit_tests --jobs 2
 	LABSUP=$(abspath $(BUILD)/labsup) tests/run-integration.sh $(or $(T),--sanitize)
 
@@ -244,6 +244,13 @@ PROBE_SO  := $(BUILD)/labsup_probe.so
 # docs/CONTRIBUTING.md), and otherwise starts servers without the probe.
 PROBE_ASAN     := -fsanitize=address,undefined -fno-omit-frame-pointer
 PROBE_SANFLAGS := $(if $(filter 1,$(SANITIZE)),$(PROBE_ASAN))
+# ... and what the servers preload after libasan so that it can start in
+# them at all (probe/asan_preload.c says why)
+ASAN_PRELOAD   := $(BUILD)/labsup_asan_preload.so
+
+$(ASAN_PRELOAD): probe/asan_preload.c
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 $(WARNINGS) -O2 -shared -fPIC -o $@ $<
 LIBDIR    := $(PREFIX)/lib/labsup
 
 all: $(PROBE_SO)

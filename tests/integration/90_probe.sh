@@ -19,6 +19,9 @@ ASAN_LIB=""
 if grep -qa __asan_init "$SO"; then
 	ASAN_LIB=$(ldd "$SO" | awk '/libasan/ { print $3 }')
 	[ -f "$ASAN_LIB" ] || skip "$SO is built with ASan, but ldd finds no libasan for it"
+	# without it libasan hangs a preloaded postgres (probe/asan_preload.c)
+	ASAN_SHIM="$(dirname "$LABSUP")/labsup_asan_preload.so"
+	[ -f "$ASAN_SHIM" ] || skip "no $ASAN_SHIM (make SANITIZE=1 test-sanitize builds it)"
 fi
 
 lab_setup probe <<EOC
@@ -41,8 +44,11 @@ if [ -n "$ASAN_LIB" ]; then
 	# postgres forks without exec, so every server process inherits it.
 	# Leaks are not checked: a server frees by memory context, at exit.
 	mkdir -m 1777 "$LAB_DIR/asan"
+	# where the servers' user can read it, as the probe's copy is
+	install -m 0755 "$ASAN_SHIM" "$LAB_DIR/asan_preload.so"
+	ASAN_SHIM=$LAB_DIR/asan_preload.so
 	san_opts="log_path=$LAB_DIR/asan/pg"
-	export LABSUP_TEST_PG_ENV="LD_PRELOAD=$ASAN_LIB ASAN_OPTIONS=detect_leaks=0:$san_opts UBSAN_OPTIONS=print_stacktrace=1:$san_opts"
+	export LABSUP_TEST_PG_ENV="LD_PRELOAD=$ASAN_LIB:$ASAN_SHIM ASAN_OPTIONS=detect_leaks=0:$san_opts UBSAN_OPTIONS=print_stacktrace=1:$san_opts"
 	note "sanitizer build: servers start with $LABSUP_TEST_PG_ENV"
 fi
 # asan_reports: fail when a server process wrote a sanitizer report
@@ -101,10 +107,16 @@ t1=$(status_json | jq '[.workers[] | select(.name == "sampler pub") | .counters[
 note "probe ticks on pub so far: $t1"
 if [ -n "$ASAN_LIB" ]; then
 	for n in $NODES; do
-		port_var=$(echo "${n}_PORT" | tr a-z A-Z)
-		ppid=$(psql_node "${!port_var}" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'labsup probe'")
-		[ -n "$ppid" ] || fail "no labsup probe process in $n"
+		# the probe's process: the postmaster's child titled so (it has
+		# no database connection, so pg_stat_activity does not list it)
+		pm=$(head -n 1 "$LAB_DIR/state/pg/$n/postmaster.pid")
+		ppid=""
+		for c in $(pgrep -P "$pm"); do
+			grep -qa 'labsup probe' "/proc/$c/cmdline" && ppid=$c
+		done
+		[ -n "$ppid" ] || fail "no labsup probe process in $n (postmaster $pm)"
 		grep -q libasan "/proc/$ppid/maps" || fail "the probe in $n (pid $ppid) runs without libasan"
+		grep -q labsup_probe.so "/proc/$ppid/maps" || fail "the probe in $n (pid $ppid) has not mapped labsup_probe.so"
 	done
 	note "every probe runs with the ASan runtime"
 	asan_reports
