@@ -726,6 +726,13 @@ docker_start(const struct config *cfg, struct engine *e,
 	    docker_put_secrets(cfg, e, svc, id, obs->detail,
 	    sizeof(obs->detail)) == -1)
 		return -1;
+	/* issue 18: the directory its mount names (a reboot empties tmpfs) */
+	if (docker_with_probe(cfg, e, svc)) {
+		char err[PATH_MAX + 64];
+
+		if (probe_seg_mkdir(cfg->lab.name, err, sizeof(err)) == -1)
+			log_warnx("docker: %s", err);
+	}
 	snprintf(path, sizeof(path), "/containers/%s/start", id);
 	st = docker_call(e, "POST", path, NULL, &resp);
 	if (st != 204 && st != 304) {

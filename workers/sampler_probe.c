@@ -433,6 +433,16 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	s.node = node;
 	snprintf(s.name, sizeof(s.name), "sampler %s", node->name);
 	status_counter_set(ctx->slot, SC_SOURCE, SAMPLER_PROBE);
+	/* backend = auto: which one runs the lab decides the segment's path */
+	while (!worker_stop && cfg->lab.backend == BACKEND_AUTO &&
+	    atomic_load(&ctx->seg->hdr->backend) == 0) {
+		status_set(ctx->slot, WS_STARTING, "waiting for the container "
+		    "worker");
+		status_heartbeat(ctx->slot);
+		worker_sleep_ms(100);
+	}
+	if (worker_stop)
+		return 0;
 	probe_seg_path(s.segname, sizeof(s.segname), cfg->lab.name,
 	    node->name);
 	if (sp_docker(&s)) {
