@@ -8,7 +8,8 @@
 # with source = probe the records reach InfluxDB for every node and status
 # says probe.  After the supervisor and the writer are killed, `labsup
 # start` adopts the same containers and their probes re-attach to the new
-# segments.  `labsup stop` removes the probe directory.
+# segments.  `labsup stop` removes the probe directory.  On an image
+# without the probe's label, source = auto samples over SQL and says why.
 . "$(dirname "$0")/../lib.sh"
 
 command -v jq >/dev/null || skip "jq is not installed"
@@ -42,7 +43,15 @@ interval_ms = 10
 locks_interval_ms = 100
 EOC
 DIR=/dev/shm/labsup.$(id -u).$LAB_NAME.probe
-trap 'rc=$?; (exit $rc); lab_cleanup; docker rmi -f "$IMG" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+# lab_teardown, not lab_cleanup: that one exits, and the images would stay
+it92_cleanup() {
+	local rc=$?
+	lab_teardown $rc
+	docker rmi -f "$IMG" "$IMG-noprobe" >/dev/null 2>&1
+	rm -rf "$DIR"
+	exit $rc
+}
+trap it92_cleanup EXIT
 
 note "labsup image build postgres: the image carries the probe"
 lab image build postgres >"$LAB_DIR/build.log" 2>&1 || fail "labsup image build failed: $(cat "$LAB_DIR/build.log")"
@@ -130,4 +139,29 @@ done
 note "stop removes the probe directory"
 lab stop >/dev/null || fail "labsup stop failed"
 [ ! -e "$DIR" ] || fail "$DIR survives labsup stop: $(ls -la "$DIR")"
+
+note "source = auto on an image without the probe: SQL, and status says why"
+# the same image with its probe label emptied, as an image built before
+# the probe (or without it) has none
+docker image inspect "$IMG" >/dev/null || fail "$IMG is gone"
+cid=$(docker create "$IMG") || fail "cannot create a container from $IMG"
+docker commit --change 'LABEL labsup.probe=' "$cid" "$IMG-noprobe" >/dev/null ||
+	fail "cannot commit $IMG-noprobe"
+docker rm -f "$cid" >/dev/null
+sed -i -e "s|^image_postgres = .*|image_postgres = $IMG-noprobe|" -e 's/^source = probe/source = auto/' "$LAB_CONF"
+lab start >/dev/null || fail "labsup start on the image without the probe failed"
+fellback() {
+	local n
+	for n in $NODES; do
+		sampler_detail "$n" | grep -q "^sql (not the probe: $n's container runs without the probe" || return 1
+	done
+}
+wait_for 120 fellback || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "status does not say why the samplers sample over SQL"; }
+note "status: $(sampler_detail pub)"
+docker inspect "$(ctr pub)" | jq -e '.[0].Args | map(select(startswith("shared_preload_libraries"))) | length == 0' >/dev/null ||
+	fail "the container of an image without the probe is told to load it"
+T2=$(date +%s%N)
+wait_for 60 eval '[ "$(influx_value "SELECT count(*) FROM pg_activity WHERE node = '"'sub1'"' AND time > '"$T2"'")" -gt 0 ]' ||
+	fail "no records from the SQL fallback"
+lab stop >/dev/null || fail "labsup stop failed"
 echo "PASS"
