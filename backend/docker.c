@@ -475,22 +475,26 @@ docker_cmd_set(json_t *cmd, const char *name, const char *value)
 /*
  * issue 18: whether a node's container loads the in-server probe: the
  * config wants it ([sampler] enabled, source not sql) and the PostgreSQL
- * image carries one of this labsup's segment layout (its label).  The
- * image is asked once per process: one built meanwhile counts from
- * labsup's next start (its containers are made again then).
+ * image carries one of this labsup's segment layout (its label).  An
+ * image is asked once per process (a reload may name another): one built
+ * again meanwhile counts from labsup's next start (its containers are
+ * made again then).
  */
 static bool
 docker_with_probe(const struct config *cfg, struct engine *e,
     const struct service_def *svc)
 {
-	static int have = -1;
+	static char asked[CFG_STR];	/* the image it was asked of */
+	static bool have;
 
 	if (svc->node == NULL || !cfg->sampler.enabled ||
 	    cfg->sampler.source == SAMPLER_SQL)
 		return false;
-	if (have == -1)
+	if (strcmp(asked, cfg->docker.image_postgres) != 0) {
 		have = image_has_probe(e, cfg->docker.image_postgres);
-	return have == 1;
+		snprintf(asked, sizeof(asked), "%s", cfg->docker.image_postgres);
+	}
+	return have;
 }
 
 /*

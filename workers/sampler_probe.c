@@ -136,8 +136,9 @@ sp_loaded(struct sprobe *s)
 		snprintf(s->why, sizeof(s->why), "%s was started without the "
 		    "probe (restart it with labsup)", s->node->name);
 	else if (!rc)
-		snprintf(s->why, sizeof(s->why), "%s runs the probe of another "
-		    "lab (%s)", s->node->name, v);
+		snprintf(s->why, sizeof(s->why), "%s runs the probe for another "
+		    "segment (%s: another lab's, or an older labsup's; restart "
+		    "it with labsup)", s->node->name, v);
 	PQclear(res);
 	return rc;
 }
