@@ -97,6 +97,27 @@ struct act_group {
 	int64 count;
 };
 
+/* One backend status entry as this tick read it. */
+struct be_view {
+	int pid;
+	int idx;		/* in beArray: its text is read again if needed */
+	BackendState st;
+	uint64 query_id;
+};
+
+/*
+ * The waiters whose statements went out (REC_PROBE_WAIT_TEXT) on the last
+ * tick that snapshotted the lock manager, and on this one: a waiter's text
+ * goes once per (pid, blocker, waitStart), not every tick.
+ */
+struct told {
+	int pid, blocker;
+	TimestampTz wait_start;
+};
+
+static struct told told_prev[PAIR_WAITERS_MAX], told_cur[PAIR_WAITERS_MAX];
+static int ntold_prev = 0, ntold_cur = 0;
+
 /* One live PGPROC, read without locks. */
 struct proc_view {
 	int pid;
@@ -269,15 +290,202 @@ rec_init(struct record *r, int kind, int64 ts)
 	r->ts = ts;
 }
 
+static const struct be_view *
+be_find(const struct be_view *bv, int n, int pid)
+{
+	for (int i = 0; i < n && pid != 0; i++)
+		if (bv[i].pid == pid)
+			return &bv[i];
+	return NULL;
+}
+
+/*
+ * The start of v's statement (st_activity_raw, which it keeps after the
+ * statement ended, as pg_stat_activity.query shows it) into dst, cut to
+ * REC_QUERY_TEXT - 1 bytes at a character's start (UTF-8).  Read under the
+ * entry's change counter, as the tick read the rest; "" when it keeps
+ * changing or is another backend's by now.
+ */
+static void
+be_text(const struct be_view *v, char *dst)
+{
+	volatile PgBackendStatus *be = &beArray[v->idx];
+	size_t n, k;
+	int pid = 0, tries;
+
+	for (tries = 0; tries < READ_TRIES; tries++) {
+		int before, after;
+
+		pgstat_begin_read_activity(be, before);
+		pid = be->st_procpid;
+		memcpy(dst, (const char *)be->st_activity_raw,
+		    REC_QUERY_TEXT - 1);
+		pgstat_end_read_activity(be, after);
+		if (pgstat_read_activity_complete(before, after))
+			break;
+	}
+	dst[REC_QUERY_TEXT - 1] = '\0';
+	if (tries == READ_TRIES || pid != v->pid) {
+		dst[0] = '\0';
+		return;
+	}
+	n = strlen(dst);
+	if (n < REC_QUERY_TEXT - 1)
+		return;
+	/* a character cut in two: drop its first bytes */
+	for (k = n; k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80; k--)
+		;
+	if (k > 0 && ((unsigned char)dst[k - 1] & 0x80) != 0) {
+		unsigned char c = (unsigned char)dst[k - 1];
+		size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+
+		if (k - 1 + len > n)
+			dst[k - 1] = '\0';
+	}
+}
+
+static bool
+told_before(int pid, int blocker, TimestampTz wait_start)
+{
+	for (int i = 0; i < ntold_prev; i++)
+		if (told_prev[i].pid == pid && told_prev[i].blocker ==
+		    blocker && told_prev[i].wait_start == wait_start)
+			return true;
+	return false;
+}
+
+/* PostgreSQL's timestamps count us from 2000-01-01; ours ns from 1970. */
+#define PG_EPOCH_US ((int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * \
+    SECS_PER_DAY * USECS_PER_SEC)
+
+/*
+ * Waiter i of the snapshot, as a lock-wait episode needs it: its blockers
+ * as pg_blocking_pids() counts them (holders of a conflicting mode, and
+ * waiters for a conflicting mode ahead of it in the queue: the snapshot
+ * has no queue order, so ahead is an earlier waitStart), the first (a
+ * holder before a waiter ahead), what it waits on, the modes, and from
+ * the status entries both statements and whether the blocker is idle in
+ * transaction.  The texts go only on the first tick that shows the
+ * waiter on this blocker.  Returns how many block it.
+ */
+static int
+probe_waiter(struct lane *l, int64 ts, const LockData *ld, int i,
+    const struct be_view *bv, int nbv)
+{
+	const LockInstanceData *w = &ld->locks[i], *hard = NULL, *soft = NULL;
+	const LOCKTAG *tag = &w->locktag;
+	LockMethod lm = GetLockTagsMethodTable(tag);
+	LOCKMASK conflicts = lm->conflictTab[w->waitLockMode];
+	const struct be_view *wv, *bk;
+	uint32 tuple_rel = 0, tuple_db = 0;
+	struct record r, t;
+	struct rec_probe_wait *pw = &r.u.probe_wait;
+	const LockInstanceData *b;
+	int n = 0;
+
+	for (int j = 0; j < ld->nelements; j++) {
+		const LockInstanceData *h = &ld->locks[j];
+
+		if (j == i)
+			continue;
+		/* a row waiter's tuple lock names the row's table */
+		if (h->pid == w->pid && h->holdMask != 0 &&
+		    h->locktag.locktag_type == LOCKTAG_TUPLE && tuple_rel == 0) {
+			tuple_db = h->locktag.locktag_field1;
+			tuple_rel = h->locktag.locktag_field2;
+		}
+		if (h->locktag.locktag_field1 != tag->locktag_field1 ||
+		    h->leaderPid == w->leaderPid ||
+		    memcmp(&h->locktag, tag, sizeof(LOCKTAG)) != 0)
+			continue;
+		if ((h->holdMask & conflicts) != 0) {
+			if (hard == NULL)
+				hard = h;
+			n++;
+		} else if (h->waitLockMode != NoLock &&
+		    (conflicts & LOCKBIT_ON(h->waitLockMode)) != 0 &&
+		    h->waitStart < w->waitStart) {
+			if (soft == NULL || h->waitStart < soft->waitStart)
+				soft = h;
+			n++;
+		}
+	}
+	b = hard != NULL ? hard : soft;
+	rec_init(&r, REC_PROBE_WAIT, ts);
+	pw->pid = w->pid;
+	pw->blocker = b != NULL ? b->pid : 0;
+	pw->nblockers = (uint16)Min(n, UINT16_MAX);
+	pw->vxid_backend = -1;
+	if (w->waitStart != 0)
+		pw->waitstart_ns = (w->waitStart + PG_EPOCH_US) * 1000;
+	pw->locktype = tag->locktag_type <= LOCKTAG_LAST_TYPE ?
+	    (uint8)(tag->locktag_type + 1) : 0;
+	pw->mode = (uint8)w->waitLockMode;
+	for (int m = MAX_LOCKMODES - 1; hard != NULL && m > 0; m--)
+		if ((hard->holdMask & LOCKBIT_ON(m)) != 0) {
+			pw->held = (uint8)m;
+			break;
+		}
+	switch ((LockTagType)tag->locktag_type) {
+	case LOCKTAG_RELATION:
+	case LOCKTAG_RELATION_EXTEND:
+	case LOCKTAG_PAGE:
+	case LOCKTAG_TUPLE:
+		pw->dbid = tag->locktag_field1;
+		pw->relid = tag->locktag_field2;
+		break;
+	case LOCKTAG_TRANSACTION:
+		pw->xid = tag->locktag_field1;
+		pw->dbid = tuple_db;
+		pw->relid = tuple_rel;
+		break;
+	case LOCKTAG_VIRTUALTRANSACTION:
+		pw->vxid_backend = (int32)tag->locktag_field1;
+		pw->vxid_local = tag->locktag_field2;
+		break;
+	default:
+		break;
+	}
+	wv = be_find(bv, nbv, w->pid);
+	bk = be_find(bv, nbv, pw->blocker);
+	pw->query_id = wv != NULL ? (int64)wv->query_id : 0;
+	pw->blocker_query_id = bk != NULL ? (int64)bk->query_id : 0;
+	pw->blocker_idle_tx = bk == NULL ? 2 :
+	    bk->st == STATE_IDLEINTRANSACTION ||
+	    bk->st == STATE_IDLEINTRANSACTION_ABORTED;
+	if (ntold_cur < PAIR_WAITERS_MAX)
+		told_cur[ntold_cur++] = (struct told){ w->pid, pw->blocker,
+		    w->waitStart };
+	if (told_before(w->pid, pw->blocker, w->waitStart)) {
+		lane_push(l, &r);
+		return n;
+	}
+	/* the first tick of this wait on this blocker: both statements */
+	pw->texts = (uint8)((wv != NULL) + (bk != NULL));
+	lane_push(l, &r);
+	for (int side = REC_SIDE_WAITER; side <= REC_SIDE_BLOCKER; side++) {
+		const struct be_view *v = side == REC_SIDE_WAITER ? wv : bk;
+
+		if (v == NULL)
+			continue;
+		rec_init(&t, REC_PROBE_WAIT_TEXT, ts);
+		t.u.probe_wait_text.pid = w->pid;
+		t.u.probe_wait_text.side = (uint8)side;
+		be_text(v, t.u.probe_wait_text.text);
+		lane_push(l, &t);
+	}
+	return n;
+}
+
 /*
  * Locks by (locktype, mode, granted) as pg_locks has them (one row per
- * mode held and one for the mode awaited), and the (waiter, holder) pairs
- * where the holder holds a mode that conflicts with the one awaited (the
- * hard blockers pg_blocking_pids() counts; queue order is not in the
- * snapshot).  Returns the number of granted locks.
+ * mode held and one for the mode awaited), the (waiter, blocker) pairs as
+ * pg_blocking_pids() counts them, and each waiter's REC_PROBE_WAIT
+ * (probe_waiter).  Returns the number of granted locks.
  */
 static int64
-probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
+probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs,
+    const struct be_view *bv, int nbv, int skip)
 {
 	static struct lock_group lg[LOCK_GROUPS];
 	int nl = 0, waiters = 0;
@@ -293,6 +501,7 @@ probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
 	if ((uint64)dt > atomic_load(&seg->st.lock_snap_max_ns))
 		atomic_store(&seg->st.lock_snap_max_ns, (uint64)dt);
 	*pairs = 0;
+	ntold_cur = 0;
 	for (int i = 0; i < ld->nelements; i++) {
 		LockInstanceData *li = &ld->locks[i];
 		LOCKMETHODID mid = (LOCKMETHODID)li->locktag.locktag_lockmethodid;
@@ -315,26 +524,16 @@ probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
 		    GetLockmodeName(mid, li->waitLockMode), false)) != NULL)
 			g->count++;
 		/* pairs: quadratic in the lock table, so bounded */
+		if (li->pid == skip)
+			continue;
 		if (waiters > PAIR_WAITERS_MAX) {
 			atomic_fetch_add(&seg->st.pairs_capped, 1);
 			continue;
 		}
-		{
-			LockMethod lm = GetLockTagsMethodTable(&li->locktag);
-			LOCKMASK conflicts = lm->conflictTab[li->waitLockMode];
-
-			for (int j = 0; j < ld->nelements; j++) {
-				LockInstanceData *h = &ld->locks[j];
-
-				if (j == i || (h->holdMask & conflicts) == 0 ||
-				    h->leaderPid == li->leaderPid ||
-				    memcmp(&h->locktag, &li->locktag,
-				    sizeof(LOCKTAG)) != 0)
-					continue;
-				(*pairs)++;
-			}
-		}
+		*pairs += probe_waiter(l, ts, ld, i, bv, nbv);
 	}
+	memcpy(told_prev, told_cur, sizeof(told_cur[0]) * (size_t)ntold_cur);
+	ntold_prev = ntold_cur;
 	for (int i = 0; i < nl; i++) {
 		rec_init(&r, REC_LOCKS, ts);
 		strlcpy(r.u.locks.node, node, REC_NAME);
@@ -384,6 +583,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 {
 	static struct act_group ag[ACT_GROUPS];
 	static struct proc_view *pv = NULL;
+	static struct be_view *bv = NULL;
 	static int npv_max = 0;
 	struct lane *l = probe_lane(seg);
 	int64 ts = real_ns(), t0 = mono_ns();
@@ -393,7 +593,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	char node[REC_NAME];
 	double longest = 0;
 	TimestampTz now = GetCurrentTimestamp();
-	int na = 0, npv;
+	int na = 0, npv, nbv = 0;
 	struct record r;
 	MemoryContext old;
 
@@ -404,12 +604,15 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		npv_max = (int)ProcGlobal->allProcCount;
 		pv = MemoryContextAlloc(TopMemoryContext,
 		    sizeof(*pv) * (size_t)npv_max);
+		bv = MemoryContextAlloc(TopMemoryContext,
+		    sizeof(*bv) * (size_t)beSlots);
 	}
 	npv = probe_procs(pv, npv_max);
 	for (int i = 0; i < beSlots; i++) {
 		volatile PgBackendStatus *be = &beArray[i];
 		int pid = 0, tries;
 		BackendState st = STATE_UNDEFINED;
+		uint64 qid = 0;
 		const struct proc_view *p;
 		const char *wt = "", *we = "";
 		struct act_group *g;
@@ -420,6 +623,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 			pgstat_begin_read_activity(be, before);
 			pid = be->st_procpid;
 			st = be->st_state;
+			qid = be->st_query_id;
 			pgstat_end_read_activity(be, after);
 			if (pgstat_read_activity_complete(before, after))
 				break;
@@ -431,6 +635,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		}
 		if (pid <= 0 || pid == skip)
 			continue;
+		bv[nbv++] = (struct be_view){ pid, i, st, qid };
 		if ((p = proc_find(pv, npv, pid)) != NULL && p->wei != 0) {
 			const char *s;
 
@@ -467,9 +672,12 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	}
 	if (waiting > 0 || (locks_every > 0 && slot % locks_every == 0)) {
 		old = MemoryContextSwitchTo(tickcx);
-		atomic_store(&seg->st.granted, probe_locks(l, node, ts, &pairs));
+		atomic_store(&seg->st.granted, probe_locks(l, node, ts, &pairs,
+		    bv, nbv, skip));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tickcx);
+	} else {
+		ntold_prev = 0;	/* nobody waits: the next waiter is new */
 	}
 	rec_init(&r, REC_BLOCKING, ts);
 	strlcpy(r.u.blocking.node, node, REC_NAME);

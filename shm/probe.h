@@ -24,7 +24,7 @@
 #include "ring.h"
 
 #define PROBE_MAGIC 0x6c61627370726231ULL /* "labsprb1" */
-#define PROBE_VERSION 1
+#define PROBE_VERSION 2	/* 2: REC_PROBE_WAIT */
 #define PROBE_LANE_RECORDS 16384	  /* 2 MiB: seconds of 1 kHz ticks */
 #define PROBE_GUC "labsup.segment"	  /* the server setting naming it */
 

@@ -106,3 +106,28 @@ Test(probe, segment_created_reused_replaced)
 	probe_seg_detach(q);
 	shm_unlink(name);
 }
+
+/*
+ * issue 16/18: the probe's waiter records are the sampler's to turn into
+ * episodes: never a point, whatever reaches the writer.
+ */
+#include "../../workers/lineproto.h"
+
+Test(probe, wait_records_are_never_points)
+{
+	struct lp_buf b = { 0 };
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.ts = 1;
+	r.kind = REC_PROBE_WAIT;
+	r.u.probe_wait.pid = 42;
+	cr_assert_null(rec_measurement(REC_PROBE_WAIT));
+	cr_assert_null(rec_measurement(REC_PROBE_WAIT_TEXT));
+	cr_assert_eq(lp_format(&b, &r), 1);
+	r.kind = REC_PROBE_WAIT_TEXT;
+	strcpy(r.u.probe_wait_text.text, "SELECT 1");
+	cr_assert_eq(lp_format(&b, &r), 1);
+	cr_assert_eq(b.len, 0);
+	lp_free(&b);
+}
