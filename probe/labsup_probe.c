@@ -121,6 +121,7 @@ static int ntold_prev = 0, ntold_cur = 0;
 /* One live PGPROC, read without locks. */
 struct proc_view {
 	int pid;
+	int backend_id;		/* its status entry is at backend_id - 1 */
 	uint32 wei;
 	TimestampTz wait_start;
 };
@@ -245,14 +246,17 @@ lock_group(struct lock_group *g, int *n, const char *locktype,
 	return &g[(*n)++];
 }
 
+#define SAME_NAME(a, b) ((a) == (b) || strcmp((a), (b)) == 0)
+
 static struct act_group *
 act_group(struct act_group *g, int *n, const char *state, const char *wtype,
     const char *wevent)
 {
+	/* the names are PostgreSQL's constants: the same pointer, mostly */
 	for (int i = 0; i < *n; i++)
-		if (strcmp(g[i].wevent, wevent) == 0 &&
-		    strcmp(g[i].wtype, wtype) == 0 &&
-		    strcmp(g[i].state, state) == 0)
+		if (SAME_NAME(g[i].wevent, wevent) &&
+		    SAME_NAME(g[i].wtype, wtype) &&
+		    SAME_NAME(g[i].state, state))
 			return &g[i];
 	if (*n == ACT_GROUPS)
 		return NULL;
@@ -560,6 +564,7 @@ probe_procs(struct proc_view *pv, int max)
 		if (pid == 0)
 			continue;
 		pv[n].pid = pid;
+		pv[n].backend_id = p->backendId;
 		pv[n].wei = p->wait_event_info;
 		pv[n].wait_start = (TimestampTz)pg_atomic_read_u64(
 		    (pg_atomic_uint64 *)&p->waitStart);
@@ -584,6 +589,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	static struct act_group ag[ACT_GROUPS];
 	static struct proc_view *pv = NULL;
 	static struct be_view *bv = NULL;
+	static int *slots = NULL;
 	static int npv_max = 0;
 	struct lane *l = probe_lane(seg);
 	int64 ts = real_ns(), t0 = mono_ns();
@@ -593,7 +599,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	char node[REC_NAME];
 	double longest = 0;
 	TimestampTz now = GetCurrentTimestamp();
-	int na = 0, npv, nbv = 0;
+	int na = 0, npv, nbv = 0, nslots = 0;
 	struct record r;
 	MemoryContext old;
 
@@ -606,9 +612,25 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		    sizeof(*pv) * (size_t)npv_max);
 		bv = MemoryContextAlloc(TopMemoryContext,
 		    sizeof(*bv) * (size_t)beSlots);
+		slots = MemoryContextAlloc(TopMemoryContext,
+		    sizeof(*slots) * (size_t)(npv_max + beSlots));
 	}
 	npv = probe_procs(pv, npv_max);
-	for (int i = 0; i < beSlots; i++) {
+	/*
+	 * The status entries of live processes only: a backend's is at its
+	 * backendId - 1 (pgstat_beinit), the auxiliary processes' past
+	 * MaxBackends.  The unused slots are most of the array, and each cost
+	 * the tick a cache miss or two (the tick's largest part but for the
+	 * lock snapshot); a slot reused meanwhile shows another pid, and
+	 * goes by what it shows.
+	 */
+	for (int k = 0; k < npv; k++)
+		if (pv[k].backend_id > 0 && pv[k].backend_id <= MaxBackends)
+			slots[nslots++] = pv[k].backend_id - 1;
+	for (int k = MaxBackends; k < beSlots; k++)
+		slots[nslots++] = k;
+	for (int si = 0; si < nslots; si++) {
+		int i = slots[si];
 		volatile PgBackendStatus *be = &beArray[i];
 		int pid = 0, tries;
 		BackendState st = STATE_UNDEFINED;
@@ -622,8 +644,10 @@ probe_tick(int64 slot, MemoryContext tickcx)
 
 			pgstat_begin_read_activity(be, before);
 			pid = be->st_procpid;
-			st = be->st_state;
-			qid = be->st_query_id;
+			if (pid > 0) {	/* an empty slot: one cache line */
+				st = be->st_state;
+				qid = be->st_query_id;
+			}
 			pgstat_end_read_activity(be, after);
 			if (pgstat_read_activity_complete(before, after))
 				break;
