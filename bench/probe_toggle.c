@@ -24,7 +24,7 @@
 
 /* The probes' counters, summed over the segments. */
 struct toggle_sum {
-	uint64_t ticks, tick_ns, snaps, snap_ns;
+	uint64_t ticks, tick_ns, snaps, snap_ns, walks, walk_ns;
 };
 
 static void
@@ -36,6 +36,8 @@ toggle_sum(struct probe_seg *const *p, int n, struct toggle_sum *t)
 		t->tick_ns += atomic_load(&p[i]->st.tick_ns);
 		t->snaps += atomic_load(&p[i]->st.lock_snaps);
 		t->snap_ns += atomic_load(&p[i]->st.lock_snap_ns);
+		t->walks += atomic_load(&p[i]->st.wait_walks);
+		t->walk_ns += atomic_load(&p[i]->st.wait_walk_ns);
 	}
 }
 
@@ -106,12 +108,17 @@ main(int argc, char **argv)
 	toggle_sum(p, n, &t1);
 	t1.ticks -= t0.ticks;
 	t1.snaps -= t0.snaps;
+	t1.walks -= t0.walks;
 	fprintf(stderr, "probe ticks %llu, mean %.1f us; lock snapshots %llu "
-	    "(%.0f %% of the ticks), mean %.1f us\n",
+	    "(%.0f %% of the ticks), mean %.1f us; waiter walks %llu (%.0f "
+	    "%%), mean %.1f us\n",
 	    (unsigned long long)t1.ticks, t1.ticks ? (double)(t1.tick_ns -
 	    t0.tick_ns) / t1.ticks / 1e3 : 0, (unsigned long long)t1.snaps,
 	    t1.ticks ? 100.0 * t1.snaps / t1.ticks : 0, t1.snaps ?
-	    (double)(t1.snap_ns - t0.snap_ns) / t1.snaps / 1e3 : 0);
+	    (double)(t1.snap_ns - t0.snap_ns) / t1.snaps / 1e3 : 0,
+	    (unsigned long long)t1.walks, t1.ticks ? 100.0 * t1.walks /
+	    t1.ticks : 0, t1.walks ? (double)(t1.walk_ns - t0.walk_ns) /
+	    t1.walks / 1e3 : 0);
 	for (int i = 0; i < n; i++)
 		atomic_store(&p[i]->ctl.run, 1);
 	return 0;

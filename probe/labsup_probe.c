@@ -15,9 +15,12 @@
  *    uses), retried a few times and skipped (counted as torn) if it keeps
  *    changing.  No query, no transaction, no client.
  *  - the lock manager is snapshotted (GetLockStatusData: its partition
- *    locks, shared, while it copies) only on ticks where some backend waits
- *    on a heavyweight lock, and on every locks_every-th slot of the grid:
- *    at most once per tick, timed and counted in the state block.
+ *    locks, shared, while it copies, and every backend's fast-path locks)
+ *    for the lock counts on every locks_every-th slot of the grid only; on
+ *    ticks where some backend waits on a heavyweight lock, the partition
+ *    locks are taken (shared) to walk the waiters' own locks alone, as
+ *    pg_blocking_pids() does: blockers, modes, target (probe_waiters).
+ *    Both timed and counted in the state block.
  *  - no lock is held while it writes: records go into a single-producer
  *    lane (shm/ring.h) that never blocks; a full lane drops and counts.
  *  - a segment that goes away is noticed within a second (its name is
@@ -121,6 +124,7 @@ static int ntold_prev = 0, ntold_cur = 0;
 /* One live PGPROC, read without locks. */
 struct proc_view {
 	int pid;
+	int idx;		/* in ProcGlobal->allProcs */
 	int backend_id;		/* its status entry is at backend_id - 1 */
 	uint32 wei;
 	TimestampTz wait_start;
@@ -362,74 +366,75 @@ told_before(int pid, int blocker, TimestampTz wait_start)
 #define PG_EPOCH_US ((int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * \
     SECS_PER_DAY * USECS_PER_SEC)
 
-/*
- * Waiter i of the snapshot, as a lock-wait episode needs it: its blockers
- * as pg_blocking_pids() counts them (holders of a conflicting mode, and
- * waiters for a conflicting mode ahead of it in the queue: the snapshot
- * has no queue order, so ahead is an earlier waitStart), the first (a
- * holder before a waiter ahead), what it waits on, the modes, and from
- * the status entries both statements and whether the blocker is idle in
- * transaction.  The texts go only on the first tick that shows the
- * waiter on this blocker.  Returns how many block it.
- */
+#define AHEAD_MAX 64	/* waiters ahead in a queue that are looked at */
+
 static int
-probe_waiter(struct lane *l, int64 ts, const LockData *ld, int i,
-    const struct be_view *bv, int nbv)
+leader_pid(const PGPROC *p)
 {
-	const LockInstanceData *w = &ld->locks[i], *hard = NULL, *soft = NULL;
-	const LOCKTAG *tag = &w->locktag;
-	LockMethod lm = GetLockTagsMethodTable(tag);
-	LOCKMASK conflicts = lm->conflictTab[w->waitLockMode];
-	const struct be_view *wv, *bk;
-	uint32 tuple_rel = 0, tuple_db = 0;
-	struct record r, t;
-	struct rec_probe_wait *pw = &r.u.probe_wait;
-	const LockInstanceData *b;
-	int n = 0;
+	return p->lockGroupLeader != NULL ? p->lockGroupLeader->pid : p->pid;
+}
 
-	for (int j = 0; j < ld->nelements; j++) {
-		const LockInstanceData *h = &ld->locks[j];
+/*
+ * Waiter wp as pg_blocking_pids() sees it (GetSingleProcBlockerStatusData),
+ * from the lock it waits on alone, every partition lock held (shared) by
+ * the caller: its blockers in that lock's PROCLOCK order (holders of a
+ * conflicting mode, and waiters for one queued ahead of it), the first
+ * one's strongest mode held there, what it waits on, and for a row wait
+ * (on a transactionid) the table of the tuple lock it holds meanwhile.
+ * False when it no longer waits (granted since its wait event was read).
+ */
+static bool
+walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
+{
+	LOCK *lk = wp->waitLock;
+	const LOCKTAG *tag;
+	LOCKMASK conflicts;
+	PGPROC *ahead[AHEAD_MAX], *q;
+	SHM_QUEUE *head;
+	PROCLOCK *pl;
+	int nahead = 0, n = 0, wl;
 
-		if (j == i)
-			continue;
-		/* a row waiter's tuple lock names the row's table */
-		if (h->pid == w->pid && h->holdMask != 0 &&
-		    h->locktag.locktag_type == LOCKTAG_TUPLE && tuple_rel == 0) {
-			tuple_db = h->locktag.locktag_field1;
-			tuple_rel = h->locktag.locktag_field2;
-		}
-		if (h->locktag.locktag_field1 != tag->locktag_field1 ||
-		    h->leaderPid == w->leaderPid ||
-		    memcmp(&h->locktag, tag, sizeof(LOCKTAG)) != 0)
-			continue;
-		if ((h->holdMask & conflicts) != 0) {
-			if (hard == NULL)
-				hard = h;
-			n++;
-		} else if (h->waitLockMode != NoLock &&
-		    (conflicts & LOCKBIT_ON(h->waitLockMode)) != 0 &&
-		    h->waitStart < w->waitStart) {
-			if (soft == NULL || h->waitStart < soft->waitStart)
-				soft = h;
-			n++;
-		}
+	if (lk == NULL || wp->waitProcLock == NULL)
+		return false;
+	tag = &lk->tag;
+	conflicts = GetLocksMethodTable(lk)->conflictTab[wp->waitLockMode];
+	wl = leader_pid(wp);
+	/* links is a PGPROC's first member: the queue holds PGPROCs */
+	q = (PGPROC *)lk->waitProcs.links.next;
+	for (int k = 0; k < lk->waitProcs.size && q != wp &&
+	    nahead < AHEAD_MAX; k++) {
+		ahead[nahead++] = q;
+		q = (PGPROC *)q->links.next;
 	}
-	b = hard != NULL ? hard : soft;
-	rec_init(&r, REC_PROBE_WAIT, ts);
-	pw->pid = w->pid;
-	pw->blocker = b != NULL ? b->pid : 0;
+	head = &lk->procLocks;
+	for (pl = (PROCLOCK *)SHMQueueNext(head, head,
+	    offsetof(PROCLOCK, lockLink)); pl != NULL;
+	    pl = (PROCLOCK *)SHMQueueNext(head, &pl->lockLink,
+	    offsetof(PROCLOCK, lockLink))) {
+		PGPROC *h = pl->tag.myProc;
+		bool blocks = (pl->holdMask & conflicts) != 0;
+
+		if (h == wp || leader_pid(h) == wl)
+			continue;
+		if (!blocks && h->waitLock == lk && h->waitProcLock == pl &&
+		    (conflicts & LOCKBIT_ON(h->waitLockMode)) != 0)
+			for (int k = 0; k < nahead && !blocks; k++)
+				blocks = ahead[k] == h;
+		if (!blocks || n++ > 0)
+			continue;
+		pw->blocker = h->pid;
+		for (int m = MAX_LOCKMODES - 1; m > 0; m--)
+			if ((pl->holdMask & LOCKBIT_ON(m)) != 0) {
+				pw->held = (uint8)m;
+				break;
+			}
+	}
+	pw->pid = wp->pid;
 	pw->nblockers = (uint16)Min(n, UINT16_MAX);
 	pw->vxid_backend = -1;
-	if (w->waitStart != 0)
-		pw->waitstart_ns = (w->waitStart + PG_EPOCH_US) * 1000;
 	pw->locktype = tag->locktag_type <= LOCKTAG_LAST_TYPE ?
 	    (uint8)(tag->locktag_type + 1) : 0;
-	pw->mode = (uint8)w->waitLockMode;
-	for (int m = MAX_LOCKMODES - 1; hard != NULL && m > 0; m--)
-		if ((hard->holdMask & LOCKBIT_ON(m)) != 0) {
-			pw->held = (uint8)m;
-			break;
-		}
+	pw->mode = (uint8)wp->waitLockMode;
 	switch ((LockTagType)tag->locktag_type) {
 	case LOCKTAG_RELATION:
 	case LOCKTAG_RELATION_EXTEND:
@@ -440,8 +445,22 @@ probe_waiter(struct lane *l, int64 ts, const LockData *ld, int i,
 		break;
 	case LOCKTAG_TRANSACTION:
 		pw->xid = tag->locktag_field1;
-		pw->dbid = tuple_db;
-		pw->relid = tuple_rel;
+		for (int part = 0; part < NUM_LOCK_PARTITIONS &&
+		    pw->relid == 0; part++) {
+			head = &wp->myProcLocks[part];
+			for (pl = (PROCLOCK *)SHMQueueNext(head, head,
+			    offsetof(PROCLOCK, procLink)); pl != NULL;
+			    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
+			    offsetof(PROCLOCK, procLink)))
+				if (pl->holdMask != 0 && pl->tag.myLock->tag.
+				    locktag_type == LOCKTAG_TUPLE) {
+					pw->dbid = pl->tag.myLock->tag.
+					    locktag_field1;
+					pw->relid = pl->tag.myLock->tag.
+					    locktag_field2;
+					break;
+				}
+		}
 		break;
 	case LOCKTAG_VIRTUALTRANSACTION:
 		pw->vxid_backend = (int32)tag->locktag_field1;
@@ -450,49 +469,103 @@ probe_waiter(struct lane *l, int64 ts, const LockData *ld, int i,
 	default:
 		break;
 	}
-	wv = be_find(bv, nbv, w->pid);
-	bk = be_find(bv, nbv, pw->blocker);
-	pw->query_id = wv != NULL ? (int64)wv->query_id : 0;
-	pw->blocker_query_id = bk != NULL ? (int64)bk->query_id : 0;
-	pw->blocker_idle_tx = bk == NULL ? 2 :
-	    bk->st == STATE_IDLEINTRANSACTION ||
-	    bk->st == STATE_IDLEINTRANSACTION_ABORTED;
-	if (ntold_cur < PAIR_WAITERS_MAX)
-		told_cur[ntold_cur++] = (struct told){ w->pid, pw->blocker,
-		    w->waitStart };
-	if (told_before(w->pid, pw->blocker, w->waitStart)) {
-		lane_push(l, &r);
-		return n;
-	}
-	/* the first tick of this wait on this blocker: both statements */
-	pw->texts = (uint8)((wv != NULL) + (bk != NULL));
-	lane_push(l, &r);
-	for (int side = REC_SIDE_WAITER; side <= REC_SIDE_BLOCKER; side++) {
-		const struct be_view *v = side == REC_SIDE_WAITER ? wv : bk;
+	return true;
+}
 
-		if (v == NULL)
+/*
+ * The lock waiters among the live processes, each as a lock-wait episode
+ * needs it (walk_waiter; their waitStart from their PGPROC), and from the
+ * status entries both statements and whether the blocker is idle in
+ * transaction: a REC_PROBE_WAIT each, with the statements on the first
+ * tick that shows the waiter on that blocker.  The partition locks are
+ * held for the walks alone (no full lock-table scan: GetLockStatusData
+ * also reads every backend's fast-path locks, several times the cost),
+ * and released before anything is written.  Returns the blocking pairs.
+ */
+static int64
+probe_waiters(struct lane *l, int64 ts, const struct proc_view *pv, int npv,
+    const struct be_view *bv, int nbv, int skip)
+{
+	static struct record wr[PAIR_WAITERS_MAX];
+	int64 pairs = 0, t0 = mono_ns();
+	int nw = 0;
+	struct record t;
+
+	for (int i = 0; i < NUM_LOCK_PARTITIONS; i++)
+		LWLockAcquire(LockHashPartitionLockByIndex(i), LW_SHARED);
+	for (int k = 0; k < npv; k++) {
+		PGPROC *wp = &ProcGlobal->allProcs[pv[k].idx];
+
+		if ((pv[k].wei & 0xFF000000) != PG_WAIT_LOCK ||
+		    pv[k].pid == skip || wp->pid != pv[k].pid)
 			continue;
-		rec_init(&t, REC_PROBE_WAIT_TEXT, ts);
-		t.u.probe_wait_text.pid = w->pid;
-		t.u.probe_wait_text.side = (uint8)side;
-		be_text(v, t.u.probe_wait_text.text);
-		lane_push(l, &t);
+		if (nw == PAIR_WAITERS_MAX) {
+			atomic_fetch_add(&seg->st.pairs_capped, 1);
+			continue;
+		}
+		rec_init(&wr[nw], REC_PROBE_WAIT, ts);
+		if (walk_waiter(wp, &wr[nw].u.probe_wait)) {
+			if (pv[k].wait_start != 0)
+				wr[nw].u.probe_wait.waitstart_ns =
+				    (pv[k].wait_start + PG_EPOCH_US) * 1000;
+			nw++;
+		}
 	}
-	return n;
+	for (int i = NUM_LOCK_PARTITIONS; --i >= 0;)
+		LWLockRelease(LockHashPartitionLockByIndex(i));
+	atomic_fetch_add(&seg->st.wait_walks, 1);
+	atomic_fetch_add(&seg->st.wait_walk_ns, (uint64)(mono_ns() - t0));
+	ntold_cur = 0;
+	for (int i = 0; i < nw; i++) {
+		struct rec_probe_wait *pw = &wr[i].u.probe_wait;
+		const struct be_view *wv = be_find(bv, nbv, pw->pid);
+		const struct be_view *bk = be_find(bv, nbv, pw->blocker);
+		TimestampTz ws = pw->waitstart_ns;	/* the key, as it is */
+
+		pairs += pw->nblockers;
+		pw->query_id = wv != NULL ? (int64)wv->query_id : 0;
+		pw->blocker_query_id = bk != NULL ? (int64)bk->query_id : 0;
+		pw->blocker_idle_tx = bk == NULL ? 2 :
+		    bk->st == STATE_IDLEINTRANSACTION ||
+		    bk->st == STATE_IDLEINTRANSACTION_ABORTED;
+		told_cur[ntold_cur++] = (struct told){ pw->pid, pw->blocker,
+		    ws };
+		if (told_before(pw->pid, pw->blocker, ws)) {
+			lane_push(l, &wr[i]);
+			continue;
+		}
+		/* the first tick of this wait on this blocker: statements */
+		pw->texts = (uint8)((wv != NULL) + (bk != NULL));
+		lane_push(l, &wr[i]);
+		for (int side = REC_SIDE_WAITER; side <= REC_SIDE_BLOCKER;
+		    side++) {
+			const struct be_view *v = side == REC_SIDE_WAITER ?
+			    wv : bk;
+
+			if (v == NULL)
+				continue;
+			rec_init(&t, REC_PROBE_WAIT_TEXT, ts);
+			t.u.probe_wait_text.pid = pw->pid;
+			t.u.probe_wait_text.side = (uint8)side;
+			be_text(v, t.u.probe_wait_text.text);
+			lane_push(l, &t);
+		}
+	}
+	memcpy(told_prev, told_cur, sizeof(told_cur[0]) * (size_t)ntold_cur);
+	ntold_prev = ntold_cur;
+	return pairs;
 }
 
 /*
  * Locks by (locktype, mode, granted) as pg_locks has them (one row per
- * mode held and one for the mode awaited), the (waiter, blocker) pairs as
- * pg_blocking_pids() counts them, and each waiter's REC_PROBE_WAIT
- * (probe_waiter).  Returns the number of granted locks.
+ * mode held and one for the mode awaited).  Returns the number of granted
+ * locks.
  */
 static int64
-probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs,
-    const struct be_view *bv, int nbv, int skip)
+probe_locks(struct lane *l, const char *node, int64 ts)
 {
 	static struct lock_group lg[LOCK_GROUPS];
-	int nl = 0, waiters = 0;
+	int nl = 0;
 	int64 granted = 0;
 	int64 t0 = mono_ns(), dt;
 	LockData *ld = GetLockStatusData();
@@ -504,8 +577,6 @@ probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs,
 	atomic_fetch_add(&seg->st.lock_snap_ns, (uint64)dt);
 	if ((uint64)dt > atomic_load(&seg->st.lock_snap_max_ns))
 		atomic_store(&seg->st.lock_snap_max_ns, (uint64)dt);
-	*pairs = 0;
-	ntold_cur = 0;
 	for (int i = 0; i < ld->nelements; i++) {
 		LockInstanceData *li = &ld->locks[i];
 		LOCKMETHODID mid = (LOCKMETHODID)li->locktag.locktag_lockmethodid;
@@ -523,21 +594,10 @@ probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs,
 		}
 		if (li->waitLockMode == NoLock)
 			continue;
-		waiters++;
 		if ((g = lock_group(lg, &nl, type,
 		    GetLockmodeName(mid, li->waitLockMode), false)) != NULL)
 			g->count++;
-		/* pairs: quadratic in the lock table, so bounded */
-		if (li->pid == skip)
-			continue;
-		if (waiters > PAIR_WAITERS_MAX) {
-			atomic_fetch_add(&seg->st.pairs_capped, 1);
-			continue;
-		}
-		*pairs += probe_waiter(l, ts, ld, i, bv, nbv);
 	}
-	memcpy(told_prev, told_cur, sizeof(told_cur[0]) * (size_t)ntold_cur);
-	ntold_prev = ntold_cur;
 	for (int i = 0; i < nl; i++) {
 		rec_init(&r, REC_LOCKS, ts);
 		strlcpy(r.u.locks.node, node, REC_NAME);
@@ -564,6 +624,7 @@ probe_procs(struct proc_view *pv, int max)
 		if (pid == 0)
 			continue;
 		pv[n].pid = pid;
+		pv[n].idx = (int)i;
 		pv[n].backend_id = p->backendId;
 		pv[n].wei = p->wait_event_info;
 		pv[n].wait_start = (TimestampTz)pg_atomic_read_u64(
@@ -694,14 +755,15 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		r.u.activity.count = (int32)ag[i].count;
 		lane_push(l, &r);
 	}
-	if (waiting > 0 || (locks_every > 0 && slot % locks_every == 0)) {
+	if (waiting > 0)
+		pairs = probe_waiters(l, ts, pv, npv, bv, nbv, skip);
+	else
+		ntold_prev = 0;	/* nobody waits: the next waiter is new */
+	if (locks_every > 0 && slot % locks_every == 0) {
 		old = MemoryContextSwitchTo(tickcx);
-		atomic_store(&seg->st.granted, probe_locks(l, node, ts, &pairs,
-		    bv, nbv, skip));
+		atomic_store(&seg->st.granted, probe_locks(l, node, ts));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tickcx);
-	} else {
-		ntold_prev = 0;	/* nobody waits: the next waiter is new */
 	}
 	rec_init(&r, REC_BLOCKING, ts);
 	strlcpy(r.u.blocking.node, node, REC_NAME);

@@ -51,6 +51,8 @@ struct probe_state {
 	_Atomic uint64_t torn;		/* backend entries changing mid-read */
 	_Atomic uint64_t tick_ns;	/* total time of the ticks */
 	_Atomic uint64_t pairs_capped;	/* waiters left out of pairs */
+	_Atomic uint64_t wait_walks;	/* lock waiters' queues walked */
+	_Atomic uint64_t wait_walk_ns;	/* their total time */
 	/* the latest tick's figures, for labsup top */
 	_Atomic int64_t waiting, pairs, granted, active, idle_tx;
 };
