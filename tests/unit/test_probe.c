@@ -38,10 +38,10 @@ load(const char *text)
 
 #define NODES "[node pub]\nrole = publisher\nport = 6000\n"
 
-Test(probe, source_defaults_to_sql)
+Test(probe, source_defaults_to_auto)
 {
 	cr_assert_eq(load(NODES), 0, "%s", err);
-	cr_assert_eq(cfg.sampler.source, SAMPLER_SQL);
+	cr_assert_eq(cfg.sampler.source, SAMPLER_AUTO);
 }
 
 Test(probe, one_ms_only_with_the_probe)
