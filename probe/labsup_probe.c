@@ -651,6 +651,8 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	static struct proc_view *pv = NULL;
 	static struct be_view *bv = NULL;
 	static int *slots = NULL;
+	static uint64 *slot_tick = NULL;	/* the tick that listed it */
+	static uint64 tickno = 0;
 	static int npv_max = 0;
 	struct lane *l = probe_lane(seg);
 	int64 ts = real_ns(), t0 = mono_ns();
@@ -675,7 +677,10 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		    sizeof(*bv) * (size_t)beSlots);
 		slots = MemoryContextAlloc(TopMemoryContext,
 		    sizeof(*slots) * (size_t)(npv_max + beSlots));
+		slot_tick = MemoryContextAllocZero(TopMemoryContext,
+		    sizeof(*slot_tick) * (size_t)beSlots);
 	}
+	tickno++;
 	npv = probe_procs(pv, npv_max);
 	/*
 	 * The status entries of live processes only: a backend's is at its
@@ -683,11 +688,17 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	 * MaxBackends.  The unused slots are most of the array, and each cost
 	 * the tick a cache miss or two (the tick's largest part but for the
 	 * lock snapshot); a slot reused meanwhile shows another pid, and
-	 * goes by what it shows.
+	 * goes by what it shows, once (two PGPROCs may name it while one
+	 * backend exits and another starts).
 	 */
-	for (int k = 0; k < npv; k++)
-		if (pv[k].backend_id > 0 && pv[k].backend_id <= MaxBackends)
-			slots[nslots++] = pv[k].backend_id - 1;
+	for (int k = 0; k < npv; k++) {
+		int b = pv[k].backend_id;
+
+		if (b > 0 && b <= MaxBackends && slot_tick[b - 1] != tickno) {
+			slot_tick[b - 1] = tickno;
+			slots[nslots++] = b - 1;
+		}
+	}
 	for (int k = MaxBackends; k < beSlots; k++)
 		slots[nslots++] = k;
 	for (int si = 0; si < nslots; si++) {
