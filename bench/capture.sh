@@ -2,17 +2,24 @@
 # capture.sh: how many short lock waits labsup catches, against
 # pg_wait_sampling.  Under the hum, build/bench/capture_driver makes lock
 # waits of known length (CAPTURE_LENGTHS ms, CAPTURE_N of each, random
-# order and moments, a known blocker pid); the sampler runs on pub at a
-# 10 ms and then a 100 ms interval.  A wait counts as caught when labsup
-# wrote an ended lock_wait episode of the waiter's pid, with the holder as
-# its blocker, overlapping the wait (within one interval).  Baseline, in
-# the same runs: pg_wait_sampling, loaded by this benchmark's own lab
+# order and moments, a known blocker pid); the sampler runs on pub with
+# each source of CAPTURE_SOURCES (sql: a query per tick; probe: the
+# in-server probe, issue 18), at a 10 ms and then a 100 ms interval, and
+# the probe also at 1 ms on CAPTURE_1MS_LENGTHS (2 ms waits).  A wait
+# counts as caught when labsup wrote an ended lock_wait episode of the
+# waiter's pid, with the holder as its blocker, overlapping the wait
+# (within one interval); a miss is told apart as seen with no blocker,
+# seen with another blocker, or not seen.  Baseline, in the same runs:
+# pg_wait_sampling, loaded by this benchmark's own lab
 # (shared_preload_libraries; history every 10 ms), catches a wait when its
-# history holds a Lock sample of the waiter's pid during the wait.  Prints
-#   capture_<L>ms_at_<I>ms = P % (baseline pg_wait_sampling = P %, ratio R)
-# for every length and interval, the CPU both cost (share of the machine)
-# and the episodes' duration error.  CAPTURE_BASE_HARNESS (see below)
-# adds the tick cost where nobody waits, against another build.
+# history holds a Lock sample of the waiter's pid during the wait.  pub
+# loads labsup's probe too (idle while the SQL source runs: it looks for
+# its segment once a second).  Prints
+#   capture_<L>ms_at_<I>ms_<SOURCE> = P % (baseline pg_wait_sampling = P %, ratio R)
+# for every length, interval and source, the CPU both cost (share of the
+# machine, also beside each figure) and the episodes' duration error.
+# CAPTURE_BASE_HARNESS (see below) adds the tick cost where nobody waits,
+# against another build.
 . "$(dirname "$0")/harness-lab.bash" benchcapture
 DRIVER=${DRIVER:-$ROOT/$BUILD/bench/capture_driver}
 [ -x "$DRIVER" ] || { echo "bench: build $DRIVER first (make bench)" >&2; exit 1; }
@@ -20,6 +27,9 @@ N=${CAPTURE_N:-200}
 LENS=${CAPTURE_LENGTHS:-2,5,10,20,50,100}
 RATE=${CAPTURE_HUM_RATE:-200}
 INTERVALS=${CAPTURE_INTERVALS:-10 100}
+SOURCES=${CAPTURE_SOURCES:-sql probe}
+LENS_1MS=${CAPTURE_1MS_LENGTHS:-2}
+SO=$ROOT/$BUILD/labsup_probe.so
 PUB_DIR="$LAB_DIR/state/pg/pub"
 CONNINFO="host=$PUB_DIR port=$PUB_PORT user=labsup dbname=labsup passfile=$LAB_DIR/state/pgpass"
 
@@ -45,12 +55,26 @@ if [ -n "${CAPTURE_BASE_HARNESS:-}" ]; then
 	    a / na, base, b / nb, (a / na) / (b / nb) }' "$LAB_DIR/ab"
 fi
 
-note "pg_wait_sampling into pub (shared_preload_libraries, then a restart)"
-# ALTER SYSTEM refuses the extension's settings until it is loaded: they
-# go after it in the same file (history room for the whole benchmark)
-psql_node "$PUB_PORT" "ALTER SYSTEM SET shared_preload_libraries = 'pg_wait_sampling'" >/dev/null &&
-	printf 'pg_wait_sampling.history_size = 1000000\npg_wait_sampling.history_period = 10\n' \
-	    >>"$PUB_DIR/postgresql.auto.conf" ||
+preload="'pg_wait_sampling'"
+probe_set=""
+if [[ " $SOURCES " == *" probe "* ]]; then
+	[ -f "$SO" ] || fail "no $SO for CAPTURE_SOURCES=probe (install postgresql-server-dev-15, make)"
+	# the server loads its copy in the state directory, as labsup's own
+	cp "$SO" "$LAB_DIR/state/pg/labsup_probe.so"
+	chmod 0644 "$LAB_DIR/state/pg/labsup_probe.so"
+	chown --reference="$PUB_DIR" "$LAB_DIR/state/pg/labsup_probe.so"
+	preload="'$LAB_DIR/state/pg/labsup_probe.so', $preload"
+	probe_set="labsup.segment = '/dev/shm/labsup.$(id -u).$LAB_NAME.probe/pub'"
+	trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
+fi
+what="pg_wait_sampling"
+[ -z "$probe_set" ] || what="$what and labsup's probe"
+note "$what into pub (shared_preload_libraries, then a restart)"
+# ALTER SYSTEM refuses the extensions' settings until they are loaded:
+# they go after it in the same file (history room for the whole benchmark)
+psql_node "$PUB_PORT" "ALTER SYSTEM SET shared_preload_libraries = $preload" >/dev/null &&
+	printf 'pg_wait_sampling.history_size = 1000000\npg_wait_sampling.history_period = 10\n%s\n' \
+	    "$probe_set" >>"$PUB_DIR/postgresql.auto.conf" ||
 	fail "cannot configure pg_wait_sampling on pub"
 old=$(head -n 1 "$PUB_DIR/postmaster.pid")
 kill -9 "$old"	# this benchmark's own server: the lab starts it again
@@ -67,56 +91,77 @@ collector=$(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE backen
 
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 
-for iv in $INTERVALS; do
-	conf="$LAB_DIR/capture$iv.conf"
-	printf '%s\n[hum]\nclients = %d\nrate = %d\n\n[sampler]\ninterval_ms = %d\nlocks_interval_ms = %d\n' \
-	    "$base" "$C" "$RATE" "$iv" "$(( iv > 100 ? iv : 100 ))" >"$conf"
+[ -z "$probe_set" ] || {
+	probe=$(pgrep -P "$(head -n 1 "$PUB_DIR/postmaster.pid")" -f 'labsup probe')
+	[ -n "$probe" ] || fail "pub does not run labsup's probe"
+}
+
+# capture SOURCE INTERVAL LENGTHS: one run, its lines
+capture() {
+	local src=$1 iv=$2 lens=$3 conf tag="$1.$2" sp hp pids c0 c1 w0 w1 t0 t1
+	conf="$LAB_DIR/capture.$tag.conf"
+	printf '%s\n[hum]\nclients = %d\nrate = %d\n\n[sampler]\nsource = %s\ninterval_ms = %d\nlocks_interval_ms = %d\n' \
+	    "$base" "$C" "$RATE" "$src" "$iv" "$(( iv > 100 ? iv : 100 ))" >"$conf"
 	"$HARNESS" -c "$conf" -k hum -n "$C" -t 100000 -q >/dev/null &
 	hp=$!
-	"$HARNESS" -c "$conf" -k sampler -a pub -t 100000 >"$LAB_DIR/sampler.$iv" &
+	"$HARNESS" -c "$conf" -k sampler -a pub -t 100000 >"$LAB_DIR/sampler.$tag" &
 	sp=$!
 	sampler_up() {
 		[ -n "$(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE application_name = 'labsup-sampler'")" ]
 	}
 	wait_for 60 sampler_up || fail "the sampler did not connect to pub"
-	sleep 1	# the hum and the sampler settle
+	# the hum and the sampler settle; the probe maps its segment (1 s)
+	sleep $([ "$src" = probe ] && echo 3 || echo 1)
 	pids="$(pgrep -P "$sp") $(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE application_name = 'labsup-sampler'")"
+	[ "$src" = probe ] && pids="$pids $probe"
 	c0=$(cpu_us $pids); w0=$(cpu_us "$collector"); t0=$(date +%s%N)
-	"$DRIVER" -d "$CONNINFO" -n "$N" -l "$LENS" -s "$iv" >"$LAB_DIR/waits.$iv" ||
+	"$DRIVER" -d "$CONNINFO" -n "$N" -l "$lens" -s "$iv" >"$LAB_DIR/waits.$tag" ||
 		fail "capture_driver failed"
 	c1=$(cpu_us $pids); w1=$(cpu_us "$collector"); t1=$(date +%s%N)
 	sleep 1	# the last episodes end and reach the lane
 	kill -INT "$sp" "$hp"
 	wait "$sp" "$hp"
-	psql_node "$PUB_PORT" "SELECT pid, (extract(epoch FROM ts) * 1e9)::int8 FROM pg_wait_sampling_history WHERE event_type = 'Lock'" |
-	    tr '|' ' ' >"$LAB_DIR/pgws.$iv"
-	echo "$c0 $c1 $w0 $w1 $t0 $t1" >"$LAB_DIR/cpu.$iv"
-	awk -v iv="$iv" -v n="$(nproc)" -v cpu="$(cat "$LAB_DIR/cpu.$iv")" '
+	psql_node "$PUB_PORT" "SELECT pid, (extract(epoch FROM ts) * 1e9)::int8 FROM pg_wait_sampling_history WHERE event_type = 'Lock' AND ts >= to_timestamp($t0 / 1e9)" |
+	    tr '|' ' ' >"$LAB_DIR/pgws.$tag"
+	echo "$c0 $c1 $w0 $w1 $t0 $t1" >"$LAB_DIR/cpu.$tag"
+	awk -v iv="$iv" -v src="$src" -v n="$(nproc)" -v cpu="$(cat "$LAB_DIR/cpu.$tag")" '
 	FILENAME ~ /waits/ { nw++; sent[nw] = $2; seen[nw] = $3; end[nw] = $4
 		len[nw] = $5; wp[nw] = $6; hp[nw] = $7; next }
 	FILENAME ~ /sampler/ && /^lock_wait / && / ended=1 / {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 		ne++; es[ne] = f["ts"]; ed[ne] = f["duration_ms"] * 1e6
 		epid[ne] = f["pid"]; eblk[ne] = f["blocker"]; next }
+	FILENAME ~ /sampler/ && /^labsup / {
+		for (i = 2; i <= NF; i++) if ($i ~ /^deadline_misses=/) { sub("deadline_misses=", "", $i); dm = $i } next }
 	FILENAME ~ /pgws/ { np++; pp[np] = $1; pt[np] = $2; next }
 	END {
 		split(cpu, c, " ")
 		secs = (c[6] - c[5]) / 1e9
 		tol = iv * 1e6
+		share = 100 * (c[2] - c[1]) / 1e6 / secs / n
+		wshare = 100 * (c[4] - c[3]) / 1e6 / secs / n
 		for (i = 1; i <= nw; i++) {
 			L = len[i]; total[L]++; lens[L] = 1
+			hit = 0
 			for (j = 1; j <= ne; j++) {
 				if (used[j] || epid[j] != wp[i]) continue
 				if (es[j] > end[i] + tol || es[j] + ed[j] < sent[i] - tol) continue
 				used[j] = 1
 				if (eblk[j] == hp[i]) {
-					got[L]++
+					got[L]++; hit = 1
 					# the true wait: from between sent and seen to end
 					err = ed[j] / 1e6 - (end[i] - (sent[i] + seen[i]) / 2) / 1e6
 					serr += err; aerr += (err < 0 ? -err : err); nerr++
+				} else if (eblk[j] == 0) {
+					noblk[L]++; hit = 1
+				} else {
+					other[L]++; hit = 1
 				}
 				break
 			}
+			if (!hit) unseen[L]++
+			# the true wait, for the record: (sent + seen) / 2 to end
+			real[L] += (end[i] - (sent[i] + seen[i]) / 2) / 1e6
 			for (k = 1; k <= np; k++)
 				if (pp[k] == wp[i] && pt[k] >= sent[i] && pt[k] <= end[i] + 1e6) {
 					base[L]++; break
@@ -128,13 +173,22 @@ for iv in $INTERVALS; do
 			if (order[b] < order[a]) { x = order[a]; order[a] = order[b]; order[b] = x }
 		for (a = 1; a <= m; a++) {
 			L = order[a]; p = 100 * got[L] / total[L]; q = 100 * base[L] / total[L]
-			printf "bench: capture_%dms_at_%dms = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms under the hum, right blocker]\n",
-			    L, iv, p, q, (q > 0 ? sprintf("%.2f", p / q) : "inf"), total[L], L
+			printf "bench: capture_%dms_at_%dms_%s = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms (%.1f ms on average from the waiter'"'"'s statement to the COMMIT) under the hum, right blocker; missed: %d seen with no blocker, %d with another, %d not seen; CPU: labsup %.2f %%, pg_wait_sampling %.2f %% of the %d CPUs]\n",
+			    L, iv, src, p, q, (q > 0 ? sprintf("%.2f", p / q) : "inf"), total[L], L, real[L] / total[L],
+			    noblk[L], other[L], unseen[L], share, wshare, n
 		}
-		printf "bench: capture_cpu_at_%dms = %.2f %% (baseline pg_wait_sampling collector = %.2f %%, ratio %.2f) [share of the %d CPUs over %.0f s: the sampler and its backend, against the collector at 10 ms]\n",
-		    iv, 100 * (c[2] - c[1]) / 1e6 / secs / n, 100 * (c[4] - c[3]) / 1e6 / secs / n,
-		    (c[4] > c[3] ? (c[2] - c[1]) / (c[4] - c[3]) : 0), n, secs
-		printf "bench: capture_duration_error_at_%dms = %.1f ms mean absolute (mean %+.1f ms over %d episodes caught; bound: one interval, %d ms)\n",
-		    iv, (nerr ? aerr / nerr : 0), (nerr ? serr / nerr : 0), nerr, iv
-	}' "$LAB_DIR/waits.$iv" "$LAB_DIR/sampler.$iv" "$LAB_DIR/pgws.$iv"
+		printf "bench: capture_cpu_at_%dms_%s = %.2f %% (baseline pg_wait_sampling collector = %.2f %%, ratio %.2f) [share of the %d CPUs over %.0f s: %s, against the collector at 10 ms; %d deadline misses]\n",
+		    iv, src, share, wshare, (c[4] > c[3] ? (c[2] - c[1]) / (c[4] - c[3]) : 0), n, secs,
+		    (src == "probe" ? "the probe, the sampler relaying and its idle backend" : "the sampler and its backend"), dm
+		printf "bench: capture_duration_error_at_%dms_%s = %.1f ms mean absolute (mean %+.1f ms over %d episodes caught; bound: one interval, %d ms)\n",
+		    iv, src, (nerr ? aerr / nerr : 0), (nerr ? serr / nerr : 0), nerr, iv
+	}' "$LAB_DIR/waits.$tag" "$LAB_DIR/sampler.$tag" "$LAB_DIR/pgws.$tag"
+}
+
+for src in $SOURCES; do
+	for iv in $INTERVALS; do
+		capture "$src" "$iv" "$LENS"
+	done
+	# 1 kHz: the probe only (SQL keeps its 10 ms floor)
+	[ "$src" = probe ] && [ -n "$LENS_1MS" ] && capture probe 1 "$LENS_1MS"
 done

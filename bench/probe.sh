@@ -70,7 +70,7 @@ pgws_loaded() {
 }
 wait_for 180 pgws_loaded || fail "the servers did not come back with pg_wait_sampling"
 segs=""
-for n in $NODES; do segs="$segs /labsup.$(id -u).$LAB_NAME.probe.$n"; done
+for n in $NODES; do segs="$segs /dev/shm/labsup.$(id -u).$LAB_NAME.probe/$n"; done
 # children of the lab's postmasters whose title names them
 bgw_pids() {
 	local n pm
@@ -153,16 +153,18 @@ hum_start() {
 
 # -- the probes, toggled through their control words
 probe_run() {	# probe_run NAME INTERVAL_MS LOCKS_EVERY
-	local c0 c1
+	local c0 c1 p0 p1 ticks
 	hum_start
-	c0=$(cpu_us $PROBES $RELAYS)
-	"$TOGGLE" -i "$2" -l "$3" -t "$SECS" $segs >"$LAB_DIR/toggles"
-	c1=$(cpu_us $PROBES $RELAYS)
+	c0=$(cpu_us $PROBES $RELAYS); p0=$(cpu_us $PROBES)
+	"$TOGGLE" -i "$2" -l "$3" -t "$SECS" $segs >"$LAB_DIR/toggles" 2>"$LAB_DIR/ticks"
+	c1=$(cpu_us $PROBES $RELAYS); p1=$(cpu_us $PROBES)
 	"$TOGGLE" -o 0 -i "$2" -l "$3" $segs
 	wait "$HP"
+	ticks=$(cat "$LAB_DIR/ticks")
 	pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.$1"
+	# where it went: the probes' own share, and their ticks' counters
 	report "$1" "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.$1" \
-	    "the probes and the samplers relaying"
+	    "the probes ($(share $(( p1 - p0 ))) % of it; $ticks) and the samplers relaying"
 }
 stop_asleep $PGWS
 "$TOGGLE" -o 0 $segs

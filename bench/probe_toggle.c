@@ -4,7 +4,9 @@
  * the way labsup itself starts and stops their sampling, never a signal
  * to a server process (one stopped inside the lock manager would stall
  * the backends).  Prints "NS ON" at every switch, as bench/sampler.sh's
- * toggles file has them.
+ * toggles file has them, and at the end, on stderr, what the probes' own
+ * counters say of the run (their ticks, the mean tick and lock-manager
+ * snapshot, in us): where their CPU went.
  *
  * usage: probe_toggle -i INTERVAL_MS -l LOCKS_EVERY -t SECONDS [-o 0|1] SEG...
  *   -o  do not toggle: leave the probes off (0) or on (1) and exit
@@ -20,6 +22,25 @@
 
 #define TOGGLE_MAX 16
 
+/* The probes' counters, summed over the segments. */
+struct toggle_sum {
+	uint64_t ticks, tick_ns, snaps, snap_ns, walks, walk_ns;
+};
+
+static void
+toggle_sum(struct probe_seg *const *p, int n, struct toggle_sum *t)
+{
+	*t = (struct toggle_sum){ 0 };
+	for (int i = 0; i < n; i++) {
+		t->ticks += atomic_load(&p[i]->st.ticks);
+		t->tick_ns += atomic_load(&p[i]->st.tick_ns);
+		t->snaps += atomic_load(&p[i]->st.lock_snaps);
+		t->snap_ns += atomic_load(&p[i]->st.lock_snap_ns);
+		t->walks += atomic_load(&p[i]->st.wait_walks);
+		t->walk_ns += atomic_load(&p[i]->st.wait_walk_ns);
+	}
+}
+
 static long long
 real_ns(void)
 {
@@ -33,6 +54,7 @@ int
 main(int argc, char **argv)
 {
 	struct probe_seg *p[TOGGLE_MAX];
+	struct toggle_sum t0, t1;
 	int c, n = 0, iv = 10, every = 1, secs = 10, only = -1, on = 1;
 
 	while ((c = getopt(argc, argv, "i:l:t:o:")) != -1) {
@@ -48,7 +70,7 @@ main(int argc, char **argv)
 		}
 	}
 	for (int i = optind; i < argc && n < TOGGLE_MAX; i++) {
-		int fd = shm_open(argv[i], O_RDWR, 0);
+		int fd = open(argv[i], O_RDWR | O_NOFOLLOW);
 		void *m;
 
 		if (fd == -1) {
@@ -73,6 +95,7 @@ main(int argc, char **argv)
 			atomic_store(&p[i]->ctl.run, (uint32_t)only);
 		return 0;
 	}
+	toggle_sum(p, n, &t0);
 	for (int s = 0; s <= secs; s++) {
 		for (int i = 0; i < n; i++)
 			atomic_store(&p[i]->ctl.run, (uint32_t)on);
@@ -82,6 +105,20 @@ main(int argc, char **argv)
 			sleep(1);
 		on = !on;
 	}
+	toggle_sum(p, n, &t1);
+	t1.ticks -= t0.ticks;
+	t1.snaps -= t0.snaps;
+	t1.walks -= t0.walks;
+	fprintf(stderr, "probe ticks %llu, mean %.1f us; lock snapshots %llu "
+	    "(%.0f %% of the ticks), mean %.1f us; waiter walks %llu (%.0f "
+	    "%%), mean %.1f us\n",
+	    (unsigned long long)t1.ticks, t1.ticks ? (double)(t1.tick_ns -
+	    t0.tick_ns) / t1.ticks / 1e3 : 0, (unsigned long long)t1.snaps,
+	    t1.ticks ? 100.0 * t1.snaps / t1.ticks : 0, t1.snaps ?
+	    (double)(t1.snap_ns - t0.snap_ns) / t1.snaps / 1e3 : 0,
+	    (unsigned long long)t1.walks, t1.ticks ? 100.0 * t1.walks /
+	    t1.ticks : 0, t1.walks ? (double)(t1.walk_ns - t0.walk_ns) /
+	    t1.walks / 1e3 : 0);
 	for (int i = 0; i < n; i++)
 		atomic_store(&p[i]->ctl.run, 1);
 	return 0;

@@ -283,9 +283,8 @@ const struct cfg_key cfg_keys[] = {
 	  1, 60000, NULL, "100", "pg_locks: a multiple of interval_ms, not shorter" },
 	/* issue 18: the in-server probe */
 	{ "sampler", "source", CT_ENUM, C(sampler.source), 0, 0,
-	  sampler_source_names, "sql", "sql: a query per tick (lock-wait "
-	  "episodes need it); probe: the in-server probe; auto: the probe "
-	  "where it loads, else sql" },
+	  sampler_source_names, "auto", "sql: a query per tick; probe: the "
+	  "in-server probe; auto: the probe where it loads, else sql" },
 
 	{ "writer", "batch_points", CT_INT, C(writer.batch_points), 1, 1000000,
 	  NULL, "5000", "a batch goes out at batch_points or after flush_ms" },

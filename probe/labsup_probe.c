@@ -15,9 +15,12 @@
  *    uses), retried a few times and skipped (counted as torn) if it keeps
  *    changing.  No query, no transaction, no client.
  *  - the lock manager is snapshotted (GetLockStatusData: its partition
- *    locks, shared, while it copies) only on ticks where some backend waits
- *    on a heavyweight lock, and on every locks_every-th slot of the grid:
- *    at most once per tick, timed and counted in the state block.
+ *    locks, shared, while it copies, and every backend's fast-path locks)
+ *    for the lock counts on every locks_every-th slot of the grid only; on
+ *    ticks where some backend waits on a heavyweight lock, the partition
+ *    locks are taken (shared) to walk the waiters' own locks alone, as
+ *    pg_blocking_pids() does: blockers, modes, target (probe_waiters).
+ *    Both timed and counted in the state block.
  *  - no lock is held while it writes: records go into a single-producer
  *    lane (shm/ring.h) that never blocks; a full lane drops and counts.
  *  - a segment that goes away is noticed within a second (its path is
@@ -98,9 +101,32 @@ struct act_group {
 	int64 count;
 };
 
+/* One backend status entry as this tick read it. */
+struct be_view {
+	int pid;
+	int idx;		/* in beArray: its text is read again if needed */
+	BackendState st;
+	uint64 query_id;
+};
+
+/*
+ * The waiters whose statements went out (REC_PROBE_WAIT_TEXT) on the last
+ * tick that snapshotted the lock manager, and on this one: a waiter's text
+ * goes once per (pid, blocker, waitStart), not every tick.
+ */
+struct told {
+	int pid, blocker;
+	TimestampTz wait_start;
+};
+
+static struct told told_prev[PAIR_WAITERS_MAX], told_cur[PAIR_WAITERS_MAX];
+static int ntold_prev = 0, ntold_cur = 0;
+
 /* One live PGPROC, read without locks. */
 struct proc_view {
 	int pid;
+	int idx;		/* in ProcGlobal->allProcs */
+	int backend_id;		/* its status entry is at backend_id - 1 */
 	uint32 wei;
 	TimestampTz wait_start;
 };
@@ -225,14 +251,17 @@ lock_group(struct lock_group *g, int *n, const char *locktype,
 	return &g[(*n)++];
 }
 
+#define SAME_NAME(a, b) ((a) == (b) || strcmp((a), (b)) == 0)
+
 static struct act_group *
 act_group(struct act_group *g, int *n, const char *state, const char *wtype,
     const char *wevent)
 {
+	/* the names are PostgreSQL's constants: the same pointer, mostly */
 	for (int i = 0; i < *n; i++)
-		if (strcmp(g[i].wevent, wevent) == 0 &&
-		    strcmp(g[i].wtype, wtype) == 0 &&
-		    strcmp(g[i].state, state) == 0)
+		if (SAME_NAME(g[i].wevent, wevent) &&
+		    SAME_NAME(g[i].wtype, wtype) &&
+		    SAME_NAME(g[i].state, state))
 			return &g[i];
 	if (*n == ACT_GROUPS)
 		return NULL;
@@ -270,18 +299,274 @@ rec_init(struct record *r, int kind, int64 ts)
 	r->ts = ts;
 }
 
+static const struct be_view *
+be_find(const struct be_view *bv, int n, int pid)
+{
+	for (int i = 0; i < n && pid != 0; i++)
+		if (bv[i].pid == pid)
+			return &bv[i];
+	return NULL;
+}
+
 /*
- * Locks by (locktype, mode, granted) as pg_locks has them (one row per
- * mode held and one for the mode awaited), and the (waiter, holder) pairs
- * where the holder holds a mode that conflicts with the one awaited (the
- * hard blockers pg_blocking_pids() counts; queue order is not in the
- * snapshot).  Returns the number of granted locks.
+ * The start of v's statement (st_activity_raw, which it keeps after the
+ * statement ended, as pg_stat_activity.query shows it) into dst, cut to
+ * REC_QUERY_TEXT - 1 bytes at a character's start (UTF-8).  Read under the
+ * entry's change counter, as the tick read the rest; "" when it keeps
+ * changing or is another backend's by now.
+ */
+static void
+be_text(const struct be_view *v, char *dst)
+{
+	volatile PgBackendStatus *be = &beArray[v->idx];
+	size_t n, k;
+	int pid = 0, tries;
+
+	for (tries = 0; tries < READ_TRIES; tries++) {
+		int before, after;
+
+		pgstat_begin_read_activity(be, before);
+		pid = be->st_procpid;
+		memcpy(dst, (const char *)be->st_activity_raw,
+		    REC_QUERY_TEXT - 1);
+		pgstat_end_read_activity(be, after);
+		if (pgstat_read_activity_complete(before, after))
+			break;
+	}
+	dst[REC_QUERY_TEXT - 1] = '\0';
+	if (tries == READ_TRIES || pid != v->pid) {
+		dst[0] = '\0';
+		return;
+	}
+	n = strlen(dst);
+	if (n < REC_QUERY_TEXT - 1)
+		return;
+	/* a character cut in two: drop its first bytes */
+	for (k = n; k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80; k--)
+		;
+	if (k > 0 && ((unsigned char)dst[k - 1] & 0x80) != 0) {
+		unsigned char c = (unsigned char)dst[k - 1];
+		size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+
+		if (k - 1 + len > n)
+			dst[k - 1] = '\0';
+	}
+}
+
+static bool
+told_before(int pid, int blocker, TimestampTz wait_start)
+{
+	for (int i = 0; i < ntold_prev; i++)
+		if (told_prev[i].pid == pid && told_prev[i].blocker ==
+		    blocker && told_prev[i].wait_start == wait_start)
+			return true;
+	return false;
+}
+
+/* PostgreSQL's timestamps count us from 2000-01-01; ours ns from 1970. */
+#define PG_EPOCH_US ((int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * \
+    SECS_PER_DAY * USECS_PER_SEC)
+
+#define AHEAD_MAX 64	/* waiters ahead in a queue that are looked at */
+
+static int
+leader_pid(const PGPROC *p)
+{
+	return p->lockGroupLeader != NULL ? p->lockGroupLeader->pid : p->pid;
+}
+
+/*
+ * Waiter wp as pg_blocking_pids() sees it (GetSingleProcBlockerStatusData),
+ * from the lock it waits on alone, every partition lock held (shared) by
+ * the caller: its blockers in that lock's PROCLOCK order (holders of a
+ * conflicting mode, and waiters for one queued ahead of it), the first
+ * one's strongest mode held there, what it waits on, and for a row wait
+ * (on a transactionid) the table of the tuple lock it holds meanwhile.
+ * False when it no longer waits (granted since its wait event was read).
+ */
+static bool
+walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
+{
+	LOCK *lk = wp->waitLock;
+	const LOCKTAG *tag;
+	LOCKMASK conflicts;
+	PGPROC *ahead[AHEAD_MAX], *q;
+	SHM_QUEUE *head;
+	PROCLOCK *pl;
+	int nahead = 0, n = 0, wl;
+
+	if (lk == NULL || wp->waitProcLock == NULL)
+		return false;
+	tag = &lk->tag;
+	conflicts = GetLocksMethodTable(lk)->conflictTab[wp->waitLockMode];
+	wl = leader_pid(wp);
+	/* links is a PGPROC's first member: the queue holds PGPROCs */
+	q = (PGPROC *)lk->waitProcs.links.next;
+	for (int k = 0; k < lk->waitProcs.size && q != wp &&
+	    nahead < AHEAD_MAX; k++) {
+		ahead[nahead++] = q;
+		q = (PGPROC *)q->links.next;
+	}
+	head = &lk->procLocks;
+	for (pl = (PROCLOCK *)SHMQueueNext(head, head,
+	    offsetof(PROCLOCK, lockLink)); pl != NULL;
+	    pl = (PROCLOCK *)SHMQueueNext(head, &pl->lockLink,
+	    offsetof(PROCLOCK, lockLink))) {
+		PGPROC *h = pl->tag.myProc;
+		bool blocks = (pl->holdMask & conflicts) != 0;
+
+		if (h == wp || leader_pid(h) == wl)
+			continue;
+		if (!blocks && h->waitLock == lk && h->waitProcLock == pl &&
+		    (conflicts & LOCKBIT_ON(h->waitLockMode)) != 0)
+			for (int k = 0; k < nahead && !blocks; k++)
+				blocks = ahead[k] == h;
+		if (!blocks || n++ > 0)
+			continue;
+		pw->blocker = h->pid;
+		for (int m = MAX_LOCKMODES - 1; m > 0; m--)
+			if ((pl->holdMask & LOCKBIT_ON(m)) != 0) {
+				pw->held = (uint8)m;
+				break;
+			}
+	}
+	pw->pid = wp->pid;
+	pw->nblockers = (uint16)Min(n, UINT16_MAX);
+	pw->vxid_backend = -1;
+	pw->locktype = tag->locktag_type <= LOCKTAG_LAST_TYPE ?
+	    (uint8)(tag->locktag_type + 1) : 0;
+	pw->mode = (uint8)wp->waitLockMode;
+	switch ((LockTagType)tag->locktag_type) {
+	case LOCKTAG_RELATION:
+	case LOCKTAG_RELATION_EXTEND:
+	case LOCKTAG_PAGE:
+	case LOCKTAG_TUPLE:
+		pw->dbid = tag->locktag_field1;
+		pw->relid = tag->locktag_field2;
+		break;
+	case LOCKTAG_TRANSACTION:
+		pw->xid = tag->locktag_field1;
+		for (int part = 0; part < NUM_LOCK_PARTITIONS &&
+		    pw->relid == 0; part++) {
+			head = &wp->myProcLocks[part];
+			for (pl = (PROCLOCK *)SHMQueueNext(head, head,
+			    offsetof(PROCLOCK, procLink)); pl != NULL;
+			    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
+			    offsetof(PROCLOCK, procLink)))
+				if (pl->holdMask != 0 && pl->tag.myLock->tag.
+				    locktag_type == LOCKTAG_TUPLE) {
+					pw->dbid = pl->tag.myLock->tag.
+					    locktag_field1;
+					pw->relid = pl->tag.myLock->tag.
+					    locktag_field2;
+					break;
+				}
+		}
+		break;
+	case LOCKTAG_VIRTUALTRANSACTION:
+		pw->vxid_backend = (int32)tag->locktag_field1;
+		pw->vxid_local = tag->locktag_field2;
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+/*
+ * The lock waiters among the live processes, each as a lock-wait episode
+ * needs it (walk_waiter; their waitStart from their PGPROC), and from the
+ * status entries both statements and whether the blocker is idle in
+ * transaction: a REC_PROBE_WAIT each, with the statements on the first
+ * tick that shows the waiter on that blocker.  The partition locks are
+ * held for the walks alone (no full lock-table scan: GetLockStatusData
+ * also reads every backend's fast-path locks, several times the cost),
+ * and released before anything is written.  Returns the blocking pairs.
  */
 static int64
-probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
+probe_waiters(struct lane *l, int64 ts, const struct proc_view *pv, int npv,
+    const struct be_view *bv, int nbv, int skip)
+{
+	static struct record wr[PAIR_WAITERS_MAX];
+	int64 pairs = 0, t0 = mono_ns();
+	int nw = 0;
+	struct record t;
+
+	for (int i = 0; i < NUM_LOCK_PARTITIONS; i++)
+		LWLockAcquire(LockHashPartitionLockByIndex(i), LW_SHARED);
+	for (int k = 0; k < npv; k++) {
+		PGPROC *wp = &ProcGlobal->allProcs[pv[k].idx];
+
+		if ((pv[k].wei & 0xFF000000) != PG_WAIT_LOCK ||
+		    pv[k].pid == skip || wp->pid != pv[k].pid)
+			continue;
+		if (nw == PAIR_WAITERS_MAX) {
+			atomic_fetch_add(&seg->st.pairs_capped, 1);
+			continue;
+		}
+		rec_init(&wr[nw], REC_PROBE_WAIT, ts);
+		if (walk_waiter(wp, &wr[nw].u.probe_wait)) {
+			if (pv[k].wait_start != 0)
+				wr[nw].u.probe_wait.waitstart_ns =
+				    (pv[k].wait_start + PG_EPOCH_US) * 1000;
+			nw++;
+		}
+	}
+	for (int i = NUM_LOCK_PARTITIONS; --i >= 0;)
+		LWLockRelease(LockHashPartitionLockByIndex(i));
+	atomic_fetch_add(&seg->st.wait_walks, 1);
+	atomic_fetch_add(&seg->st.wait_walk_ns, (uint64)(mono_ns() - t0));
+	ntold_cur = 0;
+	for (int i = 0; i < nw; i++) {
+		struct rec_probe_wait *pw = &wr[i].u.probe_wait;
+		const struct be_view *wv = be_find(bv, nbv, pw->pid);
+		const struct be_view *bk = be_find(bv, nbv, pw->blocker);
+		TimestampTz ws = pw->waitstart_ns;	/* the key, as it is */
+
+		pairs += pw->nblockers;
+		pw->query_id = wv != NULL ? (int64)wv->query_id : 0;
+		pw->blocker_query_id = bk != NULL ? (int64)bk->query_id : 0;
+		pw->blocker_idle_tx = bk == NULL ? 2 :
+		    bk->st == STATE_IDLEINTRANSACTION ||
+		    bk->st == STATE_IDLEINTRANSACTION_ABORTED;
+		told_cur[ntold_cur++] = (struct told){ pw->pid, pw->blocker,
+		    ws };
+		if (told_before(pw->pid, pw->blocker, ws)) {
+			lane_push(l, &wr[i]);
+			continue;
+		}
+		/* the first tick of this wait on this blocker: statements */
+		pw->texts = (uint8)((wv != NULL) + (bk != NULL));
+		lane_push(l, &wr[i]);
+		for (int side = REC_SIDE_WAITER; side <= REC_SIDE_BLOCKER;
+		    side++) {
+			const struct be_view *v = side == REC_SIDE_WAITER ?
+			    wv : bk;
+
+			if (v == NULL)
+				continue;
+			rec_init(&t, REC_PROBE_WAIT_TEXT, ts);
+			t.u.probe_wait_text.pid = pw->pid;
+			t.u.probe_wait_text.side = (uint8)side;
+			be_text(v, t.u.probe_wait_text.text);
+			lane_push(l, &t);
+		}
+	}
+	memcpy(told_prev, told_cur, sizeof(told_cur[0]) * (size_t)ntold_cur);
+	ntold_prev = ntold_cur;
+	return pairs;
+}
+
+/*
+ * Locks by (locktype, mode, granted) as pg_locks has them (one row per
+ * mode held and one for the mode awaited).  Returns the number of granted
+ * locks.
+ */
+static int64
+probe_locks(struct lane *l, const char *node, int64 ts)
 {
 	static struct lock_group lg[LOCK_GROUPS];
-	int nl = 0, waiters = 0;
+	int nl = 0;
 	int64 granted = 0;
 	int64 t0 = mono_ns(), dt;
 	LockData *ld = GetLockStatusData();
@@ -293,7 +578,6 @@ probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
 	atomic_fetch_add(&seg->st.lock_snap_ns, (uint64)dt);
 	if ((uint64)dt > atomic_load(&seg->st.lock_snap_max_ns))
 		atomic_store(&seg->st.lock_snap_max_ns, (uint64)dt);
-	*pairs = 0;
 	for (int i = 0; i < ld->nelements; i++) {
 		LockInstanceData *li = &ld->locks[i];
 		LOCKMETHODID mid = (LOCKMETHODID)li->locktag.locktag_lockmethodid;
@@ -311,30 +595,9 @@ probe_locks(struct lane *l, const char *node, int64 ts, int64 *pairs)
 		}
 		if (li->waitLockMode == NoLock)
 			continue;
-		waiters++;
 		if ((g = lock_group(lg, &nl, type,
 		    GetLockmodeName(mid, li->waitLockMode), false)) != NULL)
 			g->count++;
-		/* pairs: quadratic in the lock table, so bounded */
-		if (waiters > PAIR_WAITERS_MAX) {
-			atomic_fetch_add(&seg->st.pairs_capped, 1);
-			continue;
-		}
-		{
-			LockMethod lm = GetLockTagsMethodTable(&li->locktag);
-			LOCKMASK conflicts = lm->conflictTab[li->waitLockMode];
-
-			for (int j = 0; j < ld->nelements; j++) {
-				LockInstanceData *h = &ld->locks[j];
-
-				if (j == i || (h->holdMask & conflicts) == 0 ||
-				    h->leaderPid == li->leaderPid ||
-				    memcmp(&h->locktag, &li->locktag,
-				    sizeof(LOCKTAG)) != 0)
-					continue;
-				(*pairs)++;
-			}
-		}
 	}
 	for (int i = 0; i < nl; i++) {
 		rec_init(&r, REC_LOCKS, ts);
@@ -362,6 +625,8 @@ probe_procs(struct proc_view *pv, int max)
 		if (pid == 0)
 			continue;
 		pv[n].pid = pid;
+		pv[n].idx = (int)i;
+		pv[n].backend_id = p->backendId;
 		pv[n].wei = p->wait_event_info;
 		pv[n].wait_start = (TimestampTz)pg_atomic_read_u64(
 		    (pg_atomic_uint64 *)&p->waitStart);
@@ -385,6 +650,10 @@ probe_tick(int64 slot, MemoryContext tickcx)
 {
 	static struct act_group ag[ACT_GROUPS];
 	static struct proc_view *pv = NULL;
+	static struct be_view *bv = NULL;
+	static int *slots = NULL;
+	static uint64 *slot_tick = NULL;	/* the tick that listed it */
+	static uint64 tickno = 0;
 	static int npv_max = 0;
 	struct lane *l = probe_lane(seg);
 	int64 ts = real_ns(), t0 = mono_ns();
@@ -394,7 +663,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	char node[REC_NAME];
 	double longest = 0;
 	TimestampTz now = GetCurrentTimestamp();
-	int na = 0, npv;
+	int na = 0, npv, nbv = 0, nslots = 0;
 	struct record r;
 	MemoryContext old;
 
@@ -405,12 +674,40 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		npv_max = (int)ProcGlobal->allProcCount;
 		pv = MemoryContextAlloc(TopMemoryContext,
 		    sizeof(*pv) * (size_t)npv_max);
+		bv = MemoryContextAlloc(TopMemoryContext,
+		    sizeof(*bv) * (size_t)beSlots);
+		slots = MemoryContextAlloc(TopMemoryContext,
+		    sizeof(*slots) * (size_t)(npv_max + beSlots));
+		slot_tick = MemoryContextAllocZero(TopMemoryContext,
+		    sizeof(*slot_tick) * (size_t)beSlots);
 	}
+	tickno++;
 	npv = probe_procs(pv, npv_max);
-	for (int i = 0; i < beSlots; i++) {
+	/*
+	 * The status entries of live processes only: a backend's is at its
+	 * backendId - 1 (pgstat_beinit), the auxiliary processes' past
+	 * MaxBackends.  The unused slots are most of the array, and each cost
+	 * the tick a cache miss or two (the tick's largest part but for the
+	 * lock snapshot); a slot reused meanwhile shows another pid, and
+	 * goes by what it shows, once (two PGPROCs may name it while one
+	 * backend exits and another starts).
+	 */
+	for (int k = 0; k < npv; k++) {
+		int b = pv[k].backend_id;
+
+		if (b > 0 && b <= MaxBackends && slot_tick[b - 1] != tickno) {
+			slot_tick[b - 1] = tickno;
+			slots[nslots++] = b - 1;
+		}
+	}
+	for (int k = MaxBackends; k < beSlots; k++)
+		slots[nslots++] = k;
+	for (int si = 0; si < nslots; si++) {
+		int i = slots[si];
 		volatile PgBackendStatus *be = &beArray[i];
 		int pid = 0, tries;
 		BackendState st = STATE_UNDEFINED;
+		uint64 qid = 0;
 		const struct proc_view *p;
 		const char *wt = "", *we = "";
 		struct act_group *g;
@@ -420,7 +717,10 @@ probe_tick(int64 slot, MemoryContext tickcx)
 
 			pgstat_begin_read_activity(be, before);
 			pid = be->st_procpid;
-			st = be->st_state;
+			if (pid > 0) {	/* an empty slot: one cache line */
+				st = be->st_state;
+				qid = be->st_query_id;
+			}
 			pgstat_end_read_activity(be, after);
 			if (pgstat_read_activity_complete(before, after))
 				break;
@@ -432,6 +732,7 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		}
 		if (pid <= 0 || pid == skip)
 			continue;
+		bv[nbv++] = (struct be_view){ pid, i, st, qid };
 		if ((p = proc_find(pv, npv, pid)) != NULL && p->wei != 0) {
 			const char *s;
 
@@ -466,9 +767,13 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		r.u.activity.count = (int32)ag[i].count;
 		lane_push(l, &r);
 	}
-	if (waiting > 0 || (locks_every > 0 && slot % locks_every == 0)) {
+	if (waiting > 0)
+		pairs = probe_waiters(l, ts, pv, npv, bv, nbv, skip);
+	else
+		ntold_prev = 0;	/* nobody waits: the next waiter is new */
+	if (locks_every > 0 && slot % locks_every == 0) {
 		old = MemoryContextSwitchTo(tickcx);
-		atomic_store(&seg->st.granted, probe_locks(l, node, ts, &pairs));
+		atomic_store(&seg->st.granted, probe_locks(l, node, ts));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tickcx);
 	}

@@ -28,7 +28,7 @@
 #include "ring.h"
 
 #define PROBE_MAGIC 0x6c61627370726231ULL /* "labsprb1" */
-#define PROBE_VERSION 1
+#define PROBE_VERSION 2	/* 2: REC_PROBE_WAIT */
 #define PROBE_LANE_RECORDS 16384	  /* 2 MiB: seconds of 1 kHz ticks */
 #define PROBE_GUC "labsup.segment"	  /* the server setting naming it */
 #define PROBE_SEG_ROOT "/dev/shm"	  /* tmpfs: where the directories go */
@@ -56,6 +56,8 @@ struct probe_state {
 	_Atomic uint64_t torn;		/* backend entries changing mid-read */
 	_Atomic uint64_t tick_ns;	/* total time of the ticks */
 	_Atomic uint64_t pairs_capped;	/* waiters left out of pairs */
+	_Atomic uint64_t wait_walks;	/* lock waiters' queues walked */
+	_Atomic uint64_t wait_walk_ns;	/* their total time */
 	/* the latest tick's figures, for labsup top */
 	_Atomic int64_t waiting, pairs, granted, active, idle_tx;
 };

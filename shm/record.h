@@ -38,6 +38,9 @@ enum rec_kind {
 	REC_LOCK_WAIT,	 /* lock_wait: one lock-wait episode */
 	REC_LOCK_WAIT_TEXT, /* lock_wait: a statement of one */
 	REC_LINK,	 /* labsup (a link worker's own figures) */
+	/* issue 16/18: the in-server probe's lane only, never a point */
+	REC_PROBE_WAIT,	 /* one lock waiter of a probe tick */
+	REC_PROBE_WAIT_TEXT, /* a statement of one (first tick it is seen) */
 	REC_KIND_MAX
 };
 
@@ -257,6 +260,38 @@ struct rec_lock_wait_text {
 	char text[REC_QUERY_TEXT];
 };
 
+/*
+ * What the in-server probe (probe/labsup_probe.c) knows of one lock waiter
+ * on a tick that took the lock-manager snapshot: one REC_PROBE_WAIT per
+ * waiter, before the tick's REC_BLOCKING, followed by its `texts`
+ * REC_PROBE_WAIT_TEXT on the first tick that shows it waiting on that
+ * blocker.  The sampler (workers/sampler_probe.c) turns them into the
+ * episodes (workers/episodes.h) the SQL sampler makes, naming relations
+ * itself.  No measurement: the writer never gets them.
+ */
+struct rec_probe_wait {
+	int32_t pid;		 /* the waiting backend */
+	int32_t blocker;	 /* its first blocker, 0 none found */
+	int64_t waitstart_ns;	 /* PGPROC waitStart, CLOCK_REALTIME; 0 */
+	int64_t query_id, blocker_query_id;	/* st_query_id; 0 unknown */
+	uint32_t relid, dbid;	 /* the relation (or its tuple's), 0 none */
+	uint32_t xid;		 /* a transactionid wait's xid */
+	int32_t vxid_backend;	 /* a virtualxid wait's, -1 none */
+	uint32_t vxid_local;
+	uint16_t nblockers;	 /* as pg_blocking_pids() counts them */
+	uint8_t locktype, mode, held; /* rec_lock*_code() numbering */
+	uint8_t blocker_idle_tx; /* 1, 0, or 2 when not known */
+	uint8_t texts;		 /* REC_PROBE_WAIT_TEXT records that follow */
+	uint8_t pad[5];
+};
+
+struct rec_probe_wait_text {
+	int32_t pid;
+	uint8_t side;		 /* enum rec_lock_side */
+	uint8_t pad[3];
+	char text[REC_QUERY_TEXT]; /* st_activity_raw, cut, NUL-terminated */
+};
+
 struct record {
 	uint64_t seq;  /* lane position; gaps reveal loss */
 	int64_t ts;    /* ns since the epoch, CLOCK_REALTIME */
@@ -280,6 +315,8 @@ struct record {
 		struct rec_lock_wait lock_wait;
 		struct rec_lock_wait_text lock_wait_text;
 		struct rec_link link;
+		struct rec_probe_wait probe_wait;
+		struct rec_probe_wait_text probe_wait_text;
 		char raw[REC_SIZE - 24];
 	} u;
 };

@@ -243,16 +243,22 @@ sampler_emit_episode(void *arg, const struct record *r)
 }
 
 /* For `top`: how many episodes are open, and the longest. */
+void
+sampler_ep_status(struct worker_ctx *ctx, const struct ep_table *ep)
+{
+	const struct episode *e = ep_longest(ep);
+
+	status_counter_set(ctx->slot, SC_EP_OPEN, ep->n);
+	status_counter_set(ctx->slot, SC_EP_PAIR, e == NULL ? 0 :
+	    (int64_t)e->w.pid << 32 | (uint32_t)e->w.blocker);
+	status_counter_set(ctx->slot, SC_EP_SINCE, e == NULL ? 0 :
+	    ep_start(ep, e));
+}
+
 static void
 sampler_episode_status(struct sampler *s)
 {
-	const struct episode *e = ep_longest(&s->ep);
-
-	status_counter_set(s->ctx->slot, SC_EP_OPEN, s->ep.n);
-	status_counter_set(s->ctx->slot, SC_EP_PAIR, e == NULL ? 0 :
-	    (int64_t)e->w.pid << 32 | (uint32_t)e->w.blocker);
-	status_counter_set(s->ctx->slot, SC_EP_SINCE, e == NULL ? 0 :
-	    ep_start(&s->ep, e));
+	sampler_ep_status(s->ctx, &s->ep);
 }
 
 static void

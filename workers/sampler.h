@@ -31,5 +31,8 @@ int sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 void sampler_sql_repl(char *buf, size_t len, unsigned dboid);
 void sampler_emit_repl(struct worker_ctx *ctx, const char *node,
     const PGresult *res, int row, int64_t ts);
+/* issue 16/18: `top`'s figures of a node's lock-wait episodes. */
+struct ep_table;
+void sampler_ep_status(struct worker_ctx *ctx, const struct ep_table *ep);
 
 #endif

@@ -13,7 +13,12 @@
  *    whether the server still runs the probe for this segment: a lost or
  *    restarted server is reported as the SQL sampler reports it;
  *  - it watches the probe's heartbeat and puts its figures into the slot
- *    (status, top).
+ *    (status, top);
+ *  - it follows lock-wait episodes (workers/episodes.h) from the probe's
+ *    REC_PROBE_WAIT records, tick by tick, as the SQL sampler does from
+ *    its rows, so their lock_wait points are the same; it names the
+ *    relations waited on through its connection (cached), which the
+ *    probe, connected to no database, cannot.
  * With source = auto it hands back to the SQL sampler, saying why, when the
  * probe is not there (a server labsup did not start with it, an image
  * built without it, no library) or does not sample.  On the docker backend
@@ -32,6 +37,7 @@
 #include "worker.h"
 #include "sampler.h"
 #include "hum_pgc.h"
+#include "episodes.h"
 #include "../shm/probe.h"
 #include "../lib/probe_so.h"
 #include "../docker/image.h"
@@ -42,6 +48,20 @@
 #define SP_START_NS (10 * SP_SECOND_NS)	/* for the probe to sample */
 #define SP_SILENT_NS (3 * SP_SECOND_NS)	/* a heartbeat older is silent */
 #define SP_BACKOFF_MAX_MS 2000
+#define SP_NAMES 64			/* relation names cached */
+
+/* A waiter's statements, as the first tick of its wait sent them. */
+struct sp_text {
+	int32_t pid, blocker;
+	int64_t waitstart_ns;
+	char query[REC_QUERY_TEXT], blocker_query[REC_QUERY_TEXT];
+	bool seen;			/* in the tick being taken in */
+};
+
+struct sp_name {
+	unsigned oid;
+	char name[REC_TARGET];
+};
 
 struct sprobe {
 	struct worker_ctx *ctx;
@@ -60,6 +80,14 @@ struct sprobe {
 	unsigned dboid;			/* the lab database's oid */
 	bool with_repl;			/* a subscriber with the schema */
 	int64_t deadlocks;		/* pg_stat_database's, a second ago */
+	struct ep_table ep;		/* lock-wait episodes */
+	struct ep_wait waits[EP_MAX];	/* the waiters of the tick relayed */
+	int nwaits, last_nwaits;
+	int64_t waits_ts;		/* that tick's time */
+	struct sp_text texts[EP_MAX];
+	int ntexts;
+	struct sp_name names[SP_NAMES];
+	int nnames, next_name;
 };
 
 static void
@@ -183,11 +211,183 @@ sp_connect(struct sprobe *s)
 }
 
 static void
+sp_emit_episode(void *arg, const struct record *r)
+{
+	struct sprobe *s = arg;
+	struct record copy = *r;
+
+	worker_emit(s->ctx, &copy);
+}
+
+/* End every open episode: what the node does now is unknown. */
+static void
+sp_flush_episodes(struct sprobe *s)
+{
+	ep_flush(&s->ep, sp_emit_episode, s);
+	s->nwaits = s->last_nwaits = s->ntexts = 0;
+	sampler_ep_status(s->ctx, &s->ep);
+}
+
+/*
+ * A relation's name as the SQL sampler's regclass::text spells it, asked
+ * once through our connection and cached.  A relation of another
+ * database, or one not named (gone, no connection), is its oid.
+ */
+static void
+sp_relname(struct sprobe *s, unsigned dbid, unsigned oid, char *dst)
+{
+	char num[16];
+	const char *v[1] = { num };
+	struct sp_name *n;
+	PGresult *res;
+
+	snprintf(num, sizeof(num), "%u", oid);
+	snprintf(dst, REC_TARGET, "%s", num);
+	if (dbid != 0 && dbid != s->dboid)
+		return;
+	for (int i = 0; i < s->nnames; i++)
+		if (s->names[i].oid == oid) {
+			strlcpy(dst, s->names[i].name, REC_TARGET);
+			return;
+		}
+	if (s->conn == NULL)
+		return;
+	res = PQexecParams(s->conn, "SELECT $1::oid::regclass::text", 1,
+	    NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+		strlcpy(dst, PQgetvalue(res, 0, 0), REC_TARGET);
+		n = s->nnames < SP_NAMES ? &s->names[s->nnames++] :
+		    &s->names[s->next_name++ % SP_NAMES];
+		n->oid = oid;
+		strlcpy(n->name, dst, sizeof(n->name));
+	} else {
+		s->errors++;
+	}
+	PQclear(res);
+}
+
+/* What a waiter waits on, as the SQL sampler's detail names it. */
+static void
+sp_target(struct sprobe *s, const struct rec_probe_wait *pw, char *dst)
+{
+	const char *type = rec_locktype_name(pw->locktype);
+
+	dst[0] = '\0';
+	if (pw->relid != 0)
+		sp_relname(s, pw->dbid, pw->relid, dst);
+	else if (strcmp(type, "transactionid") == 0)
+		snprintf(dst, REC_TARGET, "transaction %u", pw->xid);
+	else if (strcmp(type, "virtualxid") == 0 && pw->vxid_backend >= 0)
+		snprintf(dst, REC_TARGET, "virtualxid %d/%u", pw->vxid_backend,
+		    pw->vxid_local);
+}
+
+static struct sp_text *
+sp_text_of(struct sprobe *s, int32_t pid)
+{
+	for (int i = 0; i < s->ntexts; i++)
+		if (s->texts[i].pid == pid)
+			return &s->texts[i];
+	return NULL;
+}
+
+/*
+ * The waiters relayed make one tick of episodes: taken in when its
+ * REC_BLOCKING comes (every tick has one), or when a waiter of a later
+ * tick does (that one was dropped).  Statements kept only for those who
+ * still wait.
+ */
+static void
+sp_tick(struct sprobe *s, int64_t ts)
+{
+	ep_tick(&s->ep, ts, s->waits, s->nwaits, sp_emit_episode, s);
+	if (s->nwaits > 0 || s->last_nwaits > 0)
+		sampler_ep_status(s->ctx, &s->ep);
+	for (int i = 0; i < s->ntexts; i++) {
+		if (!s->texts[i].seen)
+			s->texts[i--] = s->texts[--s->ntexts];
+		else
+			s->texts[i].seen = false;
+	}
+	s->last_nwaits = s->nwaits;
+	s->nwaits = 0;
+}
+
+/* A REC_PROBE_WAIT: one more waiter of the tick. */
+static void
+sp_wait(struct sprobe *s, const struct record *r)
+{
+	const struct rec_probe_wait *pw = &r->u.probe_wait;
+	struct ep_wait *w;
+	struct sp_text *t;
+
+	if (s->nwaits > 0 && r->ts != s->waits_ts)
+		sp_tick(s, s->waits_ts);
+	s->waits_ts = r->ts;
+	if (s->nwaits == EP_MAX || pw->pid <= 0) {
+		s->ep.dropped++;
+		return;
+	}
+	w = &s->waits[s->nwaits++];
+	memset(w, 0, sizeof(*w));
+	w->pid = pw->pid;
+	w->blocker = pw->blocker;
+	w->nblockers = pw->nblockers;
+	w->blocker_idle_tx = pw->blocker_idle_tx <= 2 ? pw->blocker_idle_tx :
+	    2;
+	w->detail = true;
+	w->locktype = pw->locktype;
+	w->mode = pw->mode;
+	w->held = pw->held;
+	sp_target(s, pw, w->target);
+	w->waitstart_ns = pw->waitstart_ns;
+	w->query_id = pw->query_id;
+	w->blocker_query_id = pw->blocker_query_id;
+	t = sp_text_of(s, pw->pid);
+	if (t != NULL && (pw->texts > 0 || t->blocker != pw->blocker ||
+	    t->waitstart_ns != pw->waitstart_ns)) {
+		/* another wait, or the texts follow: forget the old ones */
+		t->query[0] = t->blocker_query[0] = '\0';
+	} else if (t == NULL && s->ntexts < EP_MAX) {
+		t = &s->texts[s->ntexts++];
+		t->query[0] = t->blocker_query[0] = '\0';
+	}
+	if (t == NULL)
+		return;
+	t->pid = pw->pid;
+	t->blocker = pw->blocker;
+	t->waitstart_ns = pw->waitstart_ns;
+	t->seen = true;
+	strlcpy(w->query, t->query, sizeof(w->query));
+	strlcpy(w->blocker_query, t->blocker_query, sizeof(w->blocker_query));
+}
+
+/* A REC_PROBE_WAIT_TEXT: a statement of the waiter just relayed. */
+static void
+sp_wait_text(struct sprobe *s, struct record *r)
+{
+	struct rec_probe_wait_text *x = &r->u.probe_wait_text;
+	struct ep_wait *w = s->nwaits > 0 ? &s->waits[s->nwaits - 1] : NULL;
+	struct sp_text *t;
+
+	if (w == NULL || w->pid != x->pid || r->ts != s->waits_ts ||
+	    x->side > REC_SIDE_BLOCKER)
+		return;
+	x->text[sizeof(x->text) - 1] = '\0';
+	strlcpy(x->side == REC_SIDE_WAITER ? w->query : w->blocker_query,
+	    x->text, REC_QUERY_TEXT);
+	if ((t = sp_text_of(s, x->pid)) != NULL)
+		strlcpy(x->side == REC_SIDE_WAITER ? t->query :
+		    t->blocker_query, x->text, REC_QUERY_TEXT);
+}
+
+static void
 sp_node_lost(struct sprobe *s, const char *why)
 {
 	log_warnx("%s: lost %s: %s (reconnecting)", s->name, s->node->name,
 	    why);
 	sp_disconnect(s);
+	sp_flush_episodes(s);
 	s->lost = true;
 	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 1);
 	status_set(s->ctx->slot, WS_RUNNING, "probe: %s unreachable",
@@ -223,7 +423,15 @@ sp_relay(struct sprobe *s)
 			c.u.activity.wait_event[
 			    sizeof(c.u.activity.wait_event) - 1] = 0;
 			break;
+		case REC_PROBE_WAIT:	/* episodes: ours, never points */
+			sp_wait(s, &c);
+			continue;
+		case REC_PROBE_WAIT_TEXT:
+			sp_wait_text(s, &c);
+			continue;
 		case REC_BLOCKING:
+			/* the tick's last record: its waiters are all in */
+			sp_tick(s, c.ts);
 			/* the probe reads no statistics: ours, once a second */
 			if (c.u.blocking.deadlocks == REC_ABSENT)
 				c.u.blocking.deadlocks = s->deadlocks;
@@ -433,6 +641,8 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	s.cfg = cfg;
 	s.node = node;
 	snprintf(s.name, sizeof(s.name), "sampler %s", node->name);
+	ep_init(&s.ep, node->name, (int64_t)cfg->sampler.interval_ms *
+	    1000000);
 	status_counter_set(ctx->slot, SC_SOURCE, SAMPLER_PROBE);
 	/* backend = auto: which one runs the lab decides the segment's path */
 	while (!worker_stop && cfg->lab.backend == BACKEND_AUTO &&
@@ -490,6 +700,7 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	rc = sp_run(&s);
 	atomic_store(&s.p->ctl.run, 0);
 	sp_relay(&s);		/* what the last ticks wrote */
+	sp_flush_episodes(&s);
 	if (s.conn != NULL)
 		sp_disconnect(&s);
 	probe_seg_detach(s.p);

@@ -58,7 +58,7 @@ final_ok() {
 	status_json >"$LAB_DIR/s.json" || return 1
 	jq -e '[.workers[] | select(.kind == "hum")] | length == 3' "$LAB_DIR/s.json" >/dev/null &&
 		jq -e 'all(.workers[]; .state == "running")' "$LAB_DIR/s.json" >/dev/null &&
-		jq -e 'all(.workers[] | select(.kind == "sampler"); .detail | startswith("every 20 ms, locks every 40 ms"))' "$LAB_DIR/s.json" >/dev/null &&
+		jq -e 'all(.workers[] | select(.kind == "sampler"); .detail | test("^(probe: )?every 20 ms, locks every 40 ms"))' "$LAB_DIR/s.json" >/dev/null &&
 		jq -e 'all(.workers[] | select(.kind == "hum"); .counters[6] == 1100)' "$LAB_DIR/s.json" >/dev/null
 }
 wait_for 120 final_ok || fail "the final config is not in force: $(jq -c '[.workers[] | {name, state, detail, rate: .counters[6]}]' "$LAB_DIR/s.json")"

@@ -7,17 +7,21 @@
 # modes, statements and a duration between what the sessions saw (within
 # one sampler interval), with `waiting` points while it lasted; `top`
 # must show the open one; and `labsup waits` must list them, longest first, with the chain.
+# IT80_SOURCE picks the sampler's source (93_probe_lock_waits.sh runs it
+# with the in-server probe); the episodes must be the same.
 . "$(dirname "$0")/../lib.sh"
 command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
 command -v influxd >/dev/null || skip "influxd not installed"
 command -v jq >/dev/null || skip "jq not installed"
 
 IV=100	# sampler interval, ms: the precision the durations are held to
+SOURCE=${IT80_SOURCE:-sql}
 lab_setup waits <<EOC
 [hum]
 clients = 0
 
 [sampler]
+source = $SOURCE
 interval_ms = $IV
 locks_interval_ms = $IV
 EOC
@@ -26,6 +30,7 @@ end_sessions() {
 	kill $(jobs -p) 2>/dev/null
 	(exit $rc)
 	lab_cleanup
+	rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe
 }
 trap end_sessions EXIT
 
@@ -33,8 +38,15 @@ note "usage errors come first"
 lab waits --since 10 >/dev/null 2>&1; [ $? -eq 2 ] || fail "waits --since 10 did not exit 2"
 lab waits nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "waits on an unknown node did not exit 2"
 
-note "start"
+note "start (source = $SOURCE)"
 lab start >/dev/null || fail "labsup start failed"
+if [ "$SOURCE" = probe ]; then
+	probe_on() {
+		status_json | jq -r '.workers[] | select(.name == "sampler pub") | .detail' |
+		    grep -q '^probe: every'
+	}
+	wait_for 120 probe_on || fail "sampler pub does not sample with the probe: $(status_json | jq -r '.workers[].detail')"
+fi
 
 # pg NAME: psql on pub as a user would run it, the script on stdin, its
 # output in $LAB_DIR/NAME.out; application_name it80-NAME

@@ -38,10 +38,10 @@ load(const char *text)
 
 #define NODES "[node pub]\nrole = publisher\nport = 6000\n"
 
-Test(probe, source_defaults_to_sql)
+Test(probe, source_defaults_to_auto)
 {
 	cr_assert_eq(load(NODES), 0, "%s", err);
-	cr_assert_eq(cfg.sampler.source, SAMPLER_SQL);
+	cr_assert_eq(cfg.sampler.source, SAMPLER_AUTO);
 }
 
 Test(probe, one_ms_only_with_the_probe)
@@ -128,4 +128,29 @@ Test(probe, segment_dir_not_a_link)
 	cr_assert_eq(probe_seg_mkdir(lab, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "is not a directory of uid") != NULL, "%s", err);
 	unlink(dir);
+}
+
+/*
+ * issue 16/18: the probe's waiter records are the sampler's to turn into
+ * episodes: never a point, whatever reaches the writer.
+ */
+#include "../../workers/lineproto.h"
+
+Test(probe, wait_records_are_never_points)
+{
+	struct lp_buf b = { 0 };
+	struct record r;
+
+	memset(&r, 0, sizeof(r));
+	r.ts = 1;
+	r.kind = REC_PROBE_WAIT;
+	r.u.probe_wait.pid = 42;
+	cr_assert_null(rec_measurement(REC_PROBE_WAIT));
+	cr_assert_null(rec_measurement(REC_PROBE_WAIT_TEXT));
+	cr_assert_eq(lp_format(&b, &r), 1);
+	r.kind = REC_PROBE_WAIT_TEXT;
+	strcpy(r.u.probe_wait_text.text, "SELECT 1");
+	cr_assert_eq(lp_format(&b, &r), 1);
+	cr_assert_eq(b.len, 0);
+	lp_free(&b);
 }
