@@ -28,8 +28,10 @@ struct logs_node {
 	const struct node_cfg *node;
 	struct pglog_follow f;
 	int wd;				/* inotify watch, -1 none yet */
-	bool skip_one;			/* the line at skip_off was sent */
+	bool skip_one;			/* the line at skip_off was sent ... */
 	int64_t skip_off;
+	int skip_parts;			/* ... its first skip_parts parts, or
+					 * all of it when 0 */
 	char saved_file[256];
 	int64_t saved_off;
 	char offset_path[PATH_MAX];
@@ -100,17 +102,20 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	struct logs *lg = arg;
 	struct pglog_line *l = malloc(sizeof(*l));
 	struct record recs[PGLOG_PARTS + 1];
-	int cls, n = 0;
+	int cls, n = 0, from = 0;
 
+	if (l == NULL)
+		return 1;
 	if (lg->cur->skip_one) {
 		lg->cur->skip_one = false;
 		if (off == lg->cur->skip_off) {
-			free(l);
-			return 0;
+			if (lg->cur->skip_parts == 0) {
+				free(l);
+				return 0;
+			}
+			from = lg->cur->skip_parts;
 		}
 	}
-	if (l == NULL)
-		return 1;
 	lg->lines++;
 	if (pglog_parse(line, len, l) == -1) {
 		/* not jsonlog: a line the server wrote before the collector */
@@ -137,9 +142,18 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	n += pglog_records(l, lg->cur->node->name, ts, pglog_file_hash(file),
 	    off, recs + n);
 	free(l);
-	if (logs_room(lg->ctx->lane) < (uint64_t)n)
+	/* the rest of a line my predecessor was killed in: its event went
+	 * first, then its parts up to from - 1 */
+	if (from > 0)
+		from += cls == PGLOG_EVENT;
+	if (from > n)
+		from = n;
+	if (logs_room(lg->ctx->lane) < (uint64_t)(n - from)) {
+		/* handed to me again: then too only its rest */
+		lg->cur->skip_one = from > 0;
 		return 1;
-	for (int i = 0; i < n; i++)
+	}
+	for (int i = from; i < n; i++)
 		worker_emit(lg->ctx, &recs[i]);
 	lg->kept++;
 	return 0;
@@ -152,7 +166,13 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
  * newest pg_log record of each node still in my lane (the segment
  * outlives its workers, and a lane's slots are only overwritten by its
  * producer: me) says which line was sent last; go on after it when it is
- * past the saved offset.
+ * past the saved offset.  When that record is not the line's last part
+ * the worker died between two parts: send the parts it did not.
+ *
+ * The follower is moved with pglog_follow_seek(), in its own directory:
+ * re-initialising it with its own dir (pglog_follow_init clears the
+ * follower first) left it with none, and that node's log was never read
+ * again by this worker.
  */
 static void
 logs_resume(struct logs *lg)
@@ -183,9 +203,10 @@ logs_resume(struct logs *lg)
 		int c = strcmp(name, n->saved_file);
 		if (c < 0 || (c == 0 && r->u.pg_log.off < n->saved_off))
 			continue;
-		pglog_follow_init(&n->f, n->f.dir, name, r->u.pg_log.off);
+		pglog_follow_seek(&n->f, name, r->u.pg_log.off);
 		n->skip_one = true;
 		n->skip_off = r->u.pg_log.off;
+		n->skip_parts = r->u.pg_log.last ? 0 : r->u.pg_log.part + 1;
 	}
 	for (int j = 0; j < lg->nnodes; j++)
 		if (!lg->nodes[j].skip_one)

@@ -197,6 +197,7 @@ pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
 		left -= take;
 		n++;
 	} while (left > 0 && n < PGLOG_PARTS);
+	recs[n - 1].u.pg_log.last = 1;
 	return n;
 }
 
@@ -238,7 +239,18 @@ pglog_follow_init(struct pglog_follow *f, const char *dir, const char *file,
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 	snprintf(f->dir, sizeof(f->dir), "%s", dir);
-	snprintf(f->file, sizeof(f->file), "%s", file != NULL ? file : "");
+	pglog_follow_seek(f, file, off);
+}
+
+void
+pglog_follow_seek(struct pglog_follow *f, const char *file, int64_t off)
+{
+	char name[sizeof(f->file)];
+
+	/* file may be f->file: copy it before anything is cleared */
+	snprintf(name, sizeof(name), "%s", file != NULL ? file : "");
+	pglog_follow_close(f);
+	memcpy(f->file, name, sizeof(f->file));
 	f->off = off;
 }
 

@@ -52,8 +52,8 @@ int pglog_classify(const struct pglog_line *l);
 
 /*
  * The pg_log records of a line (record.h says how a long text is split),
- * at file_hash and off: fills recs[0 .. n-1] (ts set to ts) and returns
- * n, 1 to PGLOG_PARTS.
+ * at file_hash and off: fills recs[0 .. n-1] (ts set to ts, last set in
+ * recs[n - 1] only) and returns n, 1 to PGLOG_PARTS.
  * Parts end on UTF-8 character boundaries.
  */
 int pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
@@ -105,8 +105,12 @@ struct pglog_follow {
 	char buf[PGLOG_BUF];
 };
 
+/* dir must not be f->dir (init clears f first): to move a follower
+ * within its directory, pglog_follow_seek(). */
 void pglog_follow_init(struct pglog_follow *f, const char *dir,
     const char *file, int64_t off);
+/* Go to off in file (NULL or "": the first file) of the same directory. */
+void pglog_follow_seek(struct pglog_follow *f, const char *file, int64_t off);
 void pglog_follow_close(struct pglog_follow *f);
 
 /*

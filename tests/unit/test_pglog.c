@@ -164,6 +164,9 @@ Test(pglog, long_line_is_parts_of_one_point)
 	for (int i = 0; i < n; i++) {
 		cr_assert_eq(r[i].ts, 5, "every part has the line's time");
 		cr_assert_eq(r[i].u.pg_log.part, i);
+		cr_assert_eq(r[i].u.pg_log.last, i == n - 1, "only the final "
+		    "part is the last: a restarted worker sends the rest of "
+		    "a line it sees cut");
 		r[i].seq = (uint64_t)i;
 	}
 	char want[1024];
@@ -342,6 +345,36 @@ Test(pglog, follows_across_rotation, .init = mkdir_tmp, .fini = rm_tmp)
 	refuse_after = -1;
 	cr_assert_eq(pglog_follow_read(f, collect, NULL), 1);
 	cr_assert_str_eq(got[1], "postgresql-20261201-100100.json:b4");
+	pglog_follow_close(f);
+	free(f);
+}
+
+/*
+ * The logs worker moves a follower to where its predecessor's last line
+ * is: it stays in its directory.  (Re-initialising it with its own dir
+ * left it with none, and that node's log was never read again.)
+ */
+Test(pglog, seek_keeps_the_directory, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	struct pglog_follow *f = malloc(sizeof(*f));
+
+	put("p-1.json", "s1\ns2\ns3\n");
+	put("p-2.json", "t1\n");
+	pglog_follow_init(f, dir, "p-1.json", 0);
+	cr_assert_eq(pglog_follow_read(f, collect, NULL), 4);
+	pglog_follow_seek(f, "p-1.json", 3);
+	cr_assert_str_eq(f->dir, dir);
+	cr_assert_eq(f->fd, -1, "the open file is closed");
+	ngot = 0;
+	cr_assert_eq(pglog_follow_read(f, collect, NULL), 3);
+	cr_assert_str_eq(got[0], "p-1.json:s2");
+	cr_assert_str_eq(got[2], "p-2.json:t1");
+	/* its own file name as the argument */
+	pglog_follow_seek(f, f->file, 0);
+	cr_assert_str_eq(f->file, "p-2.json");
+	ngot = 0;
+	cr_assert_eq(pglog_follow_read(f, collect, NULL), 1);
+	cr_assert_str_eq(got[0], "p-2.json:t1");
 	pglog_follow_close(f);
 	free(f);
 }
