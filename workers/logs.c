@@ -45,7 +45,33 @@ struct logs {
 	struct logs_node nodes[CFG_MAX_NODES];
 	struct logs_node *cur;		/* the node logs_line() is for */
 	int64_t lines, kept, errors;
+	int64_t sev[4];			/* kept WARNING, ERROR, FATAL, PANIC */
+	union slot_extra top;		/* the latest ERROR or worse */
+	bool top_changed;
 };
+
+_Static_assert(PGLOG_PANIC - PGLOG_WARNING == 3 &&
+    LC_PANICS - LC_WARNINGS == 3, "sev[] is WARNING .. PANIC");
+
+/* For top: count a kept line by severity, and keep the latest error. */
+static void
+logs_top_note(struct logs *lg, const struct pglog_line *l)
+{
+	struct slot_logline *e = &lg->top.last_error;
+
+	if (l->severity < PGLOG_WARNING || l->severity > PGLOG_PANIC)
+		return;
+	lg->sev[l->severity - PGLOG_WARNING]++;
+	lg->top_changed = true;
+	/* nodes are read one after another: keep the newest by its time */
+	if (l->severity == PGLOG_WARNING || l->ts_ns < e->ts_ns)
+		return;
+	e->ts_ns = l->ts_ns;
+	snprintf(e->node, sizeof(e->node), "%s", lg->cur->node->name);
+	snprintf(e->severity, sizeof(e->severity), "%s", l->severity_name);
+	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", l->sqlstate);
+	snprintf(e->text, sizeof(e->text), "%s", l->text);
+}
 
 /*
  * Free records in my lane: a line's records go in whole or wait, rather
@@ -141,7 +167,6 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	}
 	n += pglog_records(l, lg->cur->node->name, ts, pglog_file_hash(file),
 	    off, recs + n);
-	free(l);
 	/* the rest of a line my predecessor was killed in: its event went
 	 * first, then its parts up to from - 1 */
 	if (from > 0)
@@ -151,11 +176,14 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	if (logs_room(lg->ctx->lane) < (uint64_t)(n - from)) {
 		/* handed to me again: then too only its rest */
 		lg->cur->skip_one = from > 0;
+		free(l);
 		return 1;
 	}
 	for (int i = from; i < n; i++)
 		worker_emit(lg->ctx, &recs[i]);
 	lg->kept++;
+	logs_top_note(lg, l);
+	free(l);
 	return 0;
 }
 
@@ -315,6 +343,11 @@ logs_main(struct worker_ctx *ctx)
 			    (long long)lg->lines);
 		status_counter_set(ctx->slot, LC_KEPT, lg->kept);
 		status_counter_set(ctx->slot, LC_LINES, lg->lines);
+		if (lg->top_changed) {
+			status_extra_set(ctx->slot, &lg->top, lg->sev,
+			    LC_WARNINGS, 4);
+			lg->top_changed = false;
+		}
 		if (now >= next_save) {
 			for (int i = 0; i < lg->nnodes; i++)
 				logs_save_offset(&lg->nodes[i]);
