@@ -167,12 +167,9 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	}
 	n += pglog_records(l, lg->cur->node->name, ts, pglog_file_hash(file),
 	    off, recs + n);
-	/* the rest of a line my predecessor was killed in: its event went
-	 * first, then its parts up to from - 1 */
+	/* the rest of a line my predecessor was killed in */
 	if (from > 0)
-		from += cls == PGLOG_EVENT;
-	if (from > n)
-		from = n;
+		from = pglog_unsent(from, cls == PGLOG_EVENT, n);
 	if (logs_room(lg->ctx->lane) < (uint64_t)(n - from)) {
 		/* handed to me again: then too only its rest */
 		lg->cur->skip_one = from > 0;
@@ -214,6 +211,7 @@ logs_resume(struct logs *lg)
 		const struct record *r = &l->recs[(head - i) & l->mask];
 		struct logs_node *n = NULL;
 		char name[256];
+		int64_t off;
 
 		if (r->kind != REC_PG_LOG)
 			continue;
@@ -225,16 +223,12 @@ logs_resume(struct logs *lg)
 			continue;
 		n->skip_off = -1;	/* this node's newest is found */
 		left--;
-		if (pglog_file_of_hash(n->f.dir, r->u.pg_log.file_hash, name,
-		    sizeof(name)) == -1)
+		if (pglog_resume(n->f.dir, &r->u.pg_log, n->saved_file,
+		    n->saved_off, name, sizeof(name), &off, &n->skip_parts) == 0)
 			continue;
-		int c = strcmp(name, n->saved_file);
-		if (c < 0 || (c == 0 && r->u.pg_log.off < n->saved_off))
-			continue;
-		pglog_follow_seek(&n->f, name, r->u.pg_log.off);
+		pglog_follow_seek(&n->f, name, off);
 		n->skip_one = true;
-		n->skip_off = r->u.pg_log.off;
-		n->skip_parts = r->u.pg_log.last ? 0 : r->u.pg_log.part + 1;
+		n->skip_off = off;
 	}
 	for (int j = 0; j < lg->nnodes; j++)
 		if (!lg->nodes[j].skip_one)

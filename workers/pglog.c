@@ -285,6 +285,31 @@ pglog_file_of_hash(const char *dir, uint32_t hash, char *buf, size_t len)
 	return rc;
 }
 
+int
+pglog_resume(const char *dir, const struct rec_pg_log *r,
+    const char *saved_file, int64_t saved_off, char *file, size_t len,
+    int64_t *off, int *skip_parts)
+{
+	int c;
+
+	if (pglog_file_of_hash(dir, r->file_hash, file, len) == -1)
+		return 0;	/* its file is gone: the saved place it is */
+	c = strcmp(file, saved_file);
+	if (c < 0 || (c == 0 && r->off < saved_off))
+		return 0;	/* saved after it was sent */
+	*off = r->off;
+	*skip_parts = r->last ? 0 : r->part + 1;
+	return 1;
+}
+
+int
+pglog_unsent(int skip_parts, bool event, int n)
+{
+	int from = skip_parts > 0 ? skip_parts + event : 0;
+
+	return from < n ? from : n;
+}
+
 /* The first *.json name after `after` in dir, into next; 1, 0, -1. */
 static int
 pglog_next_file(const char *dir, const char *after, char *next, size_t len)

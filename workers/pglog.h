@@ -69,6 +69,25 @@ uint32_t pglog_file_hash(const char *name);
 int pglog_file_of_hash(const char *dir, uint32_t hash, char *buf,
     size_t len);
 
+/*
+ * Where a restarted logs worker goes on in a node's log (in dir), given
+ * r, the newest pg_log record of that node in its lane, and the offset it
+ * saved: 1 when r is past the saved place, with file and *off the line r
+ * is of and *skip_parts 0 (that line was sent whole: skip it) or the
+ * parts of it that were (its predecessor died between two parts: send
+ * the rest); 0 to go on from the saved offset.
+ */
+int pglog_resume(const char *dir, const struct rec_pg_log *r,
+    const char *saved_file, int64_t saved_off, char *file, size_t len,
+    int64_t *off, int *skip_parts);
+
+/*
+ * Of a line's n records (its event first when event), the index of the
+ * first its predecessor did not send, given pglog_resume's skip_parts
+ * (not 0); the event went before the parts.
+ */
+int pglog_unsent(int skip_parts, bool event, int n);
+
 /* The `events` text of a line: "pub ERROR 40P01: deadlock detected". */
 void pglog_event_text(const struct pglog_line *l, const char *node,
     char *buf, size_t len);

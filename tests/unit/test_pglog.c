@@ -450,3 +450,56 @@ Test(pglog, apply_error_keeps_its_context)
 	    "\"backend_type\":\"client backend\"}");
 	cr_assert_str_eq(parse(s)->text, "m");
 }
+
+/*
+ * A restarted logs worker goes on after the newest line of a node in its
+ * lane when that is past its saved offset, and sends only the parts of a
+ * line its predecessor did not (killed between two parts).
+ */
+Test(pglog, resume_after_the_last_line_sent, .init = mkdir_tmp,
+    .fini = rm_tmp)
+{
+	struct rec_pg_log r;
+	char file[64];
+	int64_t off = -1;
+	int skip = -1;
+
+	put("p-1.json", "");
+	put("p-2.json", "");
+	memset(&r, 0, sizeof(r));
+	r.file_hash = pglog_file_hash("p-2.json");
+	r.off = 300;
+	r.last = 1;
+	/* sent after the save: skip that line, whole */
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 200, file, sizeof(file),
+	    &off, &skip), 1);
+	cr_assert_str_eq(file, "p-2.json");
+	cr_assert_eq(off, 300);
+	cr_assert_eq(skip, 0);
+	/* ... the save was at its start: still sent, still skipped */
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 300, file, sizeof(file),
+	    &off, &skip), 1);
+	/* the save is past it, or in a newer file: the saved place */
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 301, file, sizeof(file),
+	    &off, &skip), 0);
+	cr_assert_eq(pglog_resume(dir, &r, "p-3.json", 0, file, sizeof(file),
+	    &off, &skip), 0);
+	/* no save at all, or one in an older file: after the line */
+	cr_assert_eq(pglog_resume(dir, &r, "", 0, file, sizeof(file), &off,
+	    &skip), 1);
+	cr_assert_eq(pglog_resume(dir, &r, "p-1.json", 900, file, sizeof(file),
+	    &off, &skip), 1);
+	/* killed after part 1 (of 0, 1, 2 ...): parts 0 and 1 went */
+	r.last = 0;
+	r.part = 1;
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 0, file, sizeof(file),
+	    &off, &skip), 1);
+	cr_assert_eq(skip, 2);
+	cr_assert_eq(pglog_unsent(skip, false, 4), 2);
+	cr_assert_eq(pglog_unsent(skip, true, 5), 3, "the event went first");
+	cr_assert_eq(pglog_unsent(9, false, 4), 4, "never past the end");
+	/* its file is gone (purged): the saved place */
+	r.file_hash = pglog_file_hash("p-0.json");
+	cr_assert_eq(pglog_resume(dir, &r, "", 0, file, sizeof(file), &off,
+	    &skip), 0);
+}
