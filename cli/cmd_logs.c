@@ -172,6 +172,9 @@ cmd_logs(int argc, char **argv)
 			fprintf(stderr, "labsup: logs: no node \"%s\" in the "
 			    "config (labsup config check lists them)\n",
 			    argv[i]);
+			if (lc->grep)
+				regfree(&lc->re);
+			free(lc);
 			return EXIT_USAGE;
 		}
 		lc->nodes[lc->nnodes++] = n;
