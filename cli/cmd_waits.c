@@ -347,7 +347,8 @@ cmd_waits(int argc, char **argv)
 		return 1;
 	}
 	waits_chains(ep, n);
-	qsort(ep, (size_t)n, sizeof(*ep), waits_by_duration);
+	if (n > 0)	/* no episode: ep may be NULL, which qsort may not get */
+		qsort(ep, (size_t)n, sizeof(*ep), waits_by_duration);
 	rc = json ? waits_json(ep, n) : (waits_text(ep, n), 0);
 	free(ep);
 	json_decref(root);
