@@ -205,6 +205,7 @@ logs_resume(struct logs *lg)
 	struct lane *l = lg->ctx->lane;
 	uint64_t head = atomic_load_explicit(&l->head, memory_order_relaxed);
 	uint64_t back = head < l->size ? head : l->size;
+	bool seen[CFG_MAX_NODES] = { false };
 	int left = lg->nnodes;
 
 	for (uint64_t i = 1; i <= back && left > 0; i++) {
@@ -212,27 +213,38 @@ logs_resume(struct logs *lg)
 		struct logs_node *n = NULL;
 		char name[256];
 		int64_t off;
+		int j;
 
 		if (r->kind != REC_PG_LOG)
 			continue;
-		for (int j = 0; j < lg->nnodes && n == NULL; j++)
+		for (j = 0; j < lg->nnodes; j++)
 			if (!strncmp(lg->nodes[j].node->name, r->u.pg_log.node,
 			    sizeof(r->u.pg_log.node)))
-				n = &lg->nodes[j];
-		if (n == NULL || n->skip_off == -1)
+				break;
+		if (j == lg->nnodes || seen[j])
 			continue;
-		n->skip_off = -1;	/* this node's newest is found */
+		/*
+		 * Only this node's newest record decides.  (skip_off once
+		 * doubled as this mark, and setting it let the node's older
+		 * records decide again: the first part of the last line had
+		 * its later parts sent twice, their seqs lost.)
+		 */
+		seen[j] = true;
 		left--;
+		n = &lg->nodes[j];
 		if (pglog_resume(n->f.dir, &r->u.pg_log, n->saved_file,
 		    n->saved_off, name, sizeof(name), &off, &n->skip_parts) == 0)
 			continue;
+		log_info("%s: going on after the last line my predecessor "
+		    "sent (%s at %lld%s), not from its saved offset (%s at "
+		    "%lld)",
+		    n->node->name, name, (long long)off, n->skip_parts ?
+		    ", its first parts" : "", n->saved_file[0] ?
+		    n->saved_file : "none", (long long)n->saved_off);
 		pglog_follow_seek(&n->f, name, off);
 		n->skip_one = true;
 		n->skip_off = off;
 	}
-	for (int j = 0; j < lg->nnodes; j++)
-		if (!lg->nodes[j].skip_one)
-			lg->nodes[j].skip_off = 0;
 }
 
 /* Watch a node's directory once it exists (the server makes it). */
