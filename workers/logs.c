@@ -154,7 +154,7 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 		free(l);
 		return 0;
 	}
-	int64_t ts = pglog_point_ts(l->ts_ns, off);
+	int64_t ts = pglog_point_ts(l->ts_ns, off, lg->cur->node->name);
 	/* the event first: the last record of a line is a pg_log part */
 	if (cls == PGLOG_EVENT) {
 		struct record *e = &recs[n++];

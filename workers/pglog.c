@@ -212,9 +212,9 @@ pglog_event_text(const struct pglog_line *l, const char *node, char *buf,
 }
 
 int64_t
-pglog_point_ts(int64_t log_ts_ns, int64_t offset)
+pglog_point_ts(int64_t log_ts_ns, int64_t offset, const char *node)
 {
-	return log_ts_ns + offset % 1000000;
+	return log_ts_ns + offset % 100000 * 10 + pglog_file_hash(node) % 10;
 }
 
 void

@@ -93,12 +93,15 @@ void pglog_event_text(const struct pglog_line *l, const char *node,
     char *buf, size_t len);
 
 /*
- * A line's point timestamp: its log time, ms resolution, plus its byte
- * offset modulo 1 ms.  The same line always gets the same time, so a line
- * sent twice (a worker restarted before it saved its offset) is one
- * point, and lines of one millisecond stay apart and in order.
+ * A line's point timestamp: its log time, ms resolution, plus in ns its
+ * byte offset modulo 100000 times ten and a digit of its node's name
+ * (its hash).  The same line always gets the same time, so a line sent
+ * twice (a worker restarted before it saved its offset) is one point;
+ * lines of one millisecond stay apart and in order; and two nodes' lines
+ * of one millisecond at one offset (sub1 and sub2 start alike, and log
+ * alike) stay apart in `events`, whose points have no node tag.
  */
-int64_t pglog_point_ts(int64_t log_ts_ns, int64_t offset);
+int64_t pglog_point_ts(int64_t log_ts_ns, int64_t offset, const char *node);
 
 /* "2026-12-01 11:24:37.123": a line's time as the CLI prints it (UTC). */
 void pglog_format_ts(int64_t ts_ns, char *buf, size_t len);
