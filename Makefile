@@ -210,12 +210,14 @@ deb-test:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := config lineproto docker_json
+FUZZ_TARGETS += duration
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 $(WARNINGS) -Wno-unknown-warning-option \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	$(PKG_CFLAGS)
 FUZZ_DEPS_config      := lib/config.c
 FUZZ_DEPS_lineproto   := workers/lineproto.c shm/record.c
 FUZZ_DEPS_docker_json :=
+FUZZ_DEPS_duration    := lib/duration.c
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard lib/*.[ch] workers/*.[ch] docker/*.[ch] shm/*.[ch])
 	@mkdir -p build-fuzz

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/duration.h"
 #include "cli.h"
 
 /*
@@ -361,4 +362,16 @@ cli_seconds(const char *cmd, const char *text)
 		cli_usage_error("%s: --timeout %s: expected whole seconds, 1 to "
 		    "86400", cmd, text);
 	return (int)v;
+}
+
+int64_t
+cli_duration(const char *what, const char *text)
+{
+	char err[400];
+	int64_t ns;
+
+	if (duration_arg(what, text, 1, DURATION_MAX_NS, &ns, err,
+	    sizeof(err)) == -1)
+		cli_usage_error("%s", err);
+	return ns;
 }

@@ -45,6 +45,9 @@ void cli_usage_error(const char *fmt, ...)
 int cli_dispatch(int argc, char **argv);
 /* A --timeout value: whole seconds, 1 to 86400, or a usage error. */
 int cli_seconds(const char *cmd, const char *text);
+/* A duration argument (lib/duration.h), more than 0, in ns; or a usage
+ * error naming what ("logs: --since"). */
+int64_t cli_duration(const char *what, const char *text);
 /*
  * The command's config (-c FILE, $LABSUP_CONFIG or the built-in defaults),
  * loaded on the first call as its table row says: strict (an invalid file

@@ -41,28 +41,6 @@ struct logs_cli {
 	int64_t seq;
 };
 
-/* "10m", "30s", "2h", "1d", or a bare number of seconds; -1 if not. */
-static int64_t
-logs_duration(const char *s)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	int64_t unit = 1;
-
-	if (end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': unit = 60; break;
-	case 'h': unit = 3600; break;
-	case 'd': unit = 86400; break;
-	default: return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	return (int64_t)v * unit * 1000000000LL;
-}
-
 static int
 logs_line(void *arg, const char *line, size_t len, const char *file,
     int64_t off)
@@ -171,12 +149,7 @@ cmd_logs(int argc, char **argv)
 		case 'f': follow = true; break;
 		case 'a': lc->all = true; break;
 		case 'g': grep = optarg; break;
-		case 's':
-			if ((since = logs_duration(optarg)) <= 0)
-				cli_usage_error("logs: --since \"%s\": give a "
-				    "duration such as 30s, 10m, 2h or 1d",
-				    optarg);
-			break;
+		case 's': since = cli_duration("logs: --since", optarg); break;
 		default:
 			cli_usage_error("logs: unknown option or missing value "
 			    "\"%s\" (try -f, --since DUR, --grep RE, --all)",
@@ -199,6 +172,9 @@ cmd_logs(int argc, char **argv)
 			fprintf(stderr, "labsup: logs: no node \"%s\" in the "
 			    "config (labsup config check lists them)\n",
 			    argv[i]);
+			if (lc->grep)
+				regfree(&lc->re);
+			free(lc);
 			return EXIT_USAGE;
 		}
 		lc->nodes[lc->nnodes++] = n;

@@ -214,23 +214,18 @@ scenario_save(const struct config *cfg, const struct scn_result *res,
 }
 
 static int
-scenario_run(const char *what, int repeat, bool json, bool keep_going,
-    bool have_seed, uint64_t seed, const char *report)
+scenario_run_in(struct scenario *scn, struct scenario *drawn,
+    struct scn_result *res, json_t *runs, const char *what, int repeat,
+    bool json, bool keep_going, bool have_seed, uint64_t seed,
+    const char *report)
 {
 	struct config *cfg;
-	struct scenario *scn = malloc(sizeof(*scn)), *drawn = NULL;
-	struct scn_result *res = malloc(sizeof(*res));
 	char path[CFG_PATH + 300], err[700], text[SCN_MAX_LINE + 64];
-	json_t *runs = json ? json_array() : NULL, *run;
+	json_t *run;
 	bool has_random = false;
 	int passed = 0, rc = 0;
 	struct seg seg;
 
-	if (scn == NULL || res == NULL || (drawn = malloc(sizeof(*drawn))) ==
-	    NULL) {
-		fprintf(stderr, "labsup: scenario: out of memory\n");
-		return 1;
-	}
 	if (scn_find(what, path, sizeof(path)) == -1) {
 		fprintf(stderr, "labsup: scenario run: no scenario \"%s\": give "
 		    "a built-in name (labsup scenario list) or a file\n", what);
@@ -299,10 +294,30 @@ scenario_run(const char *what, int repeat, bool json, bool keep_going,
 		json_dumpf(out, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(out);
-		json_decref(runs);
 	} else if (repeat > 1)
 		printf("scenario %s: passed %d of %d\n", scn->name, passed,
 		    repeat);
+	return rc;
+}
+
+/* scenario_run_in with its memory, freed whichever way it returns */
+static int
+scenario_run(const char *what, int repeat, bool json, bool keep_going,
+    bool have_seed, uint64_t seed, const char *report)
+{
+	struct scenario *scn = malloc(sizeof(*scn));
+	struct scenario *drawn = malloc(sizeof(*drawn));
+	struct scn_result *res = malloc(sizeof(*res));
+	json_t *runs = json ? json_array() : NULL;
+	int rc = 1;
+
+	if (scn == NULL || drawn == NULL || res == NULL || (json &&
+	    runs == NULL))
+		fprintf(stderr, "labsup: scenario: out of memory\n");
+	else
+		rc = scenario_run_in(scn, drawn, res, runs, what, repeat, json,
+		    keep_going, have_seed, seed, report);
+	json_decref(runs);
 	free(scn);
 	free(drawn);
 	free(res);

@@ -194,6 +194,101 @@ top_waits(struct top_state *t, const struct snapshot *s, int64_t now)
 	top_line(t, "%s", line);
 }
 
+/* A line cut to TOP_COLS columns (plain output is not cut otherwise). */
+static void
+top_cut_line(struct top_state *t, const char *line)
+{
+	char buf[TOP_COLS * 4 + 1];
+	int col = 0;
+	size_t i;
+
+	for (i = 0; line[i] != '\0' && i + 1 < sizeof(buf); i++) {
+		if (((unsigned char)line[i] & 0xc0) != 0x80 && ++col > TOP_COLS)
+			break;
+		buf[i] = line[i];
+	}
+	buf[i] = '\0';
+	top_line(t, "%s", buf);
+}
+
+/*
+ * issue 16: a line per subscription from the replication worker's slot
+ * (workers/subhealth.h, read once a second): apply and sync errors, what
+ * it received but has not yet reported back (received - latest_end LSN),
+ * its slot's wal_status and the WAL that slot holds on the publisher.
+ */
+static void
+top_subs(struct top_state *t, const struct snapshot *s)
+{
+	const struct snap_worker *w = cli_worker(s, WK_REPLICATION, NULL);
+
+	if (w == NULL)
+		return;
+	for (int i = 0; i < SLOT_SUBS; i++) {
+		const struct slot_sub *u = &w->own.extra.subs[i];
+		char line[TOP_COLS * 4], rr[16] = "-", held[16] = "-", errs[48];
+		const char *state = "";
+
+		if (u->node[0] == '\0')
+			continue;
+		if (!u->seen) {
+			top_line(t, "sub %-8.8s no answer yet", u->node);
+			continue;
+		}
+		if (u->received_lsn >= 0 && u->reported_lsn >= 0)
+			cli_bytes(u->received_lsn - u->reported_lsn, true, rr,
+			    sizeof(rr));
+		if (u->retained_bytes >= 0)
+			cli_bytes(u->retained_bytes, true, held, sizeof(held));
+		if (!u->enabled)
+			state = "paused; ";
+		else if (!u->apply_running)
+			state = "no apply worker; ";
+		snprintf(errs, sizeof(errs), "errors %lld apply, %lld sync",
+		    (long long)u->apply_errors, (long long)u->sync_errors);
+		snprintf(line, sizeof(line), "sub %-8.8s %s%s; rcv-rep %s; slot %s, "
+		    "%s WAL%s", u->node, state, errs, rr,
+		    u->wal_status[0] ? u->wal_status : "?", held,
+		    u->tables_not_ready > 0 ? ", tables syncing" : "");
+		top_cut_line(t, line);
+	}
+}
+
+/*
+ * issue 16: the server logs, from the logs worker's slot: lines kept by
+ * severity since it started, and the latest ERROR, FATAL or PANIC.
+ */
+static void
+top_logs(struct top_state *t, const struct snapshot *s)
+{
+	const struct snap_worker *w = cli_worker(s, WK_LOGS, NULL);
+	const struct slot_logline *e;
+	const int64_t *c;
+	char line[TOP_COLS * 4], when[16];
+	time_t tt;
+	struct tm tm;
+
+	if (w == NULL || w->sup.pid <= 0) {
+		top_line(t, "logs     the logs worker is not running");
+		return;
+	}
+	c = w->own.counters;
+	e = &w->own.extra.last_error;
+	top_line(t, "logs     %lld WARNING, %lld ERROR, %lld FATAL, %lld PANIC "
+	    "(since the worker started)", (long long)c[LC_WARNINGS],
+	    (long long)c[LC_ERRORS], (long long)c[LC_FATALS],
+	    (long long)c[LC_PANICS]);
+	if (e->ts_ns <= 0)
+		return;
+	tt = (time_t)(e->ts_ns / 1000000000);
+	localtime_r(&tt, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	snprintf(line, sizeof(line), "  last   %s %s %s%s%s: %.96s", when,
+	    e->node, e->severity, e->sqlstate[0] ? " " : "", e->sqlstate,
+	    e->text);
+	top_cut_line(t, line);
+}
+
 /* issue 18: what the samplers sample with: probe, sql, or both */
 static const char *
 top_source(const struct snapshot *s)
@@ -273,6 +368,8 @@ top_render(struct top_state *t, const struct config *cfg)
 		    v->cpu_pct, mem, (int)w->sup.pid);
 	}
 	top_waits(t, s, now);
+	top_subs(t, s);
+	top_logs(t, s);
 	top_line(t, "%-8s %8s %8s %9s %9s %9s %8s %7s", "HUM", "TX/S",
 	    "TARGET", "P50", "P99", "ERRORS", "TX", "PID");
 	for (uint32_t i = 1; i < s->nslots; i++) {
@@ -337,12 +434,20 @@ top_render(struct top_state *t, const struct config *cfg)
 	top_line(t, "workers %d running, %d starting, %d in backoff, %d failed; "
 	    "%u restarts", nrun, nstart, nback, nfail, restarts);
 	top_hist_push(&t->hist, fig);
-	top_line(t, "last minute");
+	/*
+	 * The sparklines take the rows left (the last one is the terminal's
+	 * "q: quit"): in a big lab the first ones go, points/s stays.
+	 */
+	int room = TOP_ROWS - 1 - t->rows, first = 0;
+	if (room > TF_MAX)
+		top_line(t, "last minute");
+	else
+		first = TF_MAX - (room > 1 ? room : 1);
 	static const char *const names[TF_MAX] = { "hum tx/s", "lock wait",
 		"blk pairs", "apply lag", "points/s" };
 	static const char *const fmts[TF_MAX] = { "%7.1f", "%7.0f", "%7.0f",
 		"%5.0fms", "%7.0f" };
-	for (int f = 0; f < TF_MAX; f++) {
+	for (int f = first; f < TF_MAX; f++) {
 		char val[16];
 
 		top_spark(&t->hist, f, spark, sizeof(spark));

@@ -30,16 +30,6 @@ struct waits_ep {
 	int nchain;
 };
 
-/* A duration InfluxQL takes as it is: digits and one unit. */
-static bool
-waits_duration_ok(const char *s)
-{
-	size_t n = strspn(s, "0123456789");
-
-	return n > 0 && n < 10 && s[n] != '\0' && strchr("smhdw", s[n]) &&
-	    s[n + 1] == '\0';
-}
-
 static const char *
 waits_str(json_t *row, int col)
 {
@@ -297,7 +287,8 @@ cmd_waits(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *since = "10m", *node = NULL;
+	const char *node = NULL;
+	int64_t since = 600000000000LL;	/* 10m */
 	char q[512], err[600];
 	bool json = false;
 	struct config *cfg;
@@ -310,16 +301,13 @@ cmd_waits(int argc, char **argv)
 
 	while ((ch = getopt_long(argc, argv, "s:j", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's': since = optarg; break;
+		case 's': since = cli_duration("waits: --since", optarg); break;
 		case 'j': json = true; break;
 		default:
 			cli_usage_error("waits: unknown option or missing value "
 			    "\"%s\"", argv[optind - 1]);
 		}
 	}
-	if (!waits_duration_ok(since))
-		cli_usage_error("waits: --since %s: expected a number and a "
-		    "unit, s, m, h, d or w (10m)", since);
 	if (optind < argc)
 		node = argv[optind++];
 	if (optind != argc)
@@ -328,10 +316,11 @@ cmd_waits(int argc, char **argv)
 	cfg = cli_cfg();
 	if (node != NULL && config_node(cfg, node) == NULL)
 		cli_usage_error("waits: no node \"%s\" in the config", node);
-	/* node names are config names: letters, digits, '_' and '-' */
+	/* node names are config names: letters, digits, '_' and '-'; the
+	 * duration goes to InfluxQL in microseconds (its unit u) */
 	snprintf(q, sizeof(q), "SELECT * FROM lock_wait WHERE state = 'ended' "
-	    "AND time > now() - %s%s%s%s", since, node ? " AND node = '" : "",
-	    node ? node : "", node ? "'" : "");
+	    "AND time > now() - %lldu%s%s%s", (long long)(since / 1000),
+	    node ? " AND node = '" : "", node ? node : "", node ? "'" : "");
 	if (influx_init(&ix, cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "labsup: waits: %s\n", err);
 		return 1;
@@ -358,7 +347,8 @@ cmd_waits(int argc, char **argv)
 		return 1;
 	}
 	waits_chains(ep, n);
-	qsort(ep, (size_t)n, sizeof(*ep), waits_by_duration);
+	if (n > 0)	/* no episode: ep may be NULL, which qsort may not get */
+		qsort(ep, (size_t)n, sizeof(*ep), waits_by_duration);
 	rc = json ? waits_json(ep, n) : (waits_text(ep, n), 0);
 	free(ep);
 	json_decref(root);

@@ -41,7 +41,7 @@ const struct cli_command cli_commands[] = {
 	{ "image", "build [postgres|influxdb]...", "build the Docker images "
 	  "from the host's binaries", cmd_image, CLI_CONFIG, false },
 	/* issue 19: the HTML report */
-	{ "report", "[--since D] [--from T] [--to T] [--scenario RUN] "
+	{ "report", "[--since DUR] [--from T] [--to T] [--scenario RUN] "
 	  "[-o FILE]", "the lab's "
 	  "charts of a time range as one HTML page that opens from disk",
 	  cmd_report, CLI_CONFIG, false },
@@ -49,7 +49,7 @@ const struct cli_command cli_commands[] = {
 	{ "logs", "[NODE...] [-f|--follow] [--since DUR] [--grep RE] [--all]",
 	  "the servers' notable log lines, merged across nodes in time order",
 	  cmd_logs, CLI_CONFIG, false },
-	{ "waits", "[NODE] [--since 10m] [--json]", "lock-wait episodes "
+	{ "waits", "[NODE] [--since DUR] [--json]", "lock-wait episodes "
 	  "from InfluxDB, longest first, with who blocked whom", cmd_waits,
 	  CLI_CONFIG, false },
 	{ "scenario", "list | show NAME | run NAME|FILE [--repeat N] [--json] "
@@ -57,7 +57,7 @@ const struct cli_command cli_commands[] = {
 	  "happen, measure it, "
 	  "say whether it went as expected", cmd_scenario, CLI_CONFIG, false },
 	{ "link", "NODE [latency MS] [jitter MS] [rate KBPS] [direction "
-	  "both|down|up] [stall] [partition] [heal] [clear] [--for SEC] | "
+	  "both|down|up] [stall] [partition] [heal] [clear] [--for DUR] | "
 	  "status", "shape a subscriber's link to the publisher at run time; "
 	  "where each link stands", cmd_link, CLI_CONFIG, false },
 	{ NULL, NULL, NULL, NULL, 0, false },

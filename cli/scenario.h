@@ -153,7 +153,8 @@ int scn_validate(const struct scenario *scn, const struct config *cfg,
 /* Replace each random step with the steps seed draws (for cfg's nodes). */
 int scn_draw(struct scenario *scn, const struct config *cfg, uint64_t seed,
     char *err, size_t errlen);
-/* "1.5s", "200ms", "2m": milliseconds, or -1. */
+/* "1.5s", "200ms", "2m", "1h30m", "90" (lib/duration.h), up to 24 h:
+ * milliseconds, or -1. */
 int64_t scn_duration(const char *s);
 /* One step as it would be written (for show, drawn steps, reports). */
 void scn_step_text(const struct scn_step *st, char *buf, size_t len);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/link.h"
+#include "../lib/duration.h"
 #include "scenario.h"
 
 #define SCN_FIELDS	16
@@ -138,34 +139,29 @@ ident(const char *s, size_t max)
 	return true;
 }
 
+/* A step's duration: lib/duration.h's syntax, up to SCN_MAX_MS. */
+#define SCN_MAX_MS 86400000LL
+
 int64_t
 scn_duration(const char *s)
 {
-	char *end;
-	double v;
+	int64_t ns;
 
-	if (s == NULL || !isdigit((unsigned char)s[0]))
+	if (duration_parse(s, &ns) == -1 || ns / 1000000 > SCN_MAX_MS)
 		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || v < 0 || v > 86400)
-		return -1;
-	if (!strcmp(end, "ms"))
-		return (int64_t)v;
-	if (!strcmp(end, "s"))
-		return (int64_t)(v * 1000);
-	if (!strcmp(end, "m") || !strcmp(end, "min"))
-		return v > 1440 ? -1 : (int64_t)(v * 60000);
-	return -1;
+	return ns / 1000000;
 }
 
 static int
 need_duration(const char *w, const char *what, int64_t *ms, char *err,
     size_t errlen)
 {
-	if ((*ms = scn_duration(w)) < 0)
-		return fail(err, errlen, "%s: expected a duration such as 500ms, "
-		    "2s or 1m, not \"%s\"", what, w ? w : "");
+	int64_t ns;
+
+	if (duration_arg(what, w, 0, SCN_MAX_MS * 1000000, &ns, err,
+	    errlen) == -1)
+		return -1;
+	*ms = ns / 1000000;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "labsup.h"
+#include "duration.h"
 #include "link.h"
 
 static const char *const dir_names[] = { "both", "down", "up", NULL };
@@ -65,7 +66,7 @@ link_settings_parse(int argc, char *const argv[], struct link_settings *s,
 			snprintf(err, errlen, "\"%s\" needs a value, or is not "
 			    "one of latency MS, jitter MS, rate KBPS, "
 			    "direction both|down|up, stall, partition, heal, "
-			    "clear, for SECONDS", w);
+			    "clear, for DURATION", w);
 			return -1;
 		}
 		i++;
@@ -101,12 +102,13 @@ link_settings_parse(int argc, char *const argv[], struct link_settings *s,
 			}
 			s->direction = d;
 		} else if (!strcmp(w, "for") || !strcmp(w, "--for")) {
-			if ((n = link_number(v, "s", 1, 86400 * 30)) <= 0) {
-				snprintf(err, errlen, "for \"%s\": expected "
-				    "seconds, 1 to 2592000 (20 or 20s)", v);
+			int64_t ns;
+
+			/* the durations of every command (duration.h) */
+			if (duration_arg("for", v, 1000000000LL,
+			    86400LL * 30 * 1000000000, &ns, err, errlen) == -1)
 				return -1;
-			}
-			s->for_s = (int)n;
+			s->for_s = (int)(ns / 1000000000);
 		} else {
 			snprintf(err, errlen, "\"%s\" is not one of latency, "
 			    "jitter, rate, direction, stall, partition, heal, "

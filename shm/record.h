@@ -200,8 +200,10 @@ struct rec_sub_worker {
  * REC_PGLOG_TEXT bytes; the rest is cut, as `labsup logs` shows in full).
  * Severity and backend type are codes (pglog_severity(), pglog_btype()
  * name them) to leave room for text.  file_hash and off say where the line
- * is (not written to InfluxDB): a restarted logs worker finds in its own
- * lane the last line it sent, and goes on after it.
+ * is, and last marks a line's final part (neither written to InfluxDB): a
+ * restarted logs worker finds in its own lane the last line it sent, and
+ * goes on after it (or after the last part sent, when it was killed
+ * between the parts of a line).
  */
 #define REC_PGLOG_TEXT 56
 #define PGLOG_PARTS 5
@@ -212,7 +214,8 @@ struct rec_pg_log {
 	uint8_t severity;		/* enum pglog_severity */
 	uint8_t btype;			/* enum pglog_btype */
 	uint8_t part;			/* 0: message, n: message_<n+1> */
-	uint8_t pad[3];
+	uint8_t last;			/* 1: the line's last part */
+	uint8_t pad[2];
 	int32_t pid;
 	uint32_t file_hash;		/* pglog_file_hash() of its file's name */
 	uint32_t pad2;

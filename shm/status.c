@@ -110,6 +110,20 @@ status_counter_set(struct slot *s, int idx, int64_t v)
 }
 
 void
+status_extra_set(struct slot *s, const union slot_extra *x,
+    const int64_t *counters, int first, int n)
+{
+	if (first < 0 || n < 0 || first + n > NCOUNTERS)
+		n = 0;
+	seq_write_begin(&s->own_lock);
+	memcpy(&s->own.extra, x, sizeof(*x));
+	if (n > 0)
+		memcpy(&s->own.counters[first], counters,
+		    (size_t)n * sizeof(*counters));
+	seq_write_end(&s->own_lock);
+}
+
+void
 status_counter_add(struct slot *s, int idx, int64_t v)
 {
 	if (idx < 0 || idx >= NCOUNTERS)

@@ -56,6 +56,43 @@ struct slot_sup {
 	int64_t next_start_ns;	/* when in BACKOFF */
 };
 
+/*
+ * issue 16: what `labsup top` shows beyond counters, by the slot's kind.
+ * The replication worker: each subscription's health, read once a second
+ * (workers/subhealth.h), one entry per subscriber in config order.  The
+ * logs worker: the latest ERROR, FATAL or PANIC line of any node.
+ */
+#define SLOT_SUBS 7		/* CFG_MAX_NODES - 1: every subscriber */
+
+struct slot_sub {
+	char node[16];		/* the subscriber; "" unused */
+	char wal_status[12];	/* its slot's on the publisher; "" unknown */
+	int64_t apply_errors;	/* pg_stat_subscription_stats; -1 unknown */
+	int64_t sync_errors;
+	int64_t received_lsn;	/* pg_stat_subscription, as bytes; -1 none */
+	int64_t reported_lsn;	/* latest_end_lsn: flushed and told back */
+	int64_t retained_bytes;	/* WAL the slot holds on the publisher; -1 */
+	int32_t tables_not_ready; /* pg_subscription_rel not in 'r'; -1 */
+	uint8_t enabled;	/* 0: paused */
+	uint8_t apply_running;	/* an apply worker runs */
+	uint8_t seen;		/* the subscriber answered the last read */
+	uint8_t pad;
+};
+
+struct slot_logline {
+	int64_t ts_ns;		/* the line's time; 0: none yet */
+	char node[16];
+	char severity[8];	/* ERROR, FATAL, PANIC */
+	char sqlstate[6];
+	char pad[2];
+	char text[96];		/* the message, cut */
+};
+
+union slot_extra {
+	struct slot_sub subs[SLOT_SUBS];	/* WK_REPLICATION */
+	struct slot_logline last_error;		/* WK_LOGS */
+};
+
 /* Written by the worker process that owns the slot. */
 struct slot_own {
 	int32_t pid;		/* the writer of this block */
@@ -64,6 +101,7 @@ struct slot_own {
 	int64_t heartbeat_ns;	/* CLOCK_REALTIME */
 	char detail[STATUS_TEXT];
 	int64_t counters[NCOUNTERS];
+	union slot_extra extra;	/* issue 16: by kind (above) */
 };
 
 struct slot {
@@ -115,6 +153,9 @@ void status_set(struct slot *s, int state, const char *fmt, ...)
 void status_counter_set(struct slot *s, int idx, int64_t v);
 void status_counter_add(struct slot *s, int idx, int64_t v);
 void status_heartbeat(struct slot *s);
+/* issue 16: the slot's extra block and some counters, in one write */
+void status_extra_set(struct slot *s, const union slot_extra *x,
+    const int64_t *counters, int first, int n);
 
 /* Reads (consistent copies). */
 int status_read_sup(const struct slot *s, struct slot_sup *out);

@@ -2,7 +2,7 @@
 # run-integration.sh: run the integration tests (tests/integration/*.sh)
 # against real servers.  Each test exits 0 (passed), 77 (skipped: says why,
 # loudly) or anything else (failed).
-# Usage: run-integration.sh [-j N] [--sanitize | --faults] [PATTERN]
+# Usage: run-integration.sh [-j N] [--sanitize | --faults] [PATTERN ...]
 #   -j N        run up to N tests at a time (default $INTEGRATION_JOBS, else
 #               2).  Every test lab has its own name, state directory and
 #               ports (tests/lib.sh), so tests do not see each other; a test
@@ -11,6 +11,7 @@
 #   --sanitize  only tests with a "# tags: ... sanitize" line (quick ones the
 #               sanitizer build also runs)
 #   --faults    only tests with a "# tags: ... faults" line
+# PATTERN: run the tests whose name contains any of them (all without one).
 # A test's output is printed when it fails.
 # Closing line: "N passed, N failed, N skipped".
 set -u
@@ -31,7 +32,7 @@ done
 case "$jobs" in
 '' | *[!0-9]* | 0) echo "run-integration.sh: -j takes a number of tests, 1 or more" >&2; exit 2 ;;
 esac
-pattern="${1:-}"
+patterns=("$@")
 pass=0 fail=0 skip=0
 failed=()
 logdir=$(mktemp -d /tmp/labsup-itest.XXXXXX)
@@ -39,8 +40,12 @@ logdir=$(mktemp -d /tmp/labsup-itest.XXXXXX)
 parallel=() serial=()
 for t in tests/integration/*.sh; do
 	name=$(basename "$t" .sh)
-	if [ -n "$pattern" ] && [[ "$name" != *$pattern* ]]; then
-		continue
+	if [ ${#patterns[@]} -gt 0 ]; then
+		hit=0
+		for p in "${patterns[@]}"; do
+			[[ "$name" == *$p* ]] && hit=1
+		done
+		[ $hit = 1 ] || continue
 	fi
 	if [ -n "$tag" ] && ! grep -q "^# tags:.*\b$tag\b" "$t"; then
 		continue

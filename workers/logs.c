@@ -28,8 +28,10 @@ struct logs_node {
 	const struct node_cfg *node;
 	struct pglog_follow f;
 	int wd;				/* inotify watch, -1 none yet */
-	bool skip_one;			/* the line at skip_off was sent */
+	bool skip_one;			/* the line at skip_off was sent ... */
 	int64_t skip_off;
+	int skip_parts;			/* ... its first skip_parts parts, or
+					 * all of it when 0 */
 	char saved_file[256];
 	int64_t saved_off;
 	char offset_path[PATH_MAX];
@@ -43,7 +45,33 @@ struct logs {
 	struct logs_node nodes[CFG_MAX_NODES];
 	struct logs_node *cur;		/* the node logs_line() is for */
 	int64_t lines, kept, errors;
+	int64_t sev[4];			/* kept WARNING, ERROR, FATAL, PANIC */
+	union slot_extra top;		/* the latest ERROR or worse */
+	bool top_changed;
 };
+
+_Static_assert(PGLOG_PANIC - PGLOG_WARNING == 3 &&
+    LC_PANICS - LC_WARNINGS == 3, "sev[] is WARNING .. PANIC");
+
+/* For top: count a kept line by severity, and keep the latest error. */
+static void
+logs_top_note(struct logs *lg, const struct pglog_line *l)
+{
+	struct slot_logline *e = &lg->top.last_error;
+
+	if (l->severity < PGLOG_WARNING || l->severity > PGLOG_PANIC)
+		return;
+	lg->sev[l->severity - PGLOG_WARNING]++;
+	lg->top_changed = true;
+	/* nodes are read one after another: keep the newest by its time */
+	if (l->severity == PGLOG_WARNING || l->ts_ns < e->ts_ns)
+		return;
+	e->ts_ns = l->ts_ns;
+	snprintf(e->node, sizeof(e->node), "%s", lg->cur->node->name);
+	snprintf(e->severity, sizeof(e->severity), "%s", l->severity_name);
+	snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", l->sqlstate);
+	snprintf(e->text, sizeof(e->text), "%s", l->text);
+}
 
 /*
  * Free records in my lane: a line's records go in whole or wait, rather
@@ -100,17 +128,20 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	struct logs *lg = arg;
 	struct pglog_line *l = malloc(sizeof(*l));
 	struct record recs[PGLOG_PARTS + 1];
-	int cls, n = 0;
+	int cls, n = 0, from = 0;
 
+	if (l == NULL)
+		return 1;
 	if (lg->cur->skip_one) {
 		lg->cur->skip_one = false;
 		if (off == lg->cur->skip_off) {
-			free(l);
-			return 0;
+			if (lg->cur->skip_parts == 0) {
+				free(l);
+				return 0;
+			}
+			from = lg->cur->skip_parts;
 		}
 	}
-	if (l == NULL)
-		return 1;
 	lg->lines++;
 	if (pglog_parse(line, len, l) == -1) {
 		/* not jsonlog: a line the server wrote before the collector */
@@ -123,7 +154,7 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 		free(l);
 		return 0;
 	}
-	int64_t ts = pglog_point_ts(l->ts_ns, off);
+	int64_t ts = pglog_point_ts(l->ts_ns, off, lg->cur->node->name);
 	/* the event first: the last record of a line is a pg_log part */
 	if (cls == PGLOG_EVENT) {
 		struct record *e = &recs[n++];
@@ -136,12 +167,20 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 	}
 	n += pglog_records(l, lg->cur->node->name, ts, pglog_file_hash(file),
 	    off, recs + n);
-	free(l);
-	if (logs_room(lg->ctx->lane) < (uint64_t)n)
+	/* the rest of a line my predecessor was killed in */
+	if (from > 0)
+		from = pglog_unsent(from, cls == PGLOG_EVENT, n);
+	if (logs_room(lg->ctx->lane) < (uint64_t)(n - from)) {
+		/* handed to me again: then too only its rest */
+		lg->cur->skip_one = from > 0;
+		free(l);
 		return 1;
-	for (int i = 0; i < n; i++)
+	}
+	for (int i = from; i < n; i++)
 		worker_emit(lg->ctx, &recs[i]);
 	lg->kept++;
+	logs_top_note(lg, l);
+	free(l);
 	return 0;
 }
 
@@ -152,7 +191,13 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
  * newest pg_log record of each node still in my lane (the segment
  * outlives its workers, and a lane's slots are only overwritten by its
  * producer: me) says which line was sent last; go on after it when it is
- * past the saved offset.
+ * past the saved offset.  When that record is not the line's last part
+ * the worker died between two parts: send the parts it did not.
+ *
+ * The follower is moved with pglog_follow_seek(), in its own directory:
+ * re-initialising it with its own dir (pglog_follow_init clears the
+ * follower first) left it with none, and that node's log was never read
+ * again by this worker.
  */
 static void
 logs_resume(struct logs *lg)
@@ -160,36 +205,46 @@ logs_resume(struct logs *lg)
 	struct lane *l = lg->ctx->lane;
 	uint64_t head = atomic_load_explicit(&l->head, memory_order_relaxed);
 	uint64_t back = head < l->size ? head : l->size;
+	bool seen[CFG_MAX_NODES] = { false };
 	int left = lg->nnodes;
 
 	for (uint64_t i = 1; i <= back && left > 0; i++) {
 		const struct record *r = &l->recs[(head - i) & l->mask];
 		struct logs_node *n = NULL;
 		char name[256];
+		int64_t off;
+		int j;
 
 		if (r->kind != REC_PG_LOG)
 			continue;
-		for (int j = 0; j < lg->nnodes && n == NULL; j++)
+		for (j = 0; j < lg->nnodes; j++)
 			if (!strncmp(lg->nodes[j].node->name, r->u.pg_log.node,
 			    sizeof(r->u.pg_log.node)))
-				n = &lg->nodes[j];
-		if (n == NULL || n->skip_off == -1)
+				break;
+		if (j == lg->nnodes || seen[j])
 			continue;
-		n->skip_off = -1;	/* this node's newest is found */
+		/*
+		 * Only this node's newest record decides.  (skip_off once
+		 * doubled as this mark, and setting it let the node's older
+		 * records decide again: the first part of the last line had
+		 * its later parts sent twice, their seqs lost.)
+		 */
+		seen[j] = true;
 		left--;
-		if (pglog_file_of_hash(n->f.dir, r->u.pg_log.file_hash, name,
-		    sizeof(name)) == -1)
+		n = &lg->nodes[j];
+		if (pglog_resume(n->f.dir, &r->u.pg_log, n->saved_file,
+		    n->saved_off, name, sizeof(name), &off, &n->skip_parts) == 0)
 			continue;
-		int c = strcmp(name, n->saved_file);
-		if (c < 0 || (c == 0 && r->u.pg_log.off < n->saved_off))
-			continue;
-		pglog_follow_init(&n->f, n->f.dir, name, r->u.pg_log.off);
+		log_info("%s: going on after the last line my predecessor "
+		    "sent (%s at %lld%s), not from its saved offset (%s at "
+		    "%lld)",
+		    n->node->name, name, (long long)off, n->skip_parts ?
+		    ", its first parts" : "", n->saved_file[0] ?
+		    n->saved_file : "none", (long long)n->saved_off);
+		pglog_follow_seek(&n->f, name, off);
 		n->skip_one = true;
-		n->skip_off = r->u.pg_log.off;
+		n->skip_off = off;
 	}
-	for (int j = 0; j < lg->nnodes; j++)
-		if (!lg->nodes[j].skip_one)
-			lg->nodes[j].skip_off = 0;
 }
 
 /* Watch a node's directory once it exists (the server makes it). */
@@ -294,6 +349,11 @@ logs_main(struct worker_ctx *ctx)
 			    (long long)lg->lines);
 		status_counter_set(ctx->slot, LC_KEPT, lg->kept);
 		status_counter_set(ctx->slot, LC_LINES, lg->lines);
+		if (lg->top_changed) {
+			status_extra_set(ctx->slot, &lg->top, lg->sev,
+			    LC_WARNINGS, 4);
+			lg->top_changed = false;
+		}
 		if (now >= next_save) {
 			for (int i = 0; i < lg->nnodes; i++)
 				logs_save_offset(&lg->nodes[i]);

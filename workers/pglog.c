@@ -197,6 +197,7 @@ pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
 		left -= take;
 		n++;
 	} while (left > 0 && n < PGLOG_PARTS);
+	recs[n - 1].u.pg_log.last = 1;
 	return n;
 }
 
@@ -211,9 +212,9 @@ pglog_event_text(const struct pglog_line *l, const char *node, char *buf,
 }
 
 int64_t
-pglog_point_ts(int64_t log_ts_ns, int64_t offset)
+pglog_point_ts(int64_t log_ts_ns, int64_t offset, const char *node)
 {
-	return log_ts_ns + offset % 1000000;
+	return log_ts_ns + offset % 100000 * 10 + pglog_file_hash(node) % 10;
 }
 
 void
@@ -238,7 +239,18 @@ pglog_follow_init(struct pglog_follow *f, const char *dir, const char *file,
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
 	snprintf(f->dir, sizeof(f->dir), "%s", dir);
-	snprintf(f->file, sizeof(f->file), "%s", file != NULL ? file : "");
+	pglog_follow_seek(f, file, off);
+}
+
+void
+pglog_follow_seek(struct pglog_follow *f, const char *file, int64_t off)
+{
+	char name[sizeof(f->file)];
+
+	/* file may be f->file: copy it before anything is cleared */
+	snprintf(name, sizeof(name), "%s", file != NULL ? file : "");
+	pglog_follow_close(f);
+	memcpy(f->file, name, sizeof(f->file));
 	f->off = off;
 }
 
@@ -271,6 +283,31 @@ pglog_file_of_hash(const char *dir, uint32_t hash, char *buf, size_t len)
 	}
 	closedir(d);
 	return rc;
+}
+
+int
+pglog_resume(const char *dir, const struct rec_pg_log *r,
+    const char *saved_file, int64_t saved_off, char *file, size_t len,
+    int64_t *off, int *skip_parts)
+{
+	int c;
+
+	if (pglog_file_of_hash(dir, r->file_hash, file, len) == -1)
+		return 0;	/* its file is gone: the saved place it is */
+	c = strcmp(file, saved_file);
+	if (c < 0 || (c == 0 && r->off < saved_off))
+		return 0;	/* saved after it was sent */
+	*off = r->off;
+	*skip_parts = r->last ? 0 : r->part + 1;
+	return 1;
+}
+
+int
+pglog_unsent(int skip_parts, bool event, int n)
+{
+	int from = skip_parts > 0 ? skip_parts + event : 0;
+
+	return from < n ? from : n;
 }
 
 /* The first *.json name after `after` in dir, into next; 1, 0, -1. */

@@ -52,8 +52,8 @@ int pglog_classify(const struct pglog_line *l);
 
 /*
  * The pg_log records of a line (record.h says how a long text is split),
- * at file_hash and off: fills recs[0 .. n-1] (ts set to ts) and returns
- * n, 1 to PGLOG_PARTS.
+ * at file_hash and off: fills recs[0 .. n-1] (ts set to ts, last set in
+ * recs[n - 1] only) and returns n, 1 to PGLOG_PARTS.
  * Parts end on UTF-8 character boundaries.
  */
 int pglog_records(const struct pglog_line *l, const char *node, int64_t ts,
@@ -69,17 +69,39 @@ uint32_t pglog_file_hash(const char *name);
 int pglog_file_of_hash(const char *dir, uint32_t hash, char *buf,
     size_t len);
 
+/*
+ * Where a restarted logs worker goes on in a node's log (in dir), given
+ * r, the newest pg_log record of that node in its lane, and the offset it
+ * saved: 1 when r is past the saved place, with file and *off the line r
+ * is of and *skip_parts 0 (that line was sent whole: skip it) or the
+ * parts of it that were (its predecessor died between two parts: send
+ * the rest); 0 to go on from the saved offset.
+ */
+int pglog_resume(const char *dir, const struct rec_pg_log *r,
+    const char *saved_file, int64_t saved_off, char *file, size_t len,
+    int64_t *off, int *skip_parts);
+
+/*
+ * Of a line's n records (its event first when event), the index of the
+ * first its predecessor did not send, given pglog_resume's skip_parts
+ * (not 0); the event went before the parts.
+ */
+int pglog_unsent(int skip_parts, bool event, int n);
+
 /* The `events` text of a line: "pub ERROR 40P01: deadlock detected". */
 void pglog_event_text(const struct pglog_line *l, const char *node,
     char *buf, size_t len);
 
 /*
- * A line's point timestamp: its log time, ms resolution, plus its byte
- * offset modulo 1 ms.  The same line always gets the same time, so a line
- * sent twice (a worker restarted before it saved its offset) is one
- * point, and lines of one millisecond stay apart and in order.
+ * A line's point timestamp: its log time, ms resolution, plus in ns its
+ * byte offset modulo 100000 times ten and a digit of its node's name
+ * (its hash).  The same line always gets the same time, so a line sent
+ * twice (a worker restarted before it saved its offset) is one point;
+ * lines of one millisecond stay apart and in order; and two nodes' lines
+ * of one millisecond at one offset (sub1 and sub2 start alike, and log
+ * alike) stay apart in `events`, whose points have no node tag.
  */
-int64_t pglog_point_ts(int64_t log_ts_ns, int64_t offset);
+int64_t pglog_point_ts(int64_t log_ts_ns, int64_t offset, const char *node);
 
 /* "2026-12-01 11:24:37.123": a line's time as the CLI prints it (UTC). */
 void pglog_format_ts(int64_t ts_ns, char *buf, size_t len);
@@ -105,8 +127,12 @@ struct pglog_follow {
 	char buf[PGLOG_BUF];
 };
 
+/* dir must not be f->dir (init clears f first): to move a follower
+ * within its directory, pglog_follow_seek(). */
 void pglog_follow_init(struct pglog_follow *f, const char *dir,
     const char *file, int64_t off);
+/* Go to off in file (NULL or "": the first file) of the same directory. */
+void pglog_follow_seek(struct pglog_follow *f, const char *file, int64_t off);
 void pglog_follow_close(struct pglog_follow *f);
 
 /*

@@ -1037,22 +1037,36 @@ rp_lag(struct rp *rp)
 }
 
 /* issue 16: subscription health, once a second (subhealth.h) */
+_Static_assert(SLOT_SUBS >= CFG_MAX_NODES - 1, "a slot_sub per subscriber");
+
 static void
 rp_health(struct rp *rp)
 {
 	const char *subs[CFG_MAX_NODES];
+	union slot_extra x;
 
+	/* what top shows: unknown (-1) until a read says otherwise */
+	memset(&x, 0, sizeof(x));
+	for (int i = 0; i < rp->nsubs && i < SLOT_SUBS; i++) {
+		struct slot_sub *o = &x.subs[i];
+		snprintf(o->node, sizeof(o->node), "%s", rp->subs[i].node->name);
+		o->apply_errors = o->sync_errors = -1;
+		o->received_lsn = o->reported_lsn = o->retained_bytes = -1;
+		o->tables_not_ready = -1;
+	}
 	for (int i = 0; i < rp->nsubs && !worker_stop; i++) {
 		struct rp_node *s = &rp->subs[i];
 		subs[i] = s->subname;
 		if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK &&
-		    subhealth_subscriber(rp->ctx, s->conn, s->node->name) == -1)
+		    subhealth_subscriber(rp->ctx, s->conn, s->node->name,
+		    s->subname, i < SLOT_SUBS ? &x.subs[i] : NULL) == -1)
 			rp_check_conn(s);
 	}
 	if (rp->pub.conn != NULL && PQstatus(rp->pub.conn) == CONNECTION_OK &&
 	    subhealth_publisher(rp->ctx, rp->pub.conn, rp->pub.node->name,
-	    subs, rp->nsubs) == -1)
+	    subs, rp->nsubs < SLOT_SUBS ? rp->nsubs : SLOT_SUBS, x.subs) == -1)
 		rp_check_conn(&rp->pub);
+	status_extra_set(rp->ctx->slot, &x, NULL, 0, 0);
 }
 
 static void

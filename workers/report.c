@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/duration.h"
 #include "../lib/labsup.h"
 #include "influx.h"
 #include "report.h"
@@ -170,52 +171,6 @@ static const struct report_figure report_figures[] = {
 
 /* ---- time ranges ------------------------------------------------------- */
 
-int
-report_parse_duration(const char *s, int64_t *ns)
-{
-	static const struct { const char *u; int64_t ns; } units[] = {
-		{ "ms", 1000000LL }, { "s", 1000000000LL },
-		{ "m", 60000000000LL }, { "h", 3600000000000LL },
-		{ "d", 86400000000000LL }, { "w", 604800000000000LL },
-	};
-	int64_t total = 0;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	while (*s != '\0') {
-		char *end;
-		double v;
-		size_t i;
-
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		errno = 0;
-		v = strtod(s, &end);
-		if (errno != 0 || end == s)
-			return -1;
-		s = end;
-		/* "ms" before "m": the longest unit name that matches */
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t n = strlen(units[i].u);
-
-			if (strncmp(s, units[i].u, n) == 0 &&
-			    !(n == 1 && s[0] == 'm' && s[1] == 's'))
-				break;
-		}
-		if (i == sizeof(units) / sizeof(units[0]))
-			return -1;
-		/* a year is plenty for a lab; it also keeps ns in range */
-		if (v * (double)units[i].ns > 366 * 86400e9)
-			return -1;
-		total += (int64_t)(v * (double)units[i].ns);
-		s += strlen(units[i].u);
-	}
-	if (total <= 0)
-		return -1;
-	*ns = total;
-	return 0;
-}
-
 /* Reads exactly n digits at *p into *v. */
 static int
 report_digits(const char **p, int n, int *v)
@@ -301,7 +256,7 @@ report_parse_time(const char *s, int64_t now, int64_t *ns)
 		return 0;
 	}
 	if (strncmp(s, "now-", 4) == 0) {
-		if (report_parse_duration(s + 4, &d) == -1)
+		if (duration_parse(s + 4, &d) == -1 || d == 0)
 			return -1;
 		*ns = now - d;
 		return 0;
@@ -337,11 +292,9 @@ report_range(const char *since, const char *from, const char *to,
 		return -1;
 	}
 	if (from == NULL) {
-		if (report_parse_duration(since ? since : "15m", &d) == -1) {
-			snprintf(err, errlen, "--since \"%s\": want a duration "
-			    "such as 90s, 15m, 1h30m or 2d", since);
+		if (duration_arg("--since", since ? since : "15m", 1,
+		    DURATION_MAX_NS, &d, err, errlen) == -1)
 			return -1;
-		}
 		*to_ns = now;
 		*from_ns = now - d;
 		return 0;

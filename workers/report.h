@@ -116,10 +116,9 @@ int report_scenario_find(const char *dir, const char *run, char *path,
 
 /* ---- pure parts (unit tests) ------------------------------------------ */
 
-/* "15m", "90s", "1h30m", "2d", "500ms": ns > 0, or -1. */
-int report_parse_duration(const char *s, int64_t *ns);
 /*
- * A point in time: "now", "now-15m", Unix seconds ("1764590000", or
+ * A point in time: "now", "now-15m" (any duration of lib/duration.h
+ * but 0), Unix seconds ("1764590000", or
  * "@1764590000.5"), RFC 3339 "2026-12-01T11:00:00Z" (fraction and a
  * +hh:mm offset allowed; no zone means UTC; ' ' for 'T'), or a date
  * "2026-12-01" (midnight UTC).  ns, or -1.

@@ -127,8 +127,16 @@ sh_worker(struct worker_ctx *ctx, const char *node, const char *sub,
 	worker_emit(ctx, &rec);
 }
 
+/* REC_ABSENT (NULL) as -1, for a status slot */
+static int64_t
+sh_known(int64_t v)
+{
+	return v == REC_ABSENT ? -1 : v;
+}
+
 int
-subhealth_subscriber(struct worker_ctx *ctx, PGconn *c, const char *node)
+subhealth_subscriber(struct worker_ctx *ctx, PGconn *c, const char *node,
+    const char *subname, struct slot_sub *out)
 {
 	PGresult *res[3];
 	struct record rec;
@@ -153,6 +161,16 @@ subhealth_subscriber(struct worker_ctx *ctx, PGconn *c, const char *node)
 		s->tables_not_ready = (int32_t)sh_int(res[0], i, 8);
 		s->apply_pid = (int32_t)sh_int(res[0], i, 9);
 		worker_emit(ctx, &rec);
+		if (out != NULL && !strcmp(s->subscription, subname)) {
+			out->seen = 1;
+			out->enabled = s->enabled == 1;
+			out->apply_running = s->apply_pid > 0;
+			out->apply_errors = sh_known(s->apply_errors);
+			out->sync_errors = sh_known(s->sync_errors);
+			out->received_lsn = sh_known(s->received_lsn);
+			out->reported_lsn = sh_known(s->reported_lsn);
+			out->tables_not_ready = s->tables_not_ready;
+		}
 	}
 	for (int i = 0; i < PQntuples(res[1]); i++) {
 		struct rec_sub_rel *t = &rec.u.sub_rel;
@@ -176,7 +194,7 @@ subhealth_subscriber(struct worker_ctx *ctx, PGconn *c, const char *node)
 
 int
 subhealth_publisher(struct worker_ctx *ctx, PGconn *c, const char *node,
-    const char *const *subs, int n)
+    const char *const *subs, int n, struct slot_sub *out)
 {
 	PGresult *r;
 	struct record rec;
@@ -203,6 +221,11 @@ subhealth_publisher(struct worker_ctx *ctx, PGconn *c, const char *node,
 		s->active = sh_int(r, i, 4);
 		sh_text(r, i, 5, s->sender_state, sizeof(s->sender_state));
 		worker_emit(ctx, &rec);
+		if (out != NULL) {
+			snprintf(out[j].wal_status, sizeof(out[j].wal_status),
+			    "%s", s->wal_status);
+			out[j].retained_bytes = sh_known(s->retained_bytes);
+		}
 		if (!PQgetisnull(r, i, 6))
 			sh_worker(ctx, node, slot, "sender", r, i, 6);
 	}

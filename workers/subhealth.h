@@ -19,14 +19,19 @@
  */
 #define SUBHEALTH_TIMEOUT_MS 300
 
-/* The subscriber's side; 0, or -1 when the statement failed. */
-int subhealth_subscriber(struct worker_ctx *ctx, PGconn *c, const char *node);
+/*
+ * The subscriber's side; 0, or -1 when the statement failed.  out (NULL:
+ * none) gets subscription subname's errors, LSNs and tables for top.
+ */
+int subhealth_subscriber(struct worker_ctx *ctx, PGconn *c, const char *node,
+    const char *subname, struct slot_sub *out);
 
 /*
  * The publisher's side, for the slots named in subs[0 .. n-1] (the
- * subscriptions' names, which are their slots' names); 0 or -1.
+ * subscriptions' names, which are their slots' names); 0 or -1.  out[j]
+ * (out NULL: none) gets slot subs[j]'s wal_status and retained WAL.
  */
 int subhealth_publisher(struct worker_ctx *ctx, PGconn *c, const char *node,
-    const char *const *subs, int n);
+    const char *const *subs, int n, struct slot_sub *out);
 
 #endif

@@ -101,6 +101,10 @@ enum link_counter {
 enum logs_counter {	/* issue 16 */
 	LC_KEPT = 0,	 /* log lines written to pg_log */
 	LC_LINES,	 /* log lines read */
+	LC_WARNINGS,	 /* lines kept of each severity (for top); the */
+	LC_ERRORS,	 /* latest ERROR, FATAL or PANIC is the slot's */
+	LC_FATALS,	 /* extra.last_error */
+	LC_PANICS,
 };
 
 /* What a worker gets; it owns slot and lane, and reads cfg. */

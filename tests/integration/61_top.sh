@@ -3,7 +3,10 @@
 # 61_top.sh: `labsup top` in a real 80x24 pseudo-terminal (tmux) shows the
 # lab that `labsup status --json` describes: every node with its sampler's
 # pid, every hum client with its pid, the ring's counts, the writer and the
-# worker count; it quits on q with exit 0 and gives the terminal back.
+# worker count, a line per subscription (its slot's wal_status as the
+# publisher says; an apply error provoked on sub1 counted) and the latest
+# server ERROR (one provoked on sub2); it quits on q with exit 0 and gives
+# the terminal back.
 # Without a terminal it prints plain frames (-n COUNT); with the lab
 # stopped it says so in one line and exits 3.
 . "$(dirname "$0")/../lib.sh"
@@ -80,6 +83,37 @@ note "worker count and writer"
 running=$(jq '[.workers[] | select(.state == "running")] | length' <<<"$after")
 grep -q "^workers $running running" <<<"$shot" || fail "status has $running workers running; top: $(grep '^workers' <<<"$shot")"
 grep -q '^writer .*InfluxDB up' <<<"$shot" || fail "top does not show the writer with InfluxDB up"
+
+note "subscription health: a line per subscriber, as the servers say"
+subs_seen() { lab top -n 1 >"$LAB_DIR/frame" && grep -q '^sub sub1  *errors ' "$LAB_DIR/frame" && grep -q '^sub sub2  *errors ' "$LAB_DIR/frame"; }
+wait_for 30 subs_seen || fail "top has no subscription lines: $(cat "$LAB_DIR/frame")"
+while IFS= read -r line; do
+	[ "${#line}" -le 80 ] || fail "a line wider than 80 columns: $line"
+done <"$LAB_DIR/frame"
+for node in sub1 sub2; do
+	row=$(grep "^sub $node  *errors " "$LAB_DIR/frame")
+	port=SUB1_PORT; [ $node = sub2 ] && port=SUB2_PORT
+	sub=$(psql_node "${!port}" "SELECT subname FROM pg_subscription")
+	ws=$(psql_node "$PUB_PORT" "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$sub'")
+	[ -n "$ws" ] || fail "pub has no slot $sub for $node"
+	grep -q "; slot $ws, [0-9.]*[kMGT]\?B\? WAL" <<<"$row" || fail "$node: the slot is $ws on pub; top: $row"
+	grep -q "errors 0 apply, 0 sync;" <<<"$row" || fail "$node has no apply error yet; top: $row"
+done
+
+note "an apply error on sub1 shows in its line"
+psql_node "$SUB1_PORT" "INSERT INTO branches (bid, bbalance) VALUES (987654, 0)" || fail "insert on sub1"
+psql_node "$PUB_PORT" "INSERT INTO branches (bid, bbalance) VALUES (987654, 0)" || fail "insert on pub"
+apply_err() { lab top -n 1 | grep -q '^sub sub1  *errors [1-9][0-9]* apply'; }
+wait_for 90 apply_err || fail "top shows no apply error for sub1: $(lab top -n 1 | grep '^sub sub1 ')"
+n=$(psql_node "$SUB1_PORT" "SELECT apply_error_count FROM pg_stat_subscription_stats")
+note "sub1: $(lab top -n 1 | grep '^sub sub1 '); the server says $n"
+psql_node "$SUB1_PORT" "DELETE FROM branches WHERE bid = 987654" || fail "delete on sub1"
+
+note "server logs: an ERROR on sub2 is top's latest"
+psql_node "$SUB2_PORT" "SELECT 1/0" >/dev/null 2>&1
+last_err() { lab top -n 1 | grep -q '^  last   [0-9:]* sub2 ERROR 22012: division by zero$'; }
+wait_for 30 last_err || fail "top does not show sub2's ERROR: $(lab top -n 1 | grep -A1 '^logs ')"
+lab top -n 1 | grep -q '^logs  *[0-9]* WARNING, [1-9][0-9]* ERROR, ' || fail "top counts no ERROR: $(lab top -n 1 | grep '^logs ')"
 
 note "q quits with 0 and the terminal is restored"
 tm send-keys -t 0 q

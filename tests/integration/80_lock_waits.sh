@@ -35,7 +35,8 @@ end_sessions() {
 trap end_sessions EXIT
 
 note "usage errors come first"
-lab waits --since 10 >/dev/null 2>&1; [ $? -eq 2 ] || fail "waits --since 10 did not exit 2"
+lab waits --since 10x >/dev/null 2>"$LAB_DIR/err"; [ $? -eq 2 ] || fail "waits --since 10x did not exit 2"
+grep -q 'waits: --since: expected a duration such as ' "$LAB_DIR/err" || fail "waits --since 10x: $(cat "$LAB_DIR/err")"
 lab waits nosuch >/dev/null 2>&1; [ $? -eq 2 ] || fail "waits on an unknown node did not exit 2"
 
 note "start (source = $SOURCE)"
@@ -147,6 +148,9 @@ jq -e --argjson a "$apid" --argjson b "$bpid" --argjson c "$cpid" \
 jq -e '[.[].duration_ms] as $d | $d == ($d | sort | reverse)' <<<"$out" >/dev/null ||
 	fail "waits --json is not longest first: $out"
 text=$(lab waits --since 1h) || fail "labsup waits exited $?"
+# the durations every command takes (lib/duration.h): combined, in seconds
+[ "$(lab waits --since 59m60s)" = "$text" ] || fail "waits --since 59m60s differs from --since 1h"
+[ "$(lab waits --since 3600)" = "$text" ] || fail "waits --since 3600 differs from --since 1h"
 grep -E "^[0-9-]+ [0-9:.]+ +pub +[0-9.]+ +$wpid +$hpid\\* .*accounts +$wpid > $hpid\$" <<<"$text" >/dev/null ||
 	fail "labsup waits does not show $wpid blocked by $hpid: $text"
 grep -q "$apid > $bpid > $cpid" <<<"$text" || fail "labsup waits does not show the chain: $text"

@@ -56,7 +56,7 @@ fi
 note "usage errors come first"
 out=$(lab report --since soon 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "report --since soon exited $rc, want 2: $out"
-echo "$out" | grep -q -- '--since "soon"' || fail "no reason for --since soon: $out"
+echo "$out" | grep -q -- '--since: expected a duration such as .*, not "soon"' || fail "no reason for --since soon: $out"
 out=$(lab report --since 1h --from now 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "--since with --from exited $rc, want 2: $out"
 

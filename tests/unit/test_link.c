@@ -127,6 +127,11 @@ Test(link_words, parse_every_word)
 	cr_assert_eq(s.latency_ms, 2000);
 	cr_assert(s.partition);
 	cr_assert_eq(s.for_s, 10);
+	/* for takes the durations of every command (lib/duration.h) */
+	cr_assert_eq(parse("partition for 1m30s", &s, &clear, err), 0);
+	cr_assert_eq(s.for_s, 90);
+	cr_assert_eq(parse("partition for 500ms", &s, &clear, err), -1);
+	cr_assert(strstr(err, "too short") != NULL, "%s", err);
 	cr_assert_eq(parse("heal", &s, &clear, err), 0);
 	cr_assert(!s.partition && !s.stall);
 	cr_assert_eq(s.latency_ms, 2000, "heal keeps the latency");

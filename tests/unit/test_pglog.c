@@ -129,7 +129,7 @@ Test(pglog, line_parts_share_series_and_time)
 {
 	struct record r[PGLOG_PARTS];
 	const struct pglog_line *l = parse(lockwait);
-	int n = pglog_records(l, "pub", pglog_point_ts(l->ts_ns, 1234), 7, 1234,
+	int n = pglog_records(l, "pub", pglog_point_ts(l->ts_ns, 1234, "pub"), 7, 1234,
 	    r);
 
 	cr_assert_eq(n, 2);
@@ -140,10 +140,10 @@ Test(pglog, line_parts_share_series_and_time)
 	cr_assert_str_eq(lines(r, 2), "pg_log,backend_type=client\\ backend,"
 	    "node=pub,severity=LOG,sqlstate=00000 pid=5i,message=\"process 5 "
 	    "still waiting for ShareLock on transaction 9 a\",seq=3i "
-	    "1796124277123001234\n"
+	    "1796124277123012344\n"
 	    "pg_log,backend_type=client\\ backend,node=pub,severity=LOG,"
 	    "sqlstate=00000 pid=5i,message_2=\"fter 1000.123 ms\",seq_2=4i "
-	    "1796124277123001234\n");
+	    "1796124277123012344\n");
 }
 
 Test(pglog, long_line_is_parts_of_one_point)
@@ -164,6 +164,9 @@ Test(pglog, long_line_is_parts_of_one_point)
 	for (int i = 0; i < n; i++) {
 		cr_assert_eq(r[i].ts, 5, "every part has the line's time");
 		cr_assert_eq(r[i].u.pg_log.part, i);
+		cr_assert_eq(r[i].u.pg_log.last, i == n - 1, "only the final "
+		    "part is the last: a restarted worker sends the rest of "
+		    "a line it sees cut");
 		r[i].seq = (uint64_t)i;
 	}
 	char want[1024];
@@ -205,9 +208,17 @@ Test(pglog, point_time_is_stable_and_ordered)
 {
 	int64_t t = 1796124277123000000LL;
 
-	cr_assert_eq(pglog_point_ts(t, 500), pglog_point_ts(t, 500));
-	cr_assert_lt(pglog_point_ts(t, 500), pglog_point_ts(t, 900));
-	cr_assert_lt(pglog_point_ts(t, 999999), t + 1000000);
+	cr_assert_eq(pglog_point_ts(t, 500, "pub"), pglog_point_ts(t, 500,
+	    "pub"));
+	cr_assert_lt(pglog_point_ts(t, 500, "pub"), pglog_point_ts(t, 501,
+	    "sub1"));
+	cr_assert_lt(pglog_point_ts(t, 99999, "sub7"), t + 1000000);
+	/* sub1 and sub2 log alike: one ms, one offset, still two points in
+	 * events (no node tag there) */
+	cr_assert_neq(pglog_point_ts(t, 18934, "sub1"),
+	    pglog_point_ts(t, 18934, "sub2"));
+	cr_assert_neq(pglog_point_ts(t, 18934, "pub"),
+	    pglog_point_ts(t, 18934, "sub2"));
 }
 
 Test(pglog, subscription_health_lines)
@@ -346,6 +357,36 @@ Test(pglog, follows_across_rotation, .init = mkdir_tmp, .fini = rm_tmp)
 	free(f);
 }
 
+/*
+ * The logs worker moves a follower to where its predecessor's last line
+ * is: it stays in its directory.  (Re-initialising it with its own dir
+ * left it with none, and that node's log was never read again.)
+ */
+Test(pglog, seek_keeps_the_directory, .init = mkdir_tmp, .fini = rm_tmp)
+{
+	struct pglog_follow *f = malloc(sizeof(*f));
+
+	put("p-1.json", "s1\ns2\ns3\n");
+	put("p-2.json", "t1\n");
+	pglog_follow_init(f, dir, "p-1.json", 0);
+	cr_assert_eq(pglog_follow_read(f, collect, NULL), 4);
+	pglog_follow_seek(f, "p-1.json", 3);
+	cr_assert_str_eq(f->dir, dir);
+	cr_assert_eq(f->fd, -1, "the open file is closed");
+	ngot = 0;
+	cr_assert_eq(pglog_follow_read(f, collect, NULL), 3);
+	cr_assert_str_eq(got[0], "p-1.json:s2");
+	cr_assert_str_eq(got[2], "p-2.json:t1");
+	/* its own file name as the argument */
+	pglog_follow_seek(f, f->file, 0);
+	cr_assert_str_eq(f->file, "p-2.json");
+	ngot = 0;
+	cr_assert_eq(pglog_follow_read(f, collect, NULL), 1);
+	cr_assert_str_eq(got[0], "p-2.json:t1");
+	pglog_follow_close(f);
+	free(f);
+}
+
 Test(pglog, skips_over_long_lines, .init = mkdir_tmp, .fini = rm_tmp)
 {
 	struct pglog_follow *f = malloc(sizeof(*f));
@@ -416,4 +457,57 @@ Test(pglog, apply_error_keeps_its_context)
 	    "\"message\":\"m\",\"context\":\"PL/pgSQL function\","
 	    "\"backend_type\":\"client backend\"}");
 	cr_assert_str_eq(parse(s)->text, "m");
+}
+
+/*
+ * A restarted logs worker goes on after the newest line of a node in its
+ * lane when that is past its saved offset, and sends only the parts of a
+ * line its predecessor did not (killed between two parts).
+ */
+Test(pglog, resume_after_the_last_line_sent, .init = mkdir_tmp,
+    .fini = rm_tmp)
+{
+	struct rec_pg_log r;
+	char file[64];
+	int64_t off = -1;
+	int skip = -1;
+
+	put("p-1.json", "");
+	put("p-2.json", "");
+	memset(&r, 0, sizeof(r));
+	r.file_hash = pglog_file_hash("p-2.json");
+	r.off = 300;
+	r.last = 1;
+	/* sent after the save: skip that line, whole */
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 200, file, sizeof(file),
+	    &off, &skip), 1);
+	cr_assert_str_eq(file, "p-2.json");
+	cr_assert_eq(off, 300);
+	cr_assert_eq(skip, 0);
+	/* ... the save was at its start: still sent, still skipped */
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 300, file, sizeof(file),
+	    &off, &skip), 1);
+	/* the save is past it, or in a newer file: the saved place */
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 301, file, sizeof(file),
+	    &off, &skip), 0);
+	cr_assert_eq(pglog_resume(dir, &r, "p-3.json", 0, file, sizeof(file),
+	    &off, &skip), 0);
+	/* no save at all, or one in an older file: after the line */
+	cr_assert_eq(pglog_resume(dir, &r, "", 0, file, sizeof(file), &off,
+	    &skip), 1);
+	cr_assert_eq(pglog_resume(dir, &r, "p-1.json", 900, file, sizeof(file),
+	    &off, &skip), 1);
+	/* killed after part 1 (of 0, 1, 2 ...): parts 0 and 1 went */
+	r.last = 0;
+	r.part = 1;
+	cr_assert_eq(pglog_resume(dir, &r, "p-2.json", 0, file, sizeof(file),
+	    &off, &skip), 1);
+	cr_assert_eq(skip, 2);
+	cr_assert_eq(pglog_unsent(skip, false, 4), 2);
+	cr_assert_eq(pglog_unsent(skip, true, 5), 3, "the event went first");
+	cr_assert_eq(pglog_unsent(9, false, 4), 4, "never past the end");
+	/* its file is gone (purged): the saved place */
+	r.file_hash = pglog_file_hash("p-0.json");
+	cr_assert_eq(pglog_resume(dir, &r, "", 0, file, sizeof(file), &off,
+	    &skip), 0);
 }

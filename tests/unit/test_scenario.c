@@ -195,14 +195,14 @@ Test(scenario, bad_files)
 	refused("link sub2 latency\n", 1, "\"latency\" needs a value");
 	refused("link sub2 latency fast\n", 1, "latency \"fast\": expected "
 	    "milliseconds");
-	refused("\nlink sub2 partition for ever\n", 2, "for \"ever\": expected "
-	    "seconds");
+	refused("\nlink sub2 partition for ever\n", 2, "for: expected a "
+	    "duration such as ");
 	refused("link sub2 direction sideways\n", 1, "direction \"sideways\"");
 	refused("link sub2\n", 1, "what should the link do?");
 	refused("link\n", 1, "link NODE WORDS...: the node");
 	refused("sleep\n", 1, "expected a duration");
-	refused("sleep 5\n", 1, "expected a duration");
-	refused("sleep 5h\n", 1, "expected a duration");
+	refused("sleep 5x\n", 1, "sleep: expected a duration such as ");
+	refused("sleep 25h\n", 1, "sleep: \"25h\" is too long: 1d at most");
 	refused("sleep 1s 2s\n", 1, "unexpected \"2s\"");
 	refused("sql pub\n", 1, "the session");
 	refused("sql pub s1\n", 1, "no statement");
@@ -275,7 +275,11 @@ Test(scenario, durations)
 	cr_assert_eq(scn_duration("2s"), 2000);
 	cr_assert_eq(scn_duration("1.5s"), 1500);
 	cr_assert_eq(scn_duration("2m"), 120000);
-	cr_assert_eq(scn_duration("2"), -1);
+	cr_assert_eq(scn_duration("2"), 2000, "a bare number: seconds");
+	cr_assert_eq(scn_duration("1h30m"), 5400000);
+	cr_assert_eq(scn_duration("2min"), 120000);
+	cr_assert_eq(scn_duration("24h"), 86400000);
+	cr_assert_eq(scn_duration("25h"), -1, "a step is a day at most");
 	cr_assert_eq(scn_duration("-2s"), -1);
 	cr_assert_eq(scn_duration("s"), -1);
 	cr_assert_eq(scn_duration(NULL), -1);
