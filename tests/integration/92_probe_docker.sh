@@ -56,8 +56,12 @@ trap it92_cleanup EXIT
 note "labsup image build postgres: the image carries the probe"
 lab image build postgres >"$LAB_DIR/build.log" 2>&1 || fail "labsup image build failed: $(cat "$LAB_DIR/build.log")"
 grep -q 'gets no probe' "$LAB_DIR/build.log" && fail "the image got no probe: $(cat "$LAB_DIR/build.log")"
-[ "$(docker image inspect -f '{{index .Config.Labels "labsup.probe"}}' "$IMG")" = 1 ] ||
-	fail "$IMG has no labsup.probe label"
+# the label is the probe's segment layout version (shm/probe.h)
+ver=$(awk '$1 == "#define" && $2 == "PROBE_VERSION" { print $3 }' "$ROOT/shm/probe.h")
+[ -n "$ver" ] || fail "no PROBE_VERSION in shm/probe.h"
+label=$(docker image inspect -f '{{index .Config.Labels "labsup.probe"}}' "$IMG")
+[ "$label" = "$ver" ] ||
+	fail "$IMG's labsup.probe label is '$label', not the probe's version $ver"
 
 NODES="pub sub1 sub2"
 ctr() { echo "labsup-$LAB_NAME-$1"; }
