@@ -243,7 +243,7 @@ top_subs(struct top_state *t, const struct snapshot *s)
 		if (!u->enabled)
 			state = "paused; ";
 		else if (!u->apply_running)
-			state = "no apply worker; ";
+			state = "no apply; ";
 		snprintf(errs, sizeof(errs), "errors %lld apply, %lld sync",
 		    (long long)u->apply_errors, (long long)u->sync_errors);
 		snprintf(line, sizeof(line), "sub %-8.8s %s%s; rcv-rep %s; slot %s, "

@@ -85,13 +85,13 @@ grep -q "^workers $running running" <<<"$shot" || fail "status has $running work
 grep -q '^writer .*InfluxDB up' <<<"$shot" || fail "top does not show the writer with InfluxDB up"
 
 note "subscription health: a line per subscriber, as the servers say"
-subs_seen() { lab top -n 1 >"$LAB_DIR/frame" && grep -q '^sub sub1  *errors ' "$LAB_DIR/frame" && grep -q '^sub sub2  *errors ' "$LAB_DIR/frame"; }
+subs_seen() { lab top -n 1 >"$LAB_DIR/frame" && grep -q '^sub sub1 .*errors ' "$LAB_DIR/frame" && grep -q '^sub sub2 .*errors ' "$LAB_DIR/frame"; }
 wait_for 30 subs_seen || fail "top has no subscription lines: $(cat "$LAB_DIR/frame")"
 while IFS= read -r line; do
 	[ "${#line}" -le 80 ] || fail "a line wider than 80 columns: $line"
 done <"$LAB_DIR/frame"
 for node in sub1 sub2; do
-	row=$(grep "^sub $node  *errors " "$LAB_DIR/frame")
+	row=$(grep "^sub $node .*errors " "$LAB_DIR/frame")
 	port=SUB1_PORT; [ $node = sub2 ] && port=SUB2_PORT
 	sub=$(psql_node "${!port}" "SELECT subname FROM pg_subscription")
 	ws=$(psql_node "$PUB_PORT" "SELECT wal_status FROM pg_replication_slots WHERE slot_name = '$sub'")
@@ -103,7 +103,7 @@ done
 note "an apply error on sub1 shows in its line"
 psql_node "$SUB1_PORT" "INSERT INTO branches (bid, bbalance) VALUES (987654, 0)" || fail "insert on sub1"
 psql_node "$PUB_PORT" "INSERT INTO branches (bid, bbalance) VALUES (987654, 0)" || fail "insert on pub"
-apply_err() { lab top -n 1 | grep -q '^sub sub1  *errors [1-9][0-9]* apply'; }
+apply_err() { lab top -n 1 | grep -q '^sub sub1 .*errors [1-9][0-9]* apply'; }
 wait_for 90 apply_err || fail "top shows no apply error for sub1: $(lab top -n 1 | grep '^sub sub1 ')"
 n=$(psql_node "$SUB1_PORT" "SELECT apply_error_count FROM pg_stat_subscription_stats")
 note "sub1: $(lab top -n 1 | grep '^sub sub1 '); the server says $n"
