@@ -26,6 +26,7 @@
 
 struct logs_node {
 	const struct node_cfg *node;
+	int index;			/* its place in the config: its digit */
 	struct pglog_follow f;
 	int wd;				/* inotify watch, -1 none yet */
 	bool skip_one;			/* the line at skip_off was sent ... */
@@ -154,7 +155,7 @@ logs_line(void *arg, const char *line, size_t len, const char *file,
 		free(l);
 		return 0;
 	}
-	int64_t ts = pglog_point_ts(l->ts_ns, off, lg->cur->node->name);
+	int64_t ts = pglog_point_ts(l->ts_ns, off, lg->cur->index);
 	/* the event first: the last record of a line is a pg_log part */
 	if (cls == PGLOG_EVENT) {
 		struct record *e = &recs[n++];
@@ -324,6 +325,7 @@ logs_main(struct worker_ctx *ctx)
 		char dir[PATH_MAX], rel[CFG_NAME + 16];
 
 		n->node = &cfg->nodes[i];
+		n->index = i;
 		n->wd = -1;
 		lab_node_log_dir(cfg, n->node->name, lg->docker, dir,
 		    sizeof(dir));

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../shm/record.h"
+#include "../lib/config.h"
 
 /*
  * The text kept of a line: message, then " DETAIL: " detail, and for a
@@ -94,14 +95,15 @@ void pglog_event_text(const struct pglog_line *l, const char *node,
 
 /*
  * A line's point timestamp: its log time, ms resolution, plus in ns its
- * byte offset modulo 100000 times ten and a digit of its node's name
- * (its hash).  The same line always gets the same time, so a line sent
+ * byte offset modulo 100000 times ten and its node's place in the config
+ * (0 .. CFG_MAX_NODES - 1, a digit each: a hash of the name would give
+ * two of eight nodes the same digit often).  The same line always gets the same time, so a line sent
  * twice (a worker restarted before it saved its offset) is one point;
  * lines of one millisecond stay apart and in order; and two nodes' lines
  * of one millisecond at one offset (sub1 and sub2 start alike, and log
  * alike) stay apart in `events`, whose points have no node tag.
  */
-int64_t pglog_point_ts(int64_t log_ts_ns, int64_t offset, const char *node);
+int64_t pglog_point_ts(int64_t log_ts_ns, int64_t offset, int node_index);
 
 /* "2026-12-01 11:24:37.123": a line's time as the CLI prints it (UTC). */
 void pglog_format_ts(int64_t ts_ns, char *buf, size_t len);

@@ -129,7 +129,7 @@ Test(pglog, line_parts_share_series_and_time)
 {
 	struct record r[PGLOG_PARTS];
 	const struct pglog_line *l = parse(lockwait);
-	int n = pglog_records(l, "pub", pglog_point_ts(l->ts_ns, 1234, "pub"), 7, 1234,
+	int n = pglog_records(l, "pub", pglog_point_ts(l->ts_ns, 1234, 0), 7, 1234,
 	    r);
 
 	cr_assert_eq(n, 2);
@@ -140,10 +140,10 @@ Test(pglog, line_parts_share_series_and_time)
 	cr_assert_str_eq(lines(r, 2), "pg_log,backend_type=client\\ backend,"
 	    "node=pub,severity=LOG,sqlstate=00000 pid=5i,message=\"process 5 "
 	    "still waiting for ShareLock on transaction 9 a\",seq=3i "
-	    "1796124277123012344\n"
+	    "1796124277123012340\n"
 	    "pg_log,backend_type=client\\ backend,node=pub,severity=LOG,"
 	    "sqlstate=00000 pid=5i,message_2=\"fter 1000.123 ms\",seq_2=4i "
-	    "1796124277123012344\n");
+	    "1796124277123012340\n");
 }
 
 Test(pglog, long_line_is_parts_of_one_point)
@@ -208,17 +208,16 @@ Test(pglog, point_time_is_stable_and_ordered)
 {
 	int64_t t = 1796124277123000000LL;
 
-	cr_assert_eq(pglog_point_ts(t, 500, "pub"), pglog_point_ts(t, 500,
-	    "pub"));
-	cr_assert_lt(pglog_point_ts(t, 500, "pub"), pglog_point_ts(t, 501,
-	    "sub1"));
-	cr_assert_lt(pglog_point_ts(t, 99999, "sub7"), t + 1000000);
+	cr_assert_eq(pglog_point_ts(t, 500, 0), pglog_point_ts(t, 500, 0));
+	cr_assert_lt(pglog_point_ts(t, 500, 0), pglog_point_ts(t, 501, 1));
+	cr_assert_lt(pglog_point_ts(t, 99999, CFG_MAX_NODES - 1),
+	    t + 1000000);
 	/* sub1 and sub2 log alike: one ms, one offset, still two points in
 	 * events (no node tag there) */
-	cr_assert_neq(pglog_point_ts(t, 18934, "sub1"),
-	    pglog_point_ts(t, 18934, "sub2"));
-	cr_assert_neq(pglog_point_ts(t, 18934, "pub"),
-	    pglog_point_ts(t, 18934, "sub2"));
+	for (int i = 0; i < CFG_MAX_NODES; i++)
+		for (int j = i + 1; j < CFG_MAX_NODES; j++)
+			cr_assert_neq(pglog_point_ts(t, 18934, i),
+			    pglog_point_ts(t, 18934, j), "nodes %d and %d", i, j);
 }
 
 Test(pglog, subscription_health_lines)
