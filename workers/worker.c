@@ -308,6 +308,13 @@ worker_run(const struct worker_start *ws)
 	ctx.arg = ws->arg;
 
 	/* a fresh own block: the previous owner may have died mid-write */
+	{
+		struct slot_own prev;
+
+		if (status_read_own(ctx.slot, &prev) == 0)
+			memcpy(ctx.prev_counters, prev.counters,
+			    sizeof(ctx.prev_counters));
+	}
 	seq_write_begin(&ctx.slot->own_lock);
 	memset(&ctx.slot->own, 0, sizeof(ctx.slot->own));
 	ctx.slot->own.pid = getpid();

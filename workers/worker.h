@@ -116,6 +116,12 @@ struct worker_ctx {
 	int slot_index;
 	int kind;		/* enum worker_kind */
 	const char *arg;	/* node name (sampler), client index (hum) */
+	/*
+	 * The counters the slot's previous owner left (a restarted worker
+	 * may continue its totals), all zero when there was none or its
+	 * block was torn (it died mid-write).
+	 */
+	int64_t prev_counters[NCOUNTERS];
 };
 
 /*

@@ -485,7 +485,6 @@ static int
 wr_init(struct writer *w, struct worker_ctx *ctx)
 {
 	char err[512], dir[CFG_PATH + 32];
-	struct slot_own own;
 
 	memset(w, 0, sizeof(*w));
 	w->sp.wfd = -1;
@@ -505,8 +504,9 @@ wr_init(struct writer *w, struct worker_ctx *ctx)
 	if (wr_lock(w) == -1)
 		return 1;
 	/* a restarted writer continues its totals */
-	if (status_read_own(ctx->slot, &own) == 0)
-		memcpy(w->c, own.counters, sizeof(w->c));
+	_Static_assert(sizeof(w->c) == sizeof(ctx->prev_counters),
+	    "the writer's totals are its slot's counters");
+	memcpy(w->c, ctx->prev_counters, sizeof(w->c));
 	if (influx_init(&w->ix, w->cfg, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		status_set(ctx->slot, WS_FAILED, "%s", err);

@@ -34,8 +34,22 @@ back() {
 	[ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$2" ]
 }
 
+# a restarted writer continues its totals (its slot's counters): right
+# after a kill -9 it has written no fewer points than before it
+points() { status_json | jq -r '.writer.points_written'; }
+many_points() { [ "$(points)" -ge 3000 ]; }
+note "the writer's totals survive its kill -9"
+wait_for 120 many_points || fail "the writer wrote no 3000 points: $(points)"
+p0=$(points); wp=$(wpid writer)
+kill -9 "$wp" || fail "kill the writer ($wp)"
+wait_for 120 back writer "$wp" || fail "the writer did not come back"
+p1=$(points)
+[ "$p1" -ge "$p0" ] || fail "the writer's points_written went from $p0 to $p1 over its restart"
+echo "points_written $p0 before the kill, $p1 right after"
+kills[writer]=1
+
 note "$ROUNDS rounds: kill -9 each of ${#names[@]} workers"
-total=0
+total=1
 for r in $(seq 1 "$ROUNDS"); do
 	declare -A old=()
 	for n in "${names[@]}"; do
