@@ -61,32 +61,11 @@ asan_reports() {
 }
 
 NODES="pub sub1 sub2"
-# sampler_detail NODE: the sampler's status line
-sampler_detail() {
-	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"
-}
-probe_sampling() {
-	local n
-	for n in $NODES; do
-		sampler_detail "$n" | grep -q '^probe: every 1 ms' || return 1
-	done
-}
-# node_records NODE SINCE_NS: records of every kind from NODE after SINCE
-node_records() {
-	local m
-	for m in pg_activity pg_blocking pg_locks; do
-		[ "$(influx_value "SELECT count(*) FROM $m WHERE node = '$1'
-		    AND time > $2")" -gt 0 ] || return 1
-	done
-}
-all_records() {
-	local n
-	for n in $NODES; do node_records "$n" "$1" || return 1; done
-}
+. "$ROOT/tests/tools/probe.sh"
 
 note "start with source = probe at 1 kHz"
 lab start || fail "labsup start failed"
-wait_for 120 probe_sampling || { status_json | jq -r '.workers[].detail'; fail "the samplers do not report the probe sampling"; }
+wait_for 120 probe_sampling 1 || { status_json | jq -r '.workers[].detail'; fail "the samplers do not report the probe sampling"; }
 for n in $NODES; do
 	note "sampler $n: $(sampler_detail "$n")"
 	grep -q "^shared_preload_libraries = '$LAB_DIR/state/pg/labsup_probe.so'" \
@@ -134,7 +113,7 @@ wait_for 30 gone "$WRITER" || fail "the writer did not die"
 sleep 3
 note "labsup start again: the probes reattach"
 lab start || fail "labsup start after the kill failed"
-wait_for 120 probe_sampling || fail "the samplers do not report the probe sampling after the restart"
+wait_for 120 probe_sampling 1 || fail "the samplers do not report the probe sampling after the restart"
 T1=$(date +%s%N)
 wait_for 120 all_records "$T1" || fail "no probe records after the restart"
 for n in $NODES; do

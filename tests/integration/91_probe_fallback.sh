@@ -21,12 +21,11 @@ interval_ms = 10
 EOC
 trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 
-sampler_detail() {
-	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"
-}
+NODES="pub sub1 sub2"
+. "$ROOT/tests/tools/probe.sh"
 details_match() {	# details_match REGEX: every sampler's detail matches
 	local n
-	for n in pub sub1 sub2; do
+	for n in $NODES; do
 		sampler_detail "$n" | grep -Eq "$1" || return 1
 	done
 }

@@ -65,26 +65,7 @@ label=$(docker image inspect -f '{{index .Config.Labels "labsup.probe"}}' "$IMG"
 
 NODES="pub sub1 sub2"
 ctr() { echo "labsup-$LAB_NAME-$1"; }
-sampler_detail() {
-	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"
-}
-probe_sampling() {
-	local n
-	for n in $NODES; do
-		sampler_detail "$n" | grep -q '^probe: every 10 ms' || return 1
-	done
-}
-node_records() {	# node_records NODE SINCE_NS: every kind from NODE
-	local m
-	for m in pg_activity pg_blocking pg_locks; do
-		[ "$(influx_value "SELECT count(*) FROM $m WHERE node = '$1'
-		    AND time > $2")" -gt 0 ] || return 1
-	done
-}
-all_records() {
-	local n
-	for n in $NODES; do node_records "$n" "$1" || return 1; done
-}
+. "$ROOT/tests/tools/probe.sh"
 # the probe's lines: the container's stderr before the logging collector,
 # then the jsonlog in the bind-mounted host directory (issue 16)
 probe_log() {
@@ -94,7 +75,7 @@ probe_log() {
 
 note "start a docker lab with source = probe"
 lab start || fail "labsup start failed"
-wait_for 180 probe_sampling || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "the samplers do not report the probe sampling"; }
+wait_for 180 probe_sampling 10 || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "the samplers do not report the probe sampling"; }
 ids0=""
 for n in $NODES; do
 	note "sampler $n: $(sampler_detail "$n")"
@@ -125,7 +106,7 @@ wait_for 30 gone "$WRITER" || fail "the writer did not die"
 # the orphaned samplers remove their segments: the probes say so
 wait_for 30 bash -c "! ls $DIR/pub" || fail "the sampler of pub left its segment after the supervisor died"
 lab start || fail "labsup start after the kill failed"
-wait_for 180 probe_sampling || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "the samplers do not report the probe sampling after the restart"; }
+wait_for 180 probe_sampling 10 || { status_json | jq -r '.workers[] | select(.kind == "sampler") | .detail'; fail "the samplers do not report the probe sampling after the restart"; }
 ids1=""
 for n in $NODES; do ids1="$ids1 $(docker inspect -f '{{.Id}}' "$(ctr "$n")")"; done
 [ "$ids0" = "$ids1" ] || fail "the containers were made again, not adopted: [$ids0] [$ids1]"
