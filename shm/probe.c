@@ -30,13 +30,12 @@ probe_seg_path(char *buf, size_t len, const char *lab, const char *node)
 	snprintf(buf, len, "%s/%s", dir, node);
 }
 
-int
-probe_seg_mkdir(const char *lab, char *err, size_t errlen)
+/* Make the segments' directory dir, or take the one there if it is ours. */
+static int
+probe_dir_make(const char *dir, char *err, size_t errlen)
 {
-	char dir[256];
 	struct stat sb;
 
-	probe_seg_dir(dir, sizeof(dir), lab);
 	if (mkdir(dir, 0711) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot make %s: %s", dir,
 		    strerror(errno));
@@ -55,6 +54,15 @@ probe_seg_mkdir(const char *lab, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+probe_seg_mkdir(const char *lab, char *err, size_t errlen)
+{
+	char dir[256];
+
+	probe_seg_dir(dir, sizeof(dir), lab);
+	return probe_dir_make(dir, err, errlen);
 }
 
 /* The mapping of fd when it is a whole probe segment, else NULL. */
@@ -102,8 +110,25 @@ probe_seg_attach(const char *path, uid_t uid, gid_t gid, bool *reused,
 		close(fd);
 		unlink(path);	/* not ours, or another layout */
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	/*
+	 * Another node's sampler, leaving, removes the directory when it
+	 * finds it empty (a local lab's last one does): between our mkdir
+	 * and this create it may have.  Make it again and retry.
+	 */
+	for (int tries = 0;; tries++) {
+		char dir[256], *slash;
+
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		if (fd != -1 || errno != ENOENT || tries == 3)
+			break;
+		snprintf(dir, sizeof(dir), "%s", path);
+		if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+			break;
+		*slash = '\0';
+		if (probe_dir_make(dir, err, errlen) == -1)
+			return NULL;
+	}
 	if (fd == -1) {
 		snprintf(err, errlen, "cannot create %s: %s",
 		    path, strerror(errno));
