@@ -42,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/twophase.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -121,6 +122,20 @@ struct told {
 
 static struct told told_prev[PAIR_WAITERS_MAX], told_cur[PAIR_WAITERS_MAX];
 static int ntold_prev = 0, ntold_cur = 0;
+
+/*
+ * The summary window (PROBE_SUMMARY_TICKS slots of the grid, aligned on
+ * multiples of it): its pg_activity went out on its first tick; its
+ * pg_blocking peaks go out when it ends.
+ */
+static struct {
+	int64 first;		/* its first slot; -1: none open */
+	int64 ticks;		/* the slots it spans */
+	int64 ts;		/* CLOCK_REALTIME of its first tick */
+	int64 waiting, pairs;
+	double longest;
+	char node[REC_NAME];
+} win = { .first = -1 };
 
 /* One live PGPROC, read without locks. */
 struct proc_view {
@@ -229,6 +244,7 @@ probe_attach(void)
 	}
 	probe_unmap();
 	seg = p;
+	win.first = -1;		/* the old segment's window */
 	seg_size = (size_t)sb.st_size;
 	seg_ino = sb.st_ino;
 	said_missing = false;
@@ -562,43 +578,119 @@ probe_waiters(struct lane *l, int64 ts, const struct proc_view *pv, int npv,
  * mode held and one for the mode awaited).  Returns the number of granted
  * locks.
  */
+/*
+ * lock.c's fast-path slot layout (private to it; the same since 9.2): each
+ * of a PGPROC's FP_LOCK_SLOTS_PER_BACKEND slots has 3 bits in fpLockBits,
+ * one per mode from AccessShareLock.
+ */
+#define FP_BITS_PER_SLOT 3
+#define FP_SLOT_MASK ((1U << FP_BITS_PER_SLOT) - 1)
+#define FP_LOCKNUMBER_OFFSET 1
+
+static void
+lock_count(struct lock_group *lg, int *nl, LOCKMETHODID mid, uint8 type,
+    LOCKMODE mode, bool granted)
+{
+	const char *tn = type <= LOCKTAG_LAST_TYPE ? LockTagTypeNames[type] :
+	    "unknown";
+	struct lock_group *g;
+
+	if ((g = lock_group(lg, nl, tn, GetLockmodeName(mid, mode),
+	    granted)) != NULL)
+		g->count++;
+}
+
+/*
+ * The lock counts pg_locks would show, by type, mode and granted, without
+ * GetLockStatusData's copy of the lock table (whose scan of the whole
+ * PROCLOCK hash, mostly empty buckets, was most of a snapshot's time):
+ *  - the PROCLOCKs of every live process and prepared transaction, from
+ *    its own lists, under one partition lock at a time, shared; a waiter
+ *    counts once, ungranted, on the lock it waits for;
+ *  - their fast-path slots, one word each, read without the process's
+ *    fpInfoLock: a lock moving to the main table meanwhile may be counted
+ *    twice or not at all, as between GetLockStatusData's own two passes.
+ */
 static int64
-probe_locks(struct lane *l, const char *node, int64 ts)
+probe_locks(struct lane *l, const char *node, int64 ts,
+    const struct proc_view *pv, int npv)
 {
 	static struct lock_group lg[LOCK_GROUPS];
-	int nl = 0;
+	static PGPROC **procs = NULL;
+	int nl = 0, np = 0;
 	int64 granted = 0;
 	int64 t0 = mono_ns(), dt;
-	LockData *ld = GetLockStatusData();
+	uint32 all = ProcGlobal->allProcCount;
 	struct record r;
 
-	/* the partition locks are released: the rest is our own memory */
+	if (procs == NULL)
+		procs = MemoryContextAlloc(TopMemoryContext, sizeof(*procs) *
+		    (all + (uint32)max_prepared_xacts));
+	for (int k = 0; k < npv; k++)
+		procs[np++] = &ProcGlobal->allProcs[pv[k].idx];
+	/*
+	 * Prepared transactions hold locks in PGPROCs of their own (pid 0),
+	 * past allProcCount (proc.c: "it excludes prepared xacts").
+	 */
+	for (int i = 0; i < max_prepared_xacts; i++)
+		procs[np++] = &ProcGlobal->allProcs[all + (uint32)i];
+	for (int k = 0; k < np; k++) {
+		volatile PGPROC *p = procs[k];
+		uint64 bits = p->fpLockBits;
+
+		for (int j = 0; bits != 0 && j < FP_LOCK_SLOTS_PER_BACKEND;
+		    j++) {
+			uint32 b = (uint32)(bits >> (FP_BITS_PER_SLOT * j)) &
+			    FP_SLOT_MASK;
+
+			for (int m = 0; m < FP_BITS_PER_SLOT; m++)
+				if ((b & (1U << m)) != 0) {
+					lock_count(lg, &nl, DEFAULT_LOCKMETHOD,
+					    LOCKTAG_RELATION,
+					    m + FP_LOCKNUMBER_OFFSET, true);
+					granted++;
+				}
+		}
+		if (p->fpVXIDLock) {
+			lock_count(lg, &nl, DEFAULT_LOCKMETHOD,
+			    LOCKTAG_VIRTUALTRANSACTION, ExclusiveLock, true);
+			granted++;
+		}
+	}
+	for (int part = 0; part < NUM_LOCK_PARTITIONS; part++) {
+		LWLockAcquire(LockHashPartitionLockByIndex(part), LW_SHARED);
+		for (int k = 0; k < np; k++) {
+			PGPROC *p = procs[k];
+			SHM_QUEUE *head = &p->myProcLocks[part];
+			PROCLOCK *pl;
+
+			for (pl = (PROCLOCK *)SHMQueueNext(head, head,
+			    offsetof(PROCLOCK, procLink)); pl != NULL;
+			    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
+			    offsetof(PROCLOCK, procLink))) {
+				const LOCKTAG *tag = &pl->tag.myLock->tag;
+				LOCKMETHODID mid =
+				    (LOCKMETHODID)tag->locktag_lockmethodid;
+
+				for (int m = 1; m < MAX_LOCKMODES; m++)
+					if ((pl->holdMask & LOCKBIT_ON(m)) != 0) {
+						lock_count(lg, &nl, mid,
+						    tag->locktag_type, m, true);
+						granted++;
+					}
+				if (p->waitProcLock == pl)
+					lock_count(lg, &nl, mid,
+					    tag->locktag_type, p->waitLockMode,
+					    false);
+			}
+		}
+		LWLockRelease(LockHashPartitionLockByIndex(part));
+	}
 	dt = mono_ns() - t0;
 	atomic_fetch_add(&seg->st.lock_snaps, 1);
 	atomic_fetch_add(&seg->st.lock_snap_ns, (uint64)dt);
 	if ((uint64)dt > atomic_load(&seg->st.lock_snap_max_ns))
 		atomic_store(&seg->st.lock_snap_max_ns, (uint64)dt);
-	for (int i = 0; i < ld->nelements; i++) {
-		LockInstanceData *li = &ld->locks[i];
-		LOCKMETHODID mid = (LOCKMETHODID)li->locktag.locktag_lockmethodid;
-		const char *type = li->locktag.locktag_type <= LOCKTAG_LAST_TYPE ?
-		    LockTagTypeNames[li->locktag.locktag_type] : "unknown";
-		struct lock_group *g;
-
-		for (int m = 1; m < MAX_LOCKMODES; m++) {
-			if ((li->holdMask & LOCKBIT_ON(m)) == 0)
-				continue;
-			if ((g = lock_group(lg, &nl, type,
-			    GetLockmodeName(mid, m), true)) != NULL)
-				g->count++;
-			granted++;
-		}
-		if (li->waitLockMode == NoLock)
-			continue;
-		if ((g = lock_group(lg, &nl, type,
-		    GetLockmodeName(mid, li->waitLockMode), false)) != NULL)
-			g->count++;
-	}
 	for (int i = 0; i < nl; i++) {
 		rec_init(&r, REC_LOCKS, ts);
 		strlcpy(r.u.locks.node, node, REC_NAME);
@@ -644,14 +736,37 @@ proc_find(const struct proc_view *pv, int n, int pid)
 	return NULL;
 }
 
-/* One tick: every backend, and the lock manager when it is due. */
+/* The open summary window's pg_blocking record, if one is open. */
 static void
-probe_tick(int64 slot, MemoryContext tickcx)
+win_flush(struct lane *l)
+{
+	struct record r;
+
+	if (win.first < 0)
+		return;
+	rec_init(&r, REC_BLOCKING, win.ts);
+	strlcpy(r.u.blocking.node, win.node, REC_NAME);
+	r.u.blocking.waiting = win.waiting;
+	r.u.blocking.pairs = win.pairs;
+	r.u.blocking.longest_wait_ms = win.longest;
+	/* no statistics are read here: the sampler adds it, once a second */
+	r.u.blocking.deadlocks = REC_ABSENT;
+	lane_push(l, &r);
+	win.first = -1;
+}
+
+/*
+ * One tick of slot `slot` on the grid of `iv` ns: every backend, and the
+ * lock manager when it is due.  Slot -1: only the open window's record
+ * (sampling stops).
+ */
+static void
+probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
 {
 	static struct act_group ag[ACT_GROUPS];
 	static struct proc_view *pv = NULL;
 	static struct be_view *bv = NULL;
-	static int *slots = NULL;
+	static int *slots = NULL, *slot_pv = NULL; /* and its pv entry */
 	static uint64 *slot_tick = NULL;	/* the tick that listed it */
 	static uint64 tickno = 0;
 	static int npv_max = 0;
@@ -666,10 +781,25 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	int na = 0, npv, nbv = 0, nslots = 0;
 	struct record r;
 	MemoryContext old;
+	int64 wticks = PROBE_SUMMARY_TICKS(iv);
+	bool opens;
 
+	if (win.first >= 0 && (slot < win.first ||
+	    slot >= win.first + win.ticks || win.ticks != wticks))
+		win_flush(l);	/* ended unseen (a late tick), or stopping */
+	if (slot < 0)
+		return;
 	/* bounded: the segment is labsup's to write */
 	memcpy(node, seg->ctl.node, REC_NAME);
 	node[REC_NAME - 1] = '\0';
+	if ((opens = win.first < 0)) {
+		win.first = slot - slot % wticks;
+		win.ticks = wticks;
+		win.ts = ts;
+		win.waiting = win.pairs = 0;
+		win.longest = 0;
+		memcpy(win.node, node, REC_NAME);
+	}
 	if (pv == NULL) {
 		npv_max = (int)ProcGlobal->allProcCount;
 		pv = MemoryContextAlloc(TopMemoryContext,
@@ -678,11 +808,28 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		    sizeof(*bv) * (size_t)beSlots);
 		slots = MemoryContextAlloc(TopMemoryContext,
 		    sizeof(*slots) * (size_t)(npv_max + beSlots));
+		slot_pv = MemoryContextAlloc(TopMemoryContext,
+		    sizeof(*slot_pv) * (size_t)(npv_max + beSlots));
 		slot_tick = MemoryContextAllocZero(TopMemoryContext,
 		    sizeof(*slot_tick) * (size_t)beSlots);
 	}
 	tickno++;
 	npv = probe_procs(pv, npv_max);
+	for (int k = 0; k < npv; k++) {
+		if ((pv[k].wei & 0xFF000000) != PG_WAIT_LOCK ||
+		    pv[k].pid == skip)
+			continue;
+		waiting++;
+		if (pv[k].wait_start != 0 && now > pv[k].wait_start &&
+		    (now - pv[k].wait_start) / 1000.0 > longest)
+			longest = (now - pv[k].wait_start) / 1000.0;
+	}
+	/*
+	 * Between summaries (1 kHz) a tick where nobody waits needs no status
+	 * entry: the PGPROCs tell it all.
+	 */
+	if (!opens && waiting == 0)
+		goto summary;
 	/*
 	 * The status entries of live processes only: a backend's is at its
 	 * backendId - 1 (pgstat_beinit), the auxiliary processes' past
@@ -697,11 +844,14 @@ probe_tick(int64 slot, MemoryContext tickcx)
 
 		if (b > 0 && b <= MaxBackends && slot_tick[b - 1] != tickno) {
 			slot_tick[b - 1] = tickno;
+			slot_pv[nslots] = k;
 			slots[nslots++] = b - 1;
 		}
 	}
-	for (int k = MaxBackends; k < beSlots; k++)
+	for (int k = MaxBackends; k < beSlots; k++) {
+		slot_pv[nslots] = -1;	/* an auxiliary process: by pid */
 		slots[nslots++] = k;
+	}
 	for (int si = 0; si < nslots; si++) {
 		int i = slots[si];
 		volatile PgBackendStatus *be = &beArray[i];
@@ -733,7 +883,9 @@ probe_tick(int64 slot, MemoryContext tickcx)
 		if (pid <= 0 || pid == skip)
 			continue;
 		bv[nbv++] = (struct be_view){ pid, i, st, qid };
-		if ((p = proc_find(pv, npv, pid)) != NULL && p->wei != 0) {
+		p = slot_pv[si] >= 0 && pv[slot_pv[si]].pid == pid ?
+		    &pv[slot_pv[si]] : proc_find(pv, npv, pid);
+		if (p != NULL && p->wei != 0) {
 			const char *s;
 
 			if ((s = pgstat_get_wait_event_type(p->wei)) != NULL)
@@ -741,21 +893,16 @@ probe_tick(int64 slot, MemoryContext tickcx)
 			if ((s = pgstat_get_wait_event(p->wei)) != NULL)
 				we = s;
 		}
-		if ((g = act_group(ag, &na, state_name(st), wt, we)) != NULL)
+		if (opens &&
+		    (g = act_group(ag, &na, state_name(st), wt, we)) != NULL)
 			g->count++;
 		if (st == STATE_RUNNING)
 			active++;
 		else if (st == STATE_IDLEINTRANSACTION ||
 		    st == STATE_IDLEINTRANSACTION_ABORTED)
 			idle_tx++;
-		if (p != NULL && (p->wei & 0xFF000000) == PG_WAIT_LOCK) {
-			waiting++;
-			if (p->wait_start != 0 && now > p->wait_start &&
-			    (now - p->wait_start) / 1000.0 > longest)
-				longest = (now - p->wait_start) / 1000.0;
-		}
 	}
-	for (int i = 0; i < na; i++) {
+	for (int i = 0; opens && i < na; i++) {
 		rec_init(&r, REC_ACTIVITY, ts);
 		strlcpy(r.u.activity.node, node, REC_NAME);
 		strlcpy(r.u.activity.state, ag[i].state,
@@ -769,26 +916,27 @@ probe_tick(int64 slot, MemoryContext tickcx)
 	}
 	if (waiting > 0)
 		pairs = probe_waiters(l, ts, pv, npv, bv, nbv, skip);
-	else
+	if (opens) {
+		atomic_store(&seg->st.active, active);
+		atomic_store(&seg->st.idle_tx, idle_tx);
+	}
+summary:
+	if (waiting == 0)
 		ntold_prev = 0;	/* nobody waits: the next waiter is new */
 	if (locks_every > 0 && slot % locks_every == 0) {
 		old = MemoryContextSwitchTo(tickcx);
-		atomic_store(&seg->st.granted, probe_locks(l, node, ts));
+		atomic_store(&seg->st.granted,
+		    probe_locks(l, node, ts, pv, npv));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tickcx);
 	}
-	rec_init(&r, REC_BLOCKING, ts);
-	strlcpy(r.u.blocking.node, node, REC_NAME);
-	r.u.blocking.waiting = waiting;
-	r.u.blocking.pairs = pairs;
-	r.u.blocking.longest_wait_ms = longest;
-	/* no statistics are read here: the sampler adds it, once a second */
-	r.u.blocking.deadlocks = REC_ABSENT;
-	lane_push(l, &r);
+	win.waiting = Max(win.waiting, waiting);
+	win.pairs = Max(win.pairs, pairs);
+	win.longest = Max(win.longest, longest);
+	if (slot == win.first + win.ticks - 1)
+		win_flush(l);
 	atomic_store(&seg->st.waiting, waiting);
 	atomic_store(&seg->st.pairs, pairs);
-	atomic_store(&seg->st.active, active);
-	atomic_store(&seg->st.idle_tx, idle_tx);
 	atomic_store(&seg->st.last_tick_ns, ts);
 	atomic_fetch_add(&seg->st.tick_ns, (uint64)(mono_ns() - t0));
 	atomic_fetch_add(&seg->st.ticks, 1);
@@ -814,6 +962,13 @@ probe_sleep_until(int64 until)
 	}
 }
 
+/* Writing into the mapping: a fault there comes back to the sigsetjmp. */
+#define GUARDED(call) do {						\
+	bus_armed = 1;							\
+	call;								\
+	bus_armed = 0;							\
+} while (0)
+
 void
 labsup_probe_main(Datum arg)
 {
@@ -836,6 +991,21 @@ labsup_probe_main(Datum arg)
 	base = CurrentMemoryContext;
 	ereport(LOG, (errmsg("labsup probe: started, waiting for %s",
 	    probe_segment)));
+	/*
+	 * A fault while writing into the mapping (a segment truncated under
+	 * us: probe_sigbus) comes back here, once per fault rather than a
+	 * sigsetjmp (a system call, for the mask) per tick.
+	 */
+	if (sigsetjmp(bus_env, 1) != 0) {
+		bus_armed = 0;
+		ereport(LOG, (errmsg("labsup probe: segment %s faulted "
+		    "under us (truncated?): unmapped it", probe_segment)));
+		MemoryContextSwitchTo(base);
+		MemoryContextReset(tickcx);
+		seg = NULL;	/* the mapping is unusable */
+		next_check = 0;
+		next_slot = -1;
+	}
 	while (!got_sigterm) {
 		int64 now = mono_ns(), iv;
 
@@ -850,8 +1020,10 @@ labsup_probe_main(Datum arg)
 		}
 		if (seg == NULL || !atomic_load(&seg->ctl.run) ||
 		    (iv = atomic_load(&seg->ctl.interval_ns)) <= 0) {
-			if (seg != NULL)
+			if (seg != NULL) {
+				GUARDED(probe_tick(-1, 0, tickcx));
 				atomic_store(&seg->st.sampling, 0);
+			}
 			next_slot = -1;
 			(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT |
 			    WL_EXIT_ON_PM_DEATH, IDLE_MS, PG_WAIT_EXTENSION);
@@ -868,18 +1040,7 @@ labsup_probe_main(Datum arg)
 		if (seg == NULL)
 			continue;
 		atomic_store(&seg->st.heartbeat_ns, now);
-		if (sigsetjmp(bus_env, 1) != 0) {
-			ereport(LOG, (errmsg("labsup probe: segment %s faulted "
-			    "under us (truncated?): unmapped it",
-			    probe_segment)));
-			MemoryContextSwitchTo(base);
-			MemoryContextReset(tickcx);
-			seg = NULL;	/* the mapping is unusable */
-			continue;
-		}
-		bus_armed = 1;
-		probe_tick(next_slot, tickcx);
-		bus_armed = 0;
+		GUARDED(probe_tick(next_slot, iv, tickcx));
 		/* the grid's next slot; those that passed meanwhile are late */
 		now = mono_ns();
 		if (now / iv + 1 > next_slot + 1)
@@ -888,6 +1049,7 @@ labsup_probe_main(Datum arg)
 		next_slot = now / iv + 1;
 	}
 	if (seg != NULL) {
+		GUARDED(probe_tick(-1, 0, tickcx));
 		atomic_store(&seg->st.sampling, 0);
 		atomic_store(&seg->st.pid, 0);
 	}

@@ -28,10 +28,21 @@
 #include "ring.h"
 
 #define PROBE_MAGIC 0x6c61627370726231ULL /* "labsprb1" */
-#define PROBE_VERSION 2	/* 2: REC_PROBE_WAIT */
+#define PROBE_VERSION 3	/* 2: REC_PROBE_WAIT; 3: PROBE_SUMMARY_NS */
 #define PROBE_LANE_RECORDS 16384	  /* 2 MiB: seconds of 1 kHz ticks */
 #define PROBE_GUC "labsup.segment"	  /* the server setting naming it */
 #define PROBE_SEG_ROOT "/dev/shm"	  /* tmpfs: where the directories go */
+/*
+ * The per-tick summaries (REC_ACTIVITY, REC_BLOCKING) go out at most this
+ * often: below it (interval_ms < 10) the probe samples every tick, but
+ * writes pg_activity from the first tick of each window of
+ * PROBE_SUMMARY_NS / interval ticks and pg_blocking with the window's
+ * peaks; the waiters' records (REC_PROBE_WAIT) go every tick.
+ */
+#define PROBE_SUMMARY_NS 10000000LL
+#define PROBE_SUMMARY_TICKS(interval_ns)				\
+	((interval_ns) > 0 && (interval_ns) < PROBE_SUMMARY_NS ?	\
+	PROBE_SUMMARY_NS / (interval_ns) : 1)
 
 /* Written by the sampler, read by the probe. */
 struct probe_ctl {

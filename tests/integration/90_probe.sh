@@ -84,6 +84,20 @@ wait_for 120 eval '[ "$(influx_value "SELECT max(pairs) FROM pg_blocking WHERE n
 # 1 kHz: the probe's ticks on the 1 ms grid, from its own counters
 t1=$(status_json | jq '[.workers[] | select(.name == "sampler pub") | .counters[0]][0]')
 note "probe ticks on pub so far: $t1"
+# the per-tick summaries at most every 10 ms (PROBE_SUMMARY_NS): over two
+# seconds of 1 ms ticks, pub's pg_blocking points and pg_activity times
+# are no more than the 10 ms windows the span holds, while its ticks are
+probe_ticks() { status_json | jq '[.workers[] | select(.name == "sampler pub") | .counters[0]][0]'; }
+ta=$(date +%s%N); k0=$(probe_ticks); sleep 2; k1=$(probe_ticks); tb=$(date +%s%N)
+wait_for 60 eval '[ "$(influx_value "SELECT count(waiting) FROM pg_blocking WHERE node = '"'pub'"' AND time > '"$tb"'")" -gt 0 ]' ||
+	fail "pub's pg_blocking points stopped"
+nb=$(influx_value "SELECT count(waiting) FROM pg_blocking WHERE node = 'pub' AND time >= $ta AND time < $tb")
+na=$(influx_value "SELECT count(n) FROM (SELECT sum(count) AS n FROM pg_activity WHERE node = 'pub' AND time >= $ta AND time < $tb GROUP BY time(1ms) fill(none))")
+windows=$(( (tb - ta) / 10000000 + 2 ))
+note "pub over $(( (tb - ta) / 1000000 )) ms: $(( k1 - k0 )) ticks, $nb pg_blocking points, $na pg_activity times (at most $windows windows)"
+[ "$nb" -ge 1 ] && [ "$nb" -le "$windows" ] || fail "pub wrote $nb pg_blocking points in $windows 10 ms windows"
+[ "$na" -ge 1 ] && [ "$na" -le "$windows" ] || fail "pub wrote pg_activity at $na times in $windows 10 ms windows"
+[ $(( k1 - k0 )) -gt "$windows" ] || fail "pub's probe ticked $(( k1 - k0 )) times in $windows 10 ms windows: not at 1 kHz"
 if [ -n "$ASAN_LIB" ]; then
 	for n in $NODES; do
 		# the probe's process: the postmaster's child titled so (it has
@@ -116,6 +130,20 @@ lab start || fail "labsup start after the kill failed"
 wait_for 120 probe_sampling 1 || fail "the samplers do not report the probe sampling after the restart"
 T1=$(date +%s%N)
 wait_for 120 all_records "$T1" || fail "no probe records after the restart"
+note "truncate pub's segment under its probe: the probe faults, unmaps it, and maps the new one"
+pm0=$(head -n 1 "$LAB_DIR/state/pg/pub/postmaster.pid")
+seg=/dev/shm/labsup.$(id -u).$LAB_NAME.probe/pub
+ino=$(stat -c %i "$seg")
+truncate -s 4096 "$seg" || fail "cannot truncate $seg"
+faulted() { cat "$LAB_DIR/state/pg/pub/log/"*.json | grep -q 'labsup probe: segment .* faulted under us'; }
+wait_for 60 faulted || fail "pub's probe did not say its segment faulted"
+# the sampler relaying from it faults too; the supervisor restarts it, and
+# it makes a new segment
+new_seg() { [ "$(stat -c %i "$seg" 2>/dev/null)" != "$ino" ]; }
+wait_for 60 new_seg || fail "no new segment for pub after the truncation"
+T2=$(date +%s%N)
+wait_for 120 node_records pub "$T2" || fail "no records from pub after its segment was truncated"
+[ "$(head -n 1 "$LAB_DIR/state/pg/pub/postmaster.pid")" = "$pm0" ] || fail "pub's server restarted"
 for n in $NODES; do
 	# the server's stderr before its logging collector starts, then its
 	# jsonlog (issue 16)
