@@ -263,11 +263,13 @@ $(PROBE_SO): probe/labsup_probe.c probe/Makefile shm/probe.h shm/ring.h shm/reco
 		$(MAKE) --no-print-directory -C $(BUILD)/probe \
 		    -f $(CURDIR)/probe/Makefile VPATH=$(CURDIR)/probe \
 		    PG_CONFIG=$(PG_CONFIG) with_llvm=no \
-		    PROBE_CFLAGS="$(if $(filter 1,$(WERROR)),-Werror) $(PROBE_SANFLAGS)" && \
-		cp $(BUILD)/probe/labsup_probe.so $@; \
+		    PROBE_CFLAGS="$(if $(filter 1,$(WERROR)),-Werror) $(PROBE_SANFLAGS)"; \
 	else \
 		echo "labsup: no PostgreSQL server headers ($(PG_CONFIG)): the probe is not built (install postgresql-server-dev-15)" >&2; \
 	fi
+	@# a line of its own: `make -n` runs the line above (it names $$(MAKE)),
+	@# and would copy a library it did not build
+	@if [ -f $(BUILD)/probe/labsup_probe.so ]; then cp $(BUILD)/probe/labsup_probe.so $@; fi
 
 install: install-probe
 install-probe: $(PROBE_SO)

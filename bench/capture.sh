@@ -24,7 +24,9 @@
 DRIVER=${DRIVER:-$ROOT/$BUILD/bench/capture_driver}
 [ -x "$DRIVER" ] || { echo "bench: build $DRIVER first (make bench)" >&2; exit 1; }
 N=${CAPTURE_N:-200}
-LENS=${CAPTURE_LENGTHS:-2,5,10,20,50,100}
+# the short waits three times over (600 each): their ratios are what the
+# noise of a few hundred waits hides
+LENS=${CAPTURE_LENGTHS:-2,2,2,5,5,5,10,20,50,100}
 RATE=${CAPTURE_HUM_RATE:-200}
 INTERVALS=${CAPTURE_INTERVALS:-10 100}
 SOURCES=${CAPTURE_SOURCES:-sql probe}
@@ -123,14 +125,20 @@ capture() {
 	wait "$sp" "$hp"
 	psql_node "$PUB_PORT" "SELECT pid, (extract(epoch FROM ts) * 1e9)::int8 FROM pg_wait_sampling_history WHERE event_type = 'Lock' AND ts >= to_timestamp($t0 / 1e9)" |
 	    tr '|' ' ' >"$LAB_DIR/pgws.$tag"
-	echo "$c0 $c1 $w0 $w1 $t0 $t1" >"$LAB_DIR/cpu.$tag"
+	# how often each looked while the driver ran: pg_wait_sampling's
+	# history holds a row per backend per sample
+	ws=$(psql_node "$PUB_PORT" "SELECT count(DISTINCT ts) FROM pg_wait_sampling_history WHERE ts BETWEEN to_timestamp($t0 / 1e9) AND to_timestamp($t1 / 1e9)")
+	echo "$c0 $c1 $w0 $w1 $t0 $t1 $ws" >"$LAB_DIR/cpu.$tag"
 	awk -v iv="$iv" -v src="$src" -v n="$(nproc)" -v cpu="$(cat "$LAB_DIR/cpu.$tag")" '
 	FILENAME ~ /waits/ { nw++; sent[nw] = $2; seen[nw] = $3; end[nw] = $4
-		len[nw] = $5; wp[nw] = $6; hp[nw] = $7; next }
+		len[nw] = $5; wp[nw] = $6; hp[nw] = $7; com[nw] = $8; next }
 	FILENAME ~ /sampler/ && /^lock_wait / && / ended=1 / {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
 		ne++; es[ne] = f["ts"]; ed[ne] = f["duration_ms"] * 1e6
 		epid[ne] = f["pid"]; eblk[ne] = f["blocker"]; next }
+	FILENAME ~ /sampler/ && /^pg_blocking / {
+		for (i = 2; i <= NF; i++) if ($i ~ /^ts=/) { t = substr($i, 4) + 0; break }
+		split(cpu, cc, " "); if (t >= cc[5] && t <= cc[6]) nsum++; next }
 	FILENAME ~ /sampler/ && /^labsup / {
 		for (i = 2; i <= NF; i++) if ($i ~ /^deadline_misses=/) { sub("deadline_misses=", "", $i); dm = $i } next }
 	FILENAME ~ /pgws/ { np++; pp[np] = $1; pt[np] = $2; next }
@@ -162,10 +170,16 @@ capture() {
 			if (!hit) unseen[L]++
 			# the true wait, for the record: (sent + seen) / 2 to end
 			real[L] += (end[i] - (sent[i] + seen[i]) / 2) / 1e6
+			# pg_wait_sampling: caught at all, and caught before the
+			# COMMIT went out (from it on, the holder lets go and the
+			# granted waiter waits to run: a sample still says Lock)
+			bh = bpre = 0
 			for (k = 1; k <= np; k++)
 				if (pp[k] == wp[i] && pt[k] >= sent[i] && pt[k] <= end[i] + 1e6) {
-					base[L]++; break
+					bh = 1
+					if (pt[k] < com[i]) bpre = 1
 				}
+			base[L] += bh; pre[L] += bpre
 		}
 		m = 0
 		for (L in lens) order[++m] = L + 0
@@ -173,13 +187,15 @@ capture() {
 			if (order[b] < order[a]) { x = order[a]; order[a] = order[b]; order[b] = x }
 		for (a = 1; a <= m; a++) {
 			L = order[a]; p = 100 * got[L] / total[L]; q = 100 * base[L] / total[L]
-			printf "bench: capture_%dms_at_%dms_%s = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms (%.1f ms on average from the waiter'"'"'s statement to the COMMIT) under the hum, right blocker; missed: %d seen with no blocker, %d with another, %d not seen; CPU: labsup %.2f %%, pg_wait_sampling %.2f %% of the %d CPUs]\n",
+			q2 = 100 * pre[L] / total[L]
+			printf "bench: capture_%dms_at_%dms_%s = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms (%.1f ms on average from the waiter'"'"'s statement to the COMMIT) under the hum, right blocker; missed: %d seen with no blocker, %d with another, %d not seen; pg_wait_sampling before the holder'"'"'s COMMIT went out (after it nobody blocks: the granted waiter waits to run) %.1f %%, ratio %s; CPU: labsup %.2f %%, pg_wait_sampling %.2f %% of the %d CPUs]\n",
 			    L, iv, src, p, q, (q > 0 ? sprintf("%.2f", p / q) : "inf"), total[L], L, real[L] / total[L],
-			    noblk[L], other[L], unseen[L], share, wshare, n
+			    noblk[L], other[L], unseen[L], q2, (q2 > 0 ? sprintf("%.2f", p / q2) : "inf"), share, wshare, n
 		}
-		printf "bench: capture_cpu_at_%dms_%s = %.2f %% (baseline pg_wait_sampling collector = %.2f %%, ratio %.2f) [share of the %d CPUs over %.0f s: %s, against the collector at 10 ms; %d deadline misses]\n",
+		printf "bench: capture_cpu_at_%dms_%s = %.2f %% (baseline pg_wait_sampling collector = %.2f %%, ratio %.2f) [share of the %d CPUs over %.0f s: %s, against the collector at 10 ms; %d deadline misses; looked %.1f times a second (pg_blocking points%s), pg_wait_sampling %.1f (its samples: a 10 ms sleep after each)]\n",
 		    iv, src, share, wshare, (c[4] > c[3] ? (c[2] - c[1]) / (c[4] - c[3]) : 0), n, secs,
-		    (src == "probe" ? "the probe, the sampler relaying and its idle backend" : "the sampler and its backend"), dm
+		    (src == "probe" ? "the probe, the sampler relaying and its idle backend" : "the sampler and its backend"), dm,
+		    nsum / secs, (iv < 10 ? ", one per 10 ms window" : ""), c[7] / secs
 		printf "bench: capture_duration_error_at_%dms_%s = %.1f ms mean absolute (mean %+.1f ms over %d episodes caught; bound: one interval, %d ms)\n",
 		    iv, src, (nerr ? aerr / nerr : 0), (nerr ? serr / nerr : 0), nerr, iv
 	}' "$LAB_DIR/waits.$tag" "$LAB_DIR/sampler.$tag" "$LAB_DIR/pgws.$tag"

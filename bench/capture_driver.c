@@ -7,12 +7,13 @@
  * Lengths come in random order, after random gaps, so the waits fall at
  * random moments of any sampler's ticks.  One line a wait:
  *
- *   wait SENT_NS SEEN_NS END_NS LEN_MS WAITER_PID HOLDER_PID
+ *   wait SENT_NS SEEN_NS END_NS LEN_MS WAITER_PID HOLDER_PID COMMIT_NS
  *
  * SENT is when the waiter's statement went out, SEEN when the holder saw
- * it blocked, END when the holder's COMMIT came back (CLOCK_REALTIME ns):
- * the wait began between SENT and SEEN and lasted from then to (just
- * before) END.
+ * it blocked, COMMIT when the holder's COMMIT went out, END when it came
+ * back (CLOCK_REALTIME ns): the wait began between SENT and SEEN and
+ * lasted from then to (just before) END; from COMMIT on the holder lets
+ * go, and the waiter, granted, waits to be scheduled.
  *
  * usage: capture_driver -d CONNINFO -n PER_LENGTH [-l 2,5,10] [-w 4]
  *     [-g MIN_MS,MAX_MS] [-s SEED]
@@ -153,7 +154,7 @@ usage:
 		PGconn *c = w[i % nw];
 		int64_t gap = (gmin + (int64_t)(cd_rand() % (uint64_t)(gmax -
 		    gmin + 1))) * 1000000LL;
-		int64_t sent, seen, end, seen_mono;
+		int64_t sent, seen, end, seen_mono, commit;
 		PGresult *r;
 		bool blocked = false;
 
@@ -177,6 +178,7 @@ usage:
 		seen = cd_now(CLOCK_REALTIME);
 		seen_mono = cd_now(CLOCK_MONOTONIC);
 		cd_sleep_until(seen_mono + (int64_t)plan[i] * 1000000LL);
+		commit = cd_now(CLOCK_REALTIME);
 		cd_exec(h, "COMMIT");
 		end = cd_now(CLOCK_REALTIME);
 		while ((r = PQgetResult(c)) != NULL)
@@ -186,9 +188,9 @@ usage:
 			    "blocked; wait %d left out\n", PQbackendPID(c), i);
 			continue;
 		}
-		printf("wait %lld %lld %lld %d %d %d\n", (long long)sent,
+		printf("wait %lld %lld %lld %d %d %d %lld\n", (long long)sent,
 		    (long long)seen, (long long)end, plan[i], PQbackendPID(c),
-		    PQbackendPID(h));
+		    PQbackendPID(h), (long long)commit);
 		fflush(stdout);
 	}
 	for (int i = 0; i < nw; i++)

@@ -85,12 +85,20 @@ PROBES=$(bgw_pids 'labsup probe')
 PGWS=$(bgw_pids 'pg_wait_sampling collector')
 RELAYS=$(status_json | jq -r '.workers[] | select(.kind == "sampler") | .pid')
 
-cpu_us() {	# cpu_us PID...: CPU time they used so far, us
+cpu_us() {	# cpu_us PID...: CPU time they (all their threads) used so far, us
 	local p t=0
 	for p in "$@"; do
-		t=$(( t + $(awk '{ printf "%d", $1 / 1000 }' "/proc/$p/schedstat" 2>/dev/null || echo 0) ))
+		t=$(( t + $(cat /proc/"$p"/task/*/schedstat 2>/dev/null |
+		    awk '{ t += $1 } END { printf "%d", t / 1000 }') ))
 	done
 	echo "$t"
+}
+# what stores the points: the lab's writer and InfluxDB (its own threads)
+STORE="$(status_json | jq -r '.workers[] | select(.kind == "writer") | .pid') $(cat "$LAB_DIR/state/influxdb/influxd.pid")"
+declare -A STORE_US
+store_share() {	# store_share US: the writer's and InfluxDB's share over a run
+	awk -v us="$1" -v s="$SECS" -v n="$(nproc)" \
+	    'BEGIN { printf "%.2f", 100 * us / 1e6 / s / n }'
 }
 stop_asleep() {	# stop_asleep PID...: SIGSTOP each while it sleeps (if it does within 50 looks)
 	local p i
@@ -132,14 +140,17 @@ pairs() {
 }
 report() {	# report NAME CPU-SHARE PAIRS-FILE NOTE
 	awk -v name="$1" -v cpu="$2" -v note="$4" '
-	{ off += $1; on += $2; d[++k] = 100 * ($1 - $2) / $1 }
+	{ off += $1; on += $2; d[++k] = 100 * ($1 - $2) / $1; sd += d[k]; sq += d[k] * d[k] }
 	END {
 		for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++)
 			if (d[j] < d[i]) { x = d[i]; d[i] = d[j]; d[j] = x }
-		printf "bench: %s = %.1f %% (baseline off = %.0f tx/s, with = %.0f tx/s; %d paired seconds, median %.1f %%, quartiles %.1f to %.1f %%; %s used %.2f %% of the CPUs)\n",
+		# the pairs mean and its 95 % confidence interval (normal): what
+		# the run resolves
+		m = sd / k; se = (k > 1 ? sqrt((sq - k * m * m) / (k - 1) / k) : 0)
+		printf "bench: %s = %.1f %% (baseline off = %.0f tx/s, with = %.0f tx/s; %d paired seconds, median %.1f %%, quartiles %.1f to %.1f %%, mean of the pairs %.1f %%, 95 %% interval %.1f to %.1f %%; %s used %.2f %% of the CPUs)\n",
 		    name, 100 * (off - on) / off, off / k, on / k, k,
 		    d[int((k + 1) / 2)], d[int(k / 4) + 1], d[int(3 * k / 4)],
-		    note, cpu }' "$3"
+		    m, m - 1.96 * se, m + 1.96 * se, note, cpu }' "$3"
 }
 share() {	# share US: CPU share of the on half of a run
 	awk -v us="$1" -v s="$SECS" -v n="$(nproc)" \
@@ -155,9 +166,10 @@ hum_start() {
 probe_run() {	# probe_run NAME INTERVAL_MS LOCKS_EVERY
 	local c0 c1 p0 p1 ticks
 	hum_start
-	c0=$(cpu_us $PROBES $RELAYS); p0=$(cpu_us $PROBES)
+	c0=$(cpu_us $PROBES $RELAYS); p0=$(cpu_us $PROBES); s0=$(cpu_us $STORE)
 	"$TOGGLE" -i "$2" -l "$3" -t "$SECS" $segs >"$LAB_DIR/toggles" 2>"$LAB_DIR/ticks"
-	c1=$(cpu_us $PROBES $RELAYS); p1=$(cpu_us $PROBES)
+	c1=$(cpu_us $PROBES $RELAYS); p1=$(cpu_us $PROBES); s1=$(cpu_us $STORE)
+	STORE_US[$1]=$(( s1 - s0 ))
 	"$TOGGLE" -o 0 -i "$2" -l "$3" $segs
 	wait "$HP"
 	ticks=$(cat "$LAB_DIR/ticks")
@@ -206,12 +218,19 @@ probe_run sampler_overhead_1khz 1 10
 
 # -- pg_wait_sampling's collector, stopped and continued
 hum_start
-c0=$(cpu_us $PGWS)
+c0=$(cpu_us $PGWS); s0=$(cpu_us $STORE)
 kill -CONT $PGWS
 sig_toggles "$LAB_DIR/toggles" stop_asleep $PGWS
-c1=$(cpu_us $PGWS)
+c1=$(cpu_us $PGWS); s1=$(cpu_us $STORE)
 wait "$HP"
 pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.pgws"
 report pg_wait_sampling_overhead_10ms "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.pgws" \
     "the pg_wait_sampling collectors"
+# what the probes' points cost to store, against the hum's own points (the
+# pg_wait_sampling run: the probes off), over whole runs
+base_store=$(store_share $(( s1 - s0 )))
+for name in sampler_overhead_100hz_probe sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
+	awk -v name="$name" -v a="$(store_share "${STORE_US[$name]}")" -v b="$base_store" \
+	    'BEGIN { printf "bench: %s_store_cpu = %.2f %% (baseline the hum alone = %.2f %%, ratio %.2f) [the writer and InfluxDB, share of the CPUs over the run, the probes on half of it]\n", name, a, b, (b > 0 ? a / b : 0) }'
+done
 "$TOGGLE" -o 1 -i 10 -l 1 $segs

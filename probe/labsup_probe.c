@@ -411,8 +411,24 @@ walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
 	PROCLOCK *pl;
 	int nahead = 0, n = 0, wl;
 
-	if (lk == NULL || wp->waitProcLock == NULL)
-		return false;
+	if (lk == NULL || wp->waitProcLock == NULL) {
+		uint32 wei = wp->wait_event_info;
+
+		/*
+		 * Still reporting the lock wait, but out of the queue: granted
+		 * (or refused), not yet running.  The holder let go: a wait
+		 * with no blocker to name, as pg_blocking_pids() shows it.
+		 */
+		if ((wei & 0xFF000000) != PG_WAIT_LOCK)
+			return false;
+		pw->pid = wp->pid;
+		pw->nblockers = 0;
+		pw->vxid_backend = -1;
+		pw->locktype = (wei & 0xFFFF) <= LOCKTAG_LAST_TYPE ?
+		    (uint8)((wei & 0xFFFF) + 1) : 0;
+		pw->mode = (uint8)wp->waitLockMode;
+		return true;
+	}
 	tag = &lk->tag;
 	conflicts = GetLocksMethodTable(lk)->conflictTab[wp->waitLockMode];
 	wl = leader_pid(wp);
@@ -769,6 +785,7 @@ probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
 	static int *slots = NULL, *slot_pv = NULL; /* and its pv entry */
 	static uint64 *slot_tick = NULL;	/* the tick that listed it */
 	static uint64 tickno = 0;
+	static bool waited = false;	/* the last tick saw a waiter */
 	static int npv_max = 0;
 	struct lane *l = probe_lane(seg);
 	int64 ts = real_ns(), t0 = mono_ns();
@@ -921,6 +938,12 @@ probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
 		atomic_store(&seg->st.idle_tx, idle_tx);
 	}
 summary:
+	if (waiting > 0 || waited) {
+		/* the waiters are all in; or the waits ended */
+		rec_init(&r, REC_PROBE_TICK, ts);
+		lane_push(l, &r);
+	}
+	waited = waiting > 0;
 	if (waiting == 0)
 		ntold_prev = 0;	/* nobody waits: the next waiter is new */
 	if (locks_every > 0 && slot % locks_every == 0) {

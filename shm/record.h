@@ -41,6 +41,7 @@ enum rec_kind {
 	/* issue 16/18: the in-server probe's lane only, never a point */
 	REC_PROBE_WAIT,	 /* one lock waiter of a probe tick */
 	REC_PROBE_WAIT_TEXT, /* a statement of one (first tick it is seen) */
+	REC_PROBE_TICK,	 /* a tick's waiters are all in (no payload) */
 	REC_KIND_MAX
 };
 
@@ -265,10 +266,11 @@ struct rec_lock_wait_text {
 
 /*
  * What the in-server probe (probe/labsup_probe.c) knows of one lock waiter
- * on a tick that took the lock-manager snapshot: one REC_PROBE_WAIT per
- * waiter, before the tick's REC_BLOCKING, followed by its `texts`
- * REC_PROBE_WAIT_TEXT on the first tick that shows it waiting on that
- * blocker.  The sampler (workers/sampler_probe.c) turns them into the
+ * on a tick where some backend waits: one REC_PROBE_WAIT per waiter,
+ * followed by its `texts` REC_PROBE_WAIT_TEXT on the first tick that shows
+ * it waiting on that blocker, then a REC_PROBE_TICK (also on the first
+ * tick after, where nobody waits any more: the episodes end there, which
+ * a pg_blocking point, once per 10 ms window at 1 kHz, does not tell).  The sampler (workers/sampler_probe.c) turns them into the
  * episodes (workers/episodes.h) the SQL sampler makes, naming relations
  * itself.  No measurement: the writer never gets them.
  */

@@ -429,9 +429,10 @@ sp_relay(struct sprobe *s)
 		case REC_PROBE_WAIT_TEXT:
 			sp_wait_text(s, &c);
 			continue;
-		case REC_BLOCKING:
-			/* the tick's last record: its waiters are all in */
+		case REC_PROBE_TICK:	/* the tick's waiters are all in */
 			sp_tick(s, c.ts);
+			continue;
+		case REC_BLOCKING:
 			/* the probe reads no statistics: ours, once a second */
 			if (c.u.blocking.deadlocks == REC_ABSENT)
 				c.u.blocking.deadlocks = s->deadlocks;
@@ -451,10 +452,15 @@ static void
 sp_running(struct sprobe *s)
 {
 	int64_t iv = s->cfg->sampler.interval_ms;
+	int64_t w = PROBE_SUMMARY_TICKS(iv * 1000000);
+	char win[64] = "";
 
+	if (w > 1)	/* PROBE_SUMMARY_NS */
+		snprintf(win, sizeof(win), ", activity and blocking points "
+		    "every %" PRId64 " ms", w * iv);
 	status_set(s->ctx->slot, WS_RUNNING, "probe: every %" PRId64 " ms, "
-	    "locks every %d ms and on lock waits", iv,
-	    s->cfg->sampler.locks_interval_ms);
+	    "locks every %d ms and on lock waits%s", iv,
+	    s->cfg->sampler.locks_interval_ms, win);
 }
 
 /*

@@ -147,9 +147,12 @@ Test(probe, wait_records_are_never_points)
 	r.u.probe_wait.pid = 42;
 	cr_assert_null(rec_measurement(REC_PROBE_WAIT));
 	cr_assert_null(rec_measurement(REC_PROBE_WAIT_TEXT));
+	cr_assert_null(rec_measurement(REC_PROBE_TICK));
 	cr_assert_eq(lp_format(&b, &r), 1);
 	r.kind = REC_PROBE_WAIT_TEXT;
 	strcpy(r.u.probe_wait_text.text, "SELECT 1");
+	cr_assert_eq(lp_format(&b, &r), 1);
+	r.kind = REC_PROBE_TICK;
 	cr_assert_eq(lp_format(&b, &r), 1);
 	cr_assert_eq(b.len, 0);
 	lp_free(&b);
