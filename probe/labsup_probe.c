@@ -14,13 +14,15 @@
  *    its own change counter (the protocol pgstat_read_current_status
  *    uses), retried a few times and skipped (counted as torn) if it keeps
  *    changing.  No query, no transaction, no client.
- *  - the lock manager is snapshotted (GetLockStatusData: its partition
- *    locks, shared, while it copies, and every backend's fast-path locks)
- *    for the lock counts on every locks_every-th slot of the grid only; on
- *    ticks where some backend waits on a heavyweight lock, the partition
- *    locks are taken (shared) to walk the waiters' own locks alone, as
- *    pg_blocking_pids() does: blockers, modes, target (probe_waiters).
- *    Both timed and counted in the state block.
+ *  - the locks are counted (probe_locks: every live process's own lock
+ *    lists, one partition lock at a time, shared, and its fast-path word)
+ *    on every locks_every-th slot of the grid only; on ticks where some
+ *    backend waits on a heavyweight lock, the partition locks are taken
+ *    (shared) to walk the waiters' own locks alone, as pg_blocking_pids()
+ *    does: blockers, modes, target (probe_waiters).  Both timed and
+ *    counted in the state block.
+ *  - below 10 ms a tick (PROBE_SUMMARY_NS) the per-tick summaries go out
+ *    once per window of ticks, the waiters' records every tick.
  *  - no lock is held while it writes: records go into a single-producer
  *    lane (shm/ring.h) that never blocks; a full lane drops and counts.
  *  - a segment that goes away is noticed within a second (its path is
@@ -273,7 +275,15 @@ static struct act_group *
 act_group(struct act_group *g, int *n, const char *state, const char *wtype,
     const char *wevent)
 {
-	/* the names are PostgreSQL's constants: the same pointer, mostly */
+	/*
+	 * The names are PostgreSQL's constants: the same pointer, mostly;
+	 * by pointer first, by text only for a group the pointers miss (two
+	 * groups of one name would be two points of one series and time).
+	 */
+	for (int i = 0; i < *n; i++)
+		if (g[i].wevent == wevent && g[i].wtype == wtype &&
+		    g[i].state == state)
+			return &g[i];
 	for (int i = 0; i < *n; i++)
 		if (SAME_NAME(g[i].wevent, wevent) &&
 		    SAME_NAME(g[i].wtype, wtype) &&
@@ -283,6 +293,33 @@ act_group(struct act_group *g, int *n, const char *state, const char *wtype,
 		return NULL;
 	g[*n] = (struct act_group){ state, wtype, wevent, 0 };
 	return &g[(*n)++];
+}
+
+/*
+ * A wait event's type and name, as pgstat_get_wait_event_type and
+ * pgstat_get_wait_event give them (constants, or a tranche's registered
+ * name: the same for the same word), remembered by the word: a tick asks
+ * for every backend's.
+ */
+static void
+wei_names(uint32 wei, const char **type, const char **name)
+{
+	static struct {
+		uint32 wei;
+		const char *type, *name;
+	} cache[64];
+	unsigned h = (unsigned)((wei * 2654435761U) >> 26);	/* 0..63 */
+
+	if (cache[h].wei != wei || cache[h].type == NULL) {
+		const char *t = pgstat_get_wait_event_type(wei);
+		const char *n = pgstat_get_wait_event(wei);
+
+		cache[h].wei = wei;
+		cache[h].type = t != NULL ? t : "";
+		cache[h].name = n != NULL ? n : "";
+	}
+	*type = cache[h].type;
+	*name = cache[h].name;
 }
 
 /* As pg_stat_activity spells it; "" where it shows NULL. */
@@ -902,14 +939,8 @@ probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
 		bv[nbv++] = (struct be_view){ pid, i, st, qid };
 		p = slot_pv[si] >= 0 && pv[slot_pv[si]].pid == pid ?
 		    &pv[slot_pv[si]] : proc_find(pv, npv, pid);
-		if (p != NULL && p->wei != 0) {
-			const char *s;
-
-			if ((s = pgstat_get_wait_event_type(p->wei)) != NULL)
-				wt = s;
-			if ((s = pgstat_get_wait_event(p->wei)) != NULL)
-				we = s;
-		}
+		if (opens && p != NULL && p->wei != 0)
+			wei_names(p->wei, &wt, &we);
 		if (opens &&
 		    (g = act_group(ag, &na, state_name(st), wt, we)) != NULL)
 			g->count++;
