@@ -55,6 +55,7 @@
 #include "storage/pmsignal.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/backend_status.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -757,26 +758,102 @@ probe_locks(struct lane *l, const char *node, int64 ts,
 	return granted;
 }
 
-/* Every live PGPROC's pid, wait event and lock-wait start, no locks. */
+/*
+ * procarray.c's ProcArrayStruct, private to it (PostgreSQL 15's layout):
+ * its pgprocnos[] lists the PGPROCs in use, densely, where most of
+ * allProcs[] is unused and each unused one costs a tick a cache miss.
+ * Looked up by name and size, which fails on another layout (every PGPROC
+ * is read then, as before); read without ProcArrayLock, as the PGPROCs
+ * are: a backend coming or going mid-read may be missed or read twice
+ * that tick, and every index is bounded before use.
+ */
+struct proc_array15 {
+	int numProcs;
+	int maxProcs;
+	int maxKnownAssignedXids;
+	int numKnownAssignedXids;
+	int tailKnownAssignedXids;
+	int headKnownAssignedXids;
+	slock_t known_assigned_xids_lck;
+	TransactionId lastOverflowedXid;
+	TransactionId replication_slot_xmin;
+	TransactionId replication_slot_catalog_xmin;
+	int pgprocnos[FLEXIBLE_ARRAY_MEMBER];
+};
+
+static volatile struct proc_array15 *procArr = NULL;
+
+static void
+proc_array_attach(void)
+{
+	int maxprocs = MaxBackends + max_prepared_xacts;
+	Size size = add_size(offsetof(struct proc_array15, pgprocnos),
+	    mul_size(sizeof(int), maxprocs));
+	MemoryContext cx = CurrentMemoryContext;
+	volatile struct proc_array15 *pa = NULL;
+	bool found = false;
+
+	PG_TRY();
+	{
+		pa = ShmemInitStruct("Proc Array", size, &found);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cx);
+		FlushErrorState();
+		pa = NULL;
+	}
+	PG_END_TRY();
+	if (pa == NULL || !found || pa->maxProcs != maxprocs) {
+		ereport(LOG, (errmsg("labsup probe: the server's proc array is "
+		    "not laid out as in PostgreSQL 15: reading every PGPROC")));
+		return;
+	}
+	procArr = pa;
+}
+
+static int
+proc_view(struct proc_view *pv, int n, uint32 i)
+{
+	volatile PGPROC *p = &ProcGlobal->allProcs[i];
+	int pid = p->pid;
+
+	if (pid == 0)
+		return n;
+	pv[n].pid = pid;
+	pv[n].idx = (int)i;
+	pv[n].backend_id = p->backendId;
+	pv[n].wei = p->wait_event_info;
+	pv[n].wait_start = (TimestampTz)pg_atomic_read_u64(
+	    (pg_atomic_uint64 *)&p->waitStart);
+	return n + 1;
+}
+
+/*
+ * Every live PGPROC's pid, wait event and lock-wait start, no locks: those
+ * the proc array lists (not prepared transactions: pid 0), and the
+ * auxiliary processes, which it does not list.
+ */
 static int
 probe_procs(struct proc_view *pv, int max)
 {
+	uint32 all = ProcGlobal->allProcCount;
 	int n = 0;
 
-	for (uint32 i = 0; i < ProcGlobal->allProcCount && n < max; i++) {
-		volatile PGPROC *p = &ProcGlobal->allProcs[i];
-		int pid = p->pid;
-
-		if (pid == 0)
-			continue;
-		pv[n].pid = pid;
-		pv[n].idx = (int)i;
-		pv[n].backend_id = p->backendId;
-		pv[n].wei = p->wait_event_info;
-		pv[n].wait_start = (TimestampTz)pg_atomic_read_u64(
-		    (pg_atomic_uint64 *)&p->waitStart);
-		n++;
+	if (procArr == NULL) {
+		for (uint32 i = 0; i < all && n < max; i++)
+			n = proc_view(pv, n, i);
+		return n;
 	}
+	for (int k = 0, np = Min(procArr->numProcs, procArr->maxProcs);
+	    k < np && n < max; k++) {
+		int i = procArr->pgprocnos[k];
+
+		if (i >= 0 && (uint32)i < all)
+			n = proc_view(pv, n, (uint32)i);
+	}
+	for (uint32 i = (uint32)MaxBackends; i < all && n < max; i++)
+		n = proc_view(pv, n, i);
 	return n;
 }
 
@@ -1040,6 +1117,7 @@ labsup_probe_main(Datum arg)
 	    mul_size(sizeof(PgBackendStatus), beSlots), &found);
 	if (!found)
 		ereport(ERROR, (errmsg("labsup probe: no backend status array")));
+	proc_array_attach();
 	tickcx = AllocSetContextCreate(TopMemoryContext, "labsup probe tick",
 	    ALLOCSET_DEFAULT_SIZES);
 	base = CurrentMemoryContext;
