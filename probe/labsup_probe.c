@@ -782,6 +782,8 @@ struct proc_array15 {
 };
 
 static volatile struct proc_array15 *procArr = NULL;
+static uint64 *proc_tick = NULL;	/* the probe_procs that listed it */
+static uint64 proc_tickno = 0;
 
 static void
 proc_array_attach(void)
@@ -820,6 +822,10 @@ proc_view(struct proc_view *pv, int n, uint32 i)
 
 	if (pid == 0)
 		return n;
+	/* once a tick: the list shifts as backends come and go */
+	if (proc_tick[i] == proc_tickno)
+		return n;
+	proc_tick[i] = proc_tickno;
 	pv[n].pid = pid;
 	pv[n].idx = (int)i;
 	pv[n].backend_id = p->backendId;
@@ -840,6 +846,10 @@ probe_procs(struct proc_view *pv, int max)
 	uint32 all = ProcGlobal->allProcCount;
 	int n = 0;
 
+	if (proc_tick == NULL)
+		proc_tick = MemoryContextAllocZero(TopMemoryContext,
+		    sizeof(*proc_tick) * all);
+	proc_tickno++;
 	if (procArr == NULL) {
 		for (uint32 i = 0; i < all && n < max; i++)
 			n = proc_view(pv, n, i);
