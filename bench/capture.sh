@@ -130,6 +130,7 @@ capture() {
 	ws=$(psql_node "$PUB_PORT" "SELECT count(DISTINCT ts) FROM pg_wait_sampling_history WHERE ts BETWEEN to_timestamp($t0 / 1e9) AND to_timestamp($t1 / 1e9)")
 	echo "$c0 $c1 $w0 $w1 $t0 $t1 $ws" >"$LAB_DIR/cpu.$tag"
 	awk -v iv="$iv" -v src="$src" -v n="$(nproc)" -v cpu="$(cat "$LAB_DIR/cpu.$tag")" '
+	BEGIN { split(cpu, c, " ") }
 	FILENAME ~ /waits/ { nw++; sent[nw] = $2; seen[nw] = $3; end[nw] = $4
 		len[nw] = $5; wp[nw] = $6; hp[nw] = $7; com[nw] = $8; next }
 	FILENAME ~ /sampler/ && /^lock_wait / && / ended=1 / {
@@ -138,12 +139,11 @@ capture() {
 		epid[ne] = f["pid"]; eblk[ne] = f["blocker"]; next }
 	FILENAME ~ /sampler/ && /^pg_blocking / {
 		for (i = 2; i <= NF; i++) if ($i ~ /^ts=/) { t = substr($i, 4) + 0; break }
-		split(cpu, cc, " "); if (t >= cc[5] && t <= cc[6]) nsum++; next }
+		if (t >= c[5] && t <= c[6]) nsum++; next }
 	FILENAME ~ /sampler/ && /^labsup / {
 		for (i = 2; i <= NF; i++) if ($i ~ /^deadline_misses=/) { sub("deadline_misses=", "", $i); dm = $i } next }
 	FILENAME ~ /pgws/ { np++; pp[np] = $1; pt[np] = $2; next }
 	END {
-		split(cpu, c, " ")
 		secs = (c[6] - c[5]) / 1e9
 		tol = iv * 1e6
 		share = 100 * (c[2] - c[1]) / 1e6 / secs / n

@@ -96,10 +96,6 @@ cpu_us() {	# cpu_us PID...: CPU time they (all their threads) used so far, us
 # what stores the points: the lab's writer and InfluxDB (its own threads)
 STORE="$(status_json | jq -r '.workers[] | select(.kind == "writer") | .pid') $(cat "$LAB_DIR/state/influxdb/influxd.pid")"
 declare -A STORE_US
-store_share() {	# store_share US: the writer's and InfluxDB's share over a run
-	awk -v us="$1" -v s="$SECS" -v n="$(nproc)" \
-	    'BEGIN { printf "%.2f", 100 * us / 1e6 / s / n }'
-}
 stop_asleep() {	# stop_asleep PID...: SIGSTOP each while it sleeps (if it does within 50 looks)
 	local p i
 	for p in "$@"; do
@@ -152,9 +148,9 @@ report() {	# report NAME CPU-SHARE PAIRS-FILE NOTE
 		    d[int((k + 1) / 2)], d[int(k / 4) + 1], d[int(3 * k / 4)],
 		    m, m - 1.96 * se, m + 1.96 * se, note, cpu }' "$3"
 }
-share() {	# share US: CPU share of the on half of a run
-	awk -v us="$1" -v s="$SECS" -v n="$(nproc)" \
-	    'BEGIN { printf "%.2f\n", 100 * us / 1e6 / (s / 2) / n }'
+share() {	# share US [SECS]: CPU share over SECS (the on half of a run)
+	awk -v us="$1" -v s="${2:-}" -v half="$SECS" -v n="$(nproc)" \
+	    'BEGIN { if (s == "") s = half / 2; printf "%.2f\n", 100 * us / 1e6 / s / n }'
 }
 hum_start() {
 	"$HARNESS" -c "$LAB_DIR/bench.conf" -k hum -n "$C" -t $(( SECS + 3 )) >"$LAB_DIR/hum.out" &
@@ -228,9 +224,9 @@ report pg_wait_sampling_overhead_10ms "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.
     "the pg_wait_sampling collectors"
 # what the probes' points cost to store, against the hum's own points (the
 # pg_wait_sampling run: the probes off), over whole runs
-base_store=$(store_share $(( s1 - s0 )))
+base_store=$(share $(( s1 - s0 )) "$SECS")
 for name in sampler_overhead_100hz_probe sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
-	awk -v name="$name" -v a="$(store_share "${STORE_US[$name]}")" -v b="$base_store" \
+	awk -v name="$name" -v a="$(share "${STORE_US[$name]}" "$SECS")" -v b="$base_store" \
 	    'BEGIN { printf "bench: %s_store_cpu = %.2f %% (baseline the hum alone = %.2f %%, ratio %.2f) [the writer and InfluxDB, share of the CPUs over the run, the probes on half of it]\n", name, a, b, (b > 0 ? a / b : 0) }'
 done
 "$TOGGLE" -o 1 -i 10 -l 1 $segs

@@ -126,6 +126,11 @@ struct told {
 static struct told told_prev[PAIR_WAITERS_MAX], told_cur[PAIR_WAITERS_MAX];
 static int ntold_prev = 0, ntold_cur = 0;
 
+/* Sized by the server's process count on the first tick (probe_tick). */
+static uint64 *proc_tick = NULL;	/* the probe_procs that listed it */
+static uint64 proc_tickno = 0;
+static PGPROC **lock_procs = NULL;	/* the processes probe_locks walks */
+
 /*
  * The summary window (PROBE_SUMMARY_TICKS slots of the grid, aligned on
  * multiples of it): its pg_activity went out on its first tick; its
@@ -137,7 +142,6 @@ static struct {
 	int64 ts;		/* CLOCK_REALTIME of its first tick */
 	int64 waiting, pairs;
 	double longest;
-	char node[REC_NAME];
 } win = { .first = -1 };
 
 /* One live PGPROC, read without locks. */
@@ -311,7 +315,8 @@ wei_names(uint32 wei, const char **type, const char **name)
 	} cache[64];
 	unsigned h = (unsigned)((wei * 2654435761U) >> 26);	/* 0..63 */
 
-	if (cache[h].wei != wei || cache[h].type == NULL) {
+	/* never asked for 0 (no wait), which an empty entry holds */
+	if (cache[h].wei != wei) {
 		const char *t = pgstat_get_wait_event_type(wei);
 		const char *n = pgstat_get_wait_event(wei);
 
@@ -628,11 +633,6 @@ probe_waiters(struct lane *l, int64 ts, const struct proc_view *pv, int npv,
 }
 
 /*
- * Locks by (locktype, mode, granted) as pg_locks has them (one row per
- * mode held and one for the mode awaited).  Returns the number of granted
- * locks.
- */
-/*
  * lock.c's fast-path slot layout (private to it; the same since 9.2): each
  * of a PGPROC's FP_LOCK_SLOTS_PER_BACKEND slots has 3 bits in fpLockBits,
  * one per mode from AccessShareLock.
@@ -655,8 +655,9 @@ lock_count(struct lock_group *lg, int *nl, LOCKMETHODID mid, uint8 type,
 }
 
 /*
- * The lock counts pg_locks would show, by type, mode and granted, without
- * GetLockStatusData's copy of the lock table (whose scan of the whole
+ * Locks by (locktype, mode, granted) as pg_locks has them (one row per
+ * mode held and one for the mode awaited), without GetLockStatusData's
+ * copy of the lock table (whose scan of the whole
  * PROCLOCK hash, mostly empty buckets, was most of a snapshot's time):
  *  - the PROCLOCKs of every live process and prepared transaction, from
  *    its own lists, under one partition lock at a time, shared; a waiter
@@ -664,22 +665,20 @@ lock_count(struct lock_group *lg, int *nl, LOCKMETHODID mid, uint8 type,
  *  - their fast-path slots, one word each, read without the process's
  *    fpInfoLock: a lock moving to the main table meanwhile may be counted
  *    twice or not at all, as between GetLockStatusData's own two passes.
+ * Returns the number of granted locks.
  */
 static int64
 probe_locks(struct lane *l, const char *node, int64 ts,
     const struct proc_view *pv, int npv)
 {
 	static struct lock_group lg[LOCK_GROUPS];
-	static PGPROC **procs = NULL;
+	PGPROC **procs = lock_procs;
 	int nl = 0, np = 0;
 	int64 granted = 0;
 	int64 t0 = mono_ns(), dt;
 	uint32 all = ProcGlobal->allProcCount;
 	struct record r;
 
-	if (procs == NULL)
-		procs = MemoryContextAlloc(TopMemoryContext, sizeof(*procs) *
-		    (all + (uint32)max_prepared_xacts));
 	for (int k = 0; k < npv; k++)
 		procs[np++] = &ProcGlobal->allProcs[pv[k].idx];
 	/*
@@ -782,8 +781,6 @@ struct proc_array15 {
 };
 
 static volatile struct proc_array15 *procArr = NULL;
-static uint64 *proc_tick = NULL;	/* the probe_procs that listed it */
-static uint64 proc_tickno = 0;
 
 static void
 proc_array_attach(void)
@@ -846,9 +843,6 @@ probe_procs(struct proc_view *pv, int max)
 	uint32 all = ProcGlobal->allProcCount;
 	int n = 0;
 
-	if (proc_tick == NULL)
-		proc_tick = MemoryContextAllocZero(TopMemoryContext,
-		    sizeof(*proc_tick) * all);
 	proc_tickno++;
 	if (procArr == NULL) {
 		for (uint32 i = 0; i < all && n < max; i++)
@@ -878,14 +872,14 @@ proc_find(const struct proc_view *pv, int n, int pid)
 
 /* The open summary window's pg_blocking record, if one is open. */
 static void
-win_flush(struct lane *l)
+win_flush(struct lane *l, const char *node)
 {
 	struct record r;
 
 	if (win.first < 0)
 		return;
 	rec_init(&r, REC_BLOCKING, win.ts);
-	strlcpy(r.u.blocking.node, win.node, REC_NAME);
+	strlcpy(r.u.blocking.node, node, REC_NAME);
 	r.u.blocking.waiting = win.waiting;
 	r.u.blocking.pairs = win.pairs;
 	r.u.blocking.longest_wait_ms = win.longest;
@@ -901,7 +895,7 @@ win_flush(struct lane *l)
  * (sampling stops).
  */
 static void
-probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
+probe_tick(int64 slot, int64 iv)
 {
 	static struct act_group ag[ACT_GROUPS];
 	static struct proc_view *pv = NULL;
@@ -921,25 +915,23 @@ probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
 	TimestampTz now = GetCurrentTimestamp();
 	int na = 0, npv, nbv = 0, nslots = 0;
 	struct record r;
-	MemoryContext old;
 	int64 wticks = PROBE_SUMMARY_TICKS(iv);
 	bool opens;
 
-	if (win.first >= 0 && (slot < win.first ||
-	    slot >= win.first + win.ticks || win.ticks != wticks))
-		win_flush(l);	/* ended unseen (a late tick), or stopping */
-	if (slot < 0)
-		return;
 	/* bounded: the segment is labsup's to write */
 	memcpy(node, seg->ctl.node, REC_NAME);
 	node[REC_NAME - 1] = '\0';
+	if (win.first >= 0 && (slot < win.first ||
+	    slot >= win.first + win.ticks || win.ticks != wticks))
+		win_flush(l, node);	/* ended unseen (late), or stopping */
+	if (slot < 0)
+		return;
 	if ((opens = win.first < 0)) {
 		win.first = slot - slot % wticks;
 		win.ticks = wticks;
 		win.ts = ts;
 		win.waiting = win.pairs = 0;
 		win.longest = 0;
-		memcpy(win.node, node, REC_NAME);
 	}
 	if (pv == NULL) {
 		npv_max = (int)ProcGlobal->allProcCount;
@@ -953,6 +945,11 @@ probe_tick(int64 slot, int64 iv, MemoryContext tickcx)
 		    sizeof(*slot_pv) * (size_t)(npv_max + beSlots));
 		slot_tick = MemoryContextAllocZero(TopMemoryContext,
 		    sizeof(*slot_tick) * (size_t)beSlots);
+		proc_tick = MemoryContextAllocZero(TopMemoryContext,
+		    sizeof(*proc_tick) * (size_t)npv_max);
+		lock_procs = MemoryContextAlloc(TopMemoryContext,
+		    sizeof(*lock_procs) * (size_t)(npv_max +
+		    max_prepared_xacts));
 	}
 	tickno++;
 	npv = probe_procs(pv, npv_max);
@@ -1064,18 +1061,14 @@ summary:
 	waited = waiting > 0;
 	if (waiting == 0)
 		ntold_prev = 0;	/* nobody waits: the next waiter is new */
-	if (locks_every > 0 && slot % locks_every == 0) {
-		old = MemoryContextSwitchTo(tickcx);
+	if (locks_every > 0 && slot % locks_every == 0)
 		atomic_store(&seg->st.granted,
 		    probe_locks(l, node, ts, pv, npv));
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(tickcx);
-	}
 	win.waiting = Max(win.waiting, waiting);
 	win.pairs = Max(win.pairs, pairs);
 	win.longest = Max(win.longest, longest);
 	if (slot == win.first + win.ticks - 1)
-		win_flush(l);
+		win_flush(l, node);
 	atomic_store(&seg->st.waiting, waiting);
 	atomic_store(&seg->st.pairs, pairs);
 	atomic_store(&seg->st.last_tick_ns, ts);
@@ -1113,7 +1106,6 @@ probe_sleep_until(int64 until)
 void
 labsup_probe_main(Datum arg)
 {
-	MemoryContext tickcx, base;
 	int64 next_check = 0, next_slot = -1;
 	bool found;
 
@@ -1128,9 +1120,6 @@ labsup_probe_main(Datum arg)
 	if (!found)
 		ereport(ERROR, (errmsg("labsup probe: no backend status array")));
 	proc_array_attach();
-	tickcx = AllocSetContextCreate(TopMemoryContext, "labsup probe tick",
-	    ALLOCSET_DEFAULT_SIZES);
-	base = CurrentMemoryContext;
 	ereport(LOG, (errmsg("labsup probe: started, waiting for %s",
 	    probe_segment)));
 	/*
@@ -1142,8 +1131,6 @@ labsup_probe_main(Datum arg)
 		bus_armed = 0;
 		ereport(LOG, (errmsg("labsup probe: segment %s faulted "
 		    "under us (truncated?): unmapped it", probe_segment)));
-		MemoryContextSwitchTo(base);
-		MemoryContextReset(tickcx);
 		seg = NULL;	/* the mapping is unusable */
 		next_check = 0;
 		next_slot = -1;
@@ -1163,7 +1150,7 @@ labsup_probe_main(Datum arg)
 		if (seg == NULL || !atomic_load(&seg->ctl.run) ||
 		    (iv = atomic_load(&seg->ctl.interval_ns)) <= 0) {
 			if (seg != NULL) {
-				GUARDED(probe_tick(-1, 0, tickcx));
+				GUARDED(probe_tick(-1, 0));
 				atomic_store(&seg->st.sampling, 0);
 			}
 			next_slot = -1;
@@ -1182,7 +1169,7 @@ labsup_probe_main(Datum arg)
 		if (seg == NULL)
 			continue;
 		atomic_store(&seg->st.heartbeat_ns, now);
-		GUARDED(probe_tick(next_slot, iv, tickcx));
+		GUARDED(probe_tick(next_slot, iv));
 		/* the grid's next slot; those that passed meanwhile are late */
 		now = mono_ns();
 		if (now / iv + 1 > next_slot + 1)
@@ -1191,7 +1178,7 @@ labsup_probe_main(Datum arg)
 		next_slot = now / iv + 1;
 	}
 	if (seg != NULL) {
-		GUARDED(probe_tick(-1, 0, tickcx));
+		GUARDED(probe_tick(-1, 0));
 		atomic_store(&seg->st.sampling, 0);
 		atomic_store(&seg->st.pid, 0);
 	}

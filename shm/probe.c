@@ -94,6 +94,7 @@ probe_seg_attach(const char *path, uid_t uid, gid_t gid, bool *reused,
 {
 	uint64_t size = probe_seg_bytes(PROBE_LANE_RECORDS);
 	struct probe_seg *p;
+	char dir[256], *slash;	/* the path's directory */
 	int fd, e;
 
 	*reused = false;
@@ -115,17 +116,15 @@ probe_seg_attach(const char *path, uid_t uid, gid_t gid, bool *reused,
 	 * finds it empty (a local lab's last one does): between our mkdir
 	 * and this create it may have.  Make it again and retry.
 	 */
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
 	for (int tries = 0;; tries++) {
-		char dir[256], *slash;
-
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
-		if (fd != -1 || errno != ENOENT || tries == 3)
+		if (fd != -1 || errno != ENOENT || tries == 3 ||
+		    slash == NULL || slash == dir)
 			break;
-		snprintf(dir, sizeof(dir), "%s", path);
-		if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-			break;
-		*slash = '\0';
 		if (probe_dir_make(dir, err, errlen) == -1)
 			return NULL;
 	}

@@ -270,9 +270,10 @@ struct rec_lock_wait_text {
  * followed by its `texts` REC_PROBE_WAIT_TEXT on the first tick that shows
  * it waiting on that blocker, then a REC_PROBE_TICK (also on the first
  * tick after, where nobody waits any more: the episodes end there, which
- * a pg_blocking point, once per 10 ms window at 1 kHz, does not tell).  The sampler (workers/sampler_probe.c) turns them into the
- * episodes (workers/episodes.h) the SQL sampler makes, naming relations
- * itself.  No measurement: the writer never gets them.
+ * a pg_blocking point, once per 10 ms window at 1 kHz, does not tell).
+ * The sampler (workers/sampler_probe.c) turns them into the episodes
+ * (workers/episodes.h) the SQL sampler makes, naming relations itself.
+ * No measurement: the writer never gets them.
  */
 struct rec_probe_wait {
 	int32_t pid;		 /* the waiting backend */
