@@ -169,3 +169,26 @@ probe_seg_detach(struct probe_seg *p)
 	if (p != NULL)
 		munmap(p, p->total_size);
 }
+
+uint64_t
+probe_relay_resume(struct lane *probe, const struct lane *own)
+{
+	uint64_t head = atomic_load_explicit(&own->head, memory_order_relaxed);
+	uint64_t back = head < own->size ? head : own->size;
+	uint64_t tail = lane_committed(probe), phead = lane_produced(probe);
+
+	for (uint64_t i = 1; i <= back; i++) {
+		const struct record *r = &own->recs[(head - i) & own->mask];
+		uint64_t pos;
+
+		if (!r->relayed)
+			continue;
+		/* the 32 bits back to 64, from the oldest unfreed record */
+		pos = tail + (uint32_t)(r->origin - (uint32_t)tail);
+		if (pos >= phead)	/* already freed: nothing to skip */
+			return 0;
+		lane_skip(probe, pos + 1);
+		return pos + 1 - tail;
+	}
+	return 0;
+}

@@ -119,6 +119,18 @@ int probe_seg_mkdir(const char *lab, char *err, size_t errlen);
 struct probe_seg *probe_seg_attach(const char *path, uid_t uid, gid_t gid,
     bool *reused, char *err, size_t errlen);
 void probe_seg_detach(struct probe_seg *p);
+/*
+ * Exactly once over a sampler's kill -9.  A sampler frees what it relayed
+ * from the probe's lane only after a batch, so its successor reads again
+ * (lane_rewind) what it may already have put into its own lane: the same
+ * points again under new seqs, which InfluxDB folds into one (same series
+ * and time), leaving the first seqs missing.  Every record a sampler makes
+ * of a probe record says which one (record.relayed, .origin): this finds
+ * the newest such record in the sampler's own lane and, when it came from
+ * the records probe still holds unfreed, frees them up to it.  Returns how
+ * many records it skipped (0: none were relayed, or all were freed).
+ */
+uint64_t probe_relay_resume(struct lane *probe, const struct lane *own);
 #endif
 
 #endif

@@ -302,7 +302,14 @@ struct record {
 	uint64_t seq;  /* lane position; gaps reveal loss */
 	int64_t ts;    /* ns since the epoch, CLOCK_REALTIME */
 	uint8_t kind;  /* enum rec_kind */
-	uint8_t pad[7];
+	/*
+	 * 1 on a record a sampler made of a probe's record (shm/probe.h):
+	 * origin is the low 32 bits of that one's position in the probe's
+	 * lane, where a restarted sampler goes on (probe_relay_resume).
+	 */
+	uint8_t relayed;
+	uint8_t pad[2];
+	uint32_t origin;
 	union {
 		struct rec_locks locks;
 		struct rec_activity activity;

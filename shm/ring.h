@@ -109,6 +109,14 @@ lane_commit(struct lane *l, uint64_t pos)
 	atomic_store_explicit(&l->tail, pos, memory_order_release);
 }
 
+/* Free every record below pos and read on from there (tail <= pos <= head). */
+static inline void
+lane_skip(struct lane *l, uint64_t pos)
+{
+	l->read = pos;
+	lane_commit(l, pos);
+}
+
 /* Forget what was read but not committed: read it again from tail. */
 static inline void
 lane_rewind(struct lane *l)

@@ -88,6 +88,7 @@ struct sprobe {
 	int ntexts;
 	struct sp_name names[SP_NAMES];
 	int nnames, next_name;
+	uint64_t at;			/* the probe record being taken in */
 };
 
 static void
@@ -216,6 +217,8 @@ sp_emit_episode(void *arg, const struct record *r)
 	struct sprobe *s = arg;
 	struct record copy = *r;
 
+	copy.relayed = 1;	/* made of the records up to s->at */
+	copy.origin = (uint32_t)s->at;
 	worker_emit(s->ctx, &copy);
 }
 
@@ -399,7 +402,8 @@ sp_node_lost(struct sprobe *s, const char *why)
 /*
  * Move what the probe wrote into our lane.  Only the kinds it may write
  * pass, named after our node, their strings ended: the segment is the
- * server user's to write.
+ * server user's to write.  Each record we make says which probe record it
+ * came from (probe_relay_resume); what we read is freed after the batch.
  */
 static void
 sp_relay(struct sprobe *s)
@@ -408,9 +412,16 @@ sp_relay(struct sprobe *s)
 	const struct record *r;
 	struct record c;
 
-	while ((r = lane_read(in)) != NULL) {
+	for (;;) {
+		uint64_t pos = lane_read_pos(in);
+
+		if ((r = lane_read(in)) == NULL)
+			break;
+		s->at = pos;
 		memcpy(&c, r, sizeof(c));
 		c.ts = c.ts != 0 ? c.ts : now_ns();
+		c.relayed = 1;		/* probe_relay_resume */
+		c.origin = (uint32_t)s->at;
 		switch (c.kind) {
 		case REC_LOCKS:
 			c.u.locks.locktype[sizeof(c.u.locks.locktype) - 1] = 0;
@@ -695,6 +706,14 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	}
 	/* a previous sampler's unrelayed records are read again */
 	lane_rewind(probe_lane(s.p));
+	if (reused) {
+		uint64_t n = probe_relay_resume(probe_lane(s.p), ctx->lane);
+
+		if (n > 0)
+			log_info("%s: going on after the last probe record my "
+			    "predecessor relayed (%" PRIu64 " it had not "
+			    "freed)", s.name, n);
+	}
 	strlcpy(s.p->ctl.node, node->name, sizeof(s.p->ctl.node));
 	atomic_store(&s.p->ctl.interval_ns,
 	    (int64_t)cfg->sampler.interval_ms * 1000000);

@@ -77,6 +77,10 @@ for n in "${names[@]}"; do
 done
 jq -e '[.services[] | select(.state == "ready")] | length == 4' "$LAB_DIR/s.json" >/dev/null || fail "a service is not ready after the kills"
 account workers
+# a sampler killed in the middle of a batch leaves records relayed but not
+# freed in the probe's lane; its successor goes on after them (how often
+# depends on where each kill lands)
+echo "samplers that went on after what their predecessor relayed: $(grep -c 'going on after the last probe record' "$LAB_DIR/state/labsup.log")"
 
 note "kill -9 of the supervisor, twice: workers die, servers stay, start adopts"
 for i in 1 2; do
