@@ -30,7 +30,7 @@ LENS=${CAPTURE_LENGTHS:-2,2,2,5,5,5,10,20,50,100}
 RATE=${CAPTURE_HUM_RATE:-200}
 INTERVALS=${CAPTURE_INTERVALS:-10 100}
 SOURCES=${CAPTURE_SOURCES:-sql probe}
-LENS_1MS=${CAPTURE_1MS_LENGTHS:-2}
+LENS_1MS=${CAPTURE_1MS_LENGTHS-2}	# empty: no 1 ms run
 SO=$ROOT/$BUILD/labsup_probe.so
 PUB_DIR="$LAB_DIR/state/pg/pub"
 CONNINFO="host=$PUB_DIR port=$PUB_PORT user=labsup dbname=labsup passfile=$LAB_DIR/state/pgpass"
@@ -128,6 +128,8 @@ capture() {
 	# how often each looked while the driver ran: pg_wait_sampling's
 	# history holds a row per backend per sample
 	ws=$(psql_node "$PUB_PORT" "SELECT count(DISTINCT ts) FROM pg_wait_sampling_history WHERE ts BETWEEN to_timestamp($t0 / 1e9) AND to_timestamp($t1 / 1e9)")
+	# and when (a sample of every backend at each)
+	psql_node "$PUB_PORT" "SELECT DISTINCT (extract(epoch FROM ts) * 1e9)::int8 AS t FROM pg_wait_sampling_history WHERE ts BETWEEN to_timestamp($t0 / 1e9) AND to_timestamp($t1 / 1e9) ORDER BY t" >"$LAB_DIR/pgwsts.$tag"
 	echo "$c0 $c1 $w0 $w1 $t0 $t1 $ws" >"$LAB_DIR/cpu.$tag"
 	awk -v iv="$iv" -v src="$src" -v n="$(nproc)" -v cpu="$(cat "$LAB_DIR/cpu.$tag")" '
 	BEGIN { split(cpu, c, " ") }
@@ -139,10 +141,26 @@ capture() {
 		epid[ne] = f["pid"]; eblk[ne] = f["blocker"]; next }
 	FILENAME ~ /sampler/ && /^pg_blocking / {
 		for (i = 2; i <= NF; i++) if ($i ~ /^ts=/) { t = substr($i, 4) + 0; break }
+		tick[++nt] = t	# at 10 ms and above, every tick has one
 		if (t >= c[5] && t <= c[6]) nsum++; next }
 	FILENAME ~ /sampler/ && /^labsup / {
 		for (i = 2; i <= NF; i++) if ($i ~ /^deadline_misses=/) { sub("deadline_misses=", "", $i); dm = $i } next }
+	FILENAME ~ /pgwsts/ { sample[++ns] = $1 + 0; next }
 	FILENAME ~ /pgws/ { np++; pp[np] = $1; pt[np] = $2; next }
+	# the first tick at or after t (ticks in order), or +inf
+	function first_tick(t,   lo, hi, mid) {
+		lo = 1; hi = nt
+		if (nt == 0 || tick[nt] < t) return 9e18
+		while (lo < hi) { mid = int((lo + hi) / 2); if (tick[mid] < t) lo = mid + 1; else hi = mid }
+		return tick[lo]
+	}
+	# the same for pg_wait_sampling samples
+	function first_sample(t,   lo, hi, mid) {
+		lo = 1; hi = ns
+		if (ns == 0 || sample[ns] < t) return 9e18
+		while (lo < hi) { mid = int((lo + hi) / 2); if (sample[mid] < t) lo = mid + 1; else hi = mid }
+		return sample[lo]
+	}
 	END {
 		secs = (c[6] - c[5]) / 1e9
 		tol = iv * 1e6
@@ -150,13 +168,13 @@ capture() {
 		wshare = 100 * (c[4] - c[3]) / 1e6 / secs / n
 		for (i = 1; i <= nw; i++) {
 			L = len[i]; total[L]++; lens[L] = 1
-			hit = 0
+			hit = right = 0
 			for (j = 1; j <= ne; j++) {
 				if (used[j] || epid[j] != wp[i]) continue
 				if (es[j] > end[i] + tol || es[j] + ed[j] < sent[i] - tol) continue
 				used[j] = 1
 				if (eblk[j] == hp[i]) {
-					got[L]++; hit = 1
+					got[L]++; hit = right = 1
 					# the true wait: from between sent and seen to end
 					err = ed[j] / 1e6 - (end[i] - (sent[i] + seen[i]) / 2) / 1e6
 					serr += err; aerr += (err < 0 ? -err : err); nerr++
@@ -168,6 +186,13 @@ capture() {
 				break
 			}
 			if (!hit) unseen[L]++
+			# a tick while it surely waited (the holder saw it blocked,
+			# its COMMIT not yet out), and while it may have (the
+			# statement of the waiter out, the COMMIT not yet back)
+			if (iv >= 10) {
+				if (first_tick(seen[i]) <= com[i]) { sure[L]++; surehit[L] += right }
+				if (first_tick(sent[i]) <= end[i]) { maybe[L]++; maybehit[L] += right }
+			}
 			# the true wait, for the record: (sent + seen) / 2 to end
 			real[L] += (end[i] - (sent[i] + seen[i]) / 2) / 1e6
 			# pg_wait_sampling: caught at all, and caught before the
@@ -180,6 +205,8 @@ capture() {
 					if (pt[k] < com[i]) bpre = 1
 				}
 			base[L] += bh; pre[L] += bpre
+			if (first_sample(seen[i]) <= com[i]) { psure[L]++; psurehit[L] += bh }
+			if (first_sample(sent[i]) <= end[i]) { pmaybe[L]++; pmaybehit[L] += bh }
 		}
 		m = 0
 		for (L in lens) order[++m] = L + 0
@@ -188,9 +215,11 @@ capture() {
 		for (a = 1; a <= m; a++) {
 			L = order[a]; p = 100 * got[L] / total[L]; q = 100 * base[L] / total[L]
 			q2 = 100 * pre[L] / total[L]
-			printf "bench: capture_%dms_at_%dms_%s = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms (%.1f ms on average from the waiter'"'"'s statement to the COMMIT) under the hum, right blocker; missed: %d seen with no blocker, %d with another, %d not seen; pg_wait_sampling before the holder'"'"'s COMMIT went out (after it nobody blocks: the granted waiter waits to run) %.1f %%, ratio %s; CPU: labsup %.2f %%, pg_wait_sampling %.2f %% of the %d CPUs]\n",
+			printf "bench: capture_%dms_at_%dms_%s = %.1f %% (baseline pg_wait_sampling = %.1f %%, ratio %s) [%d waits of %d ms (%.1f ms on average from the waiter'"'"'s statement to the COMMIT) under the hum, right blocker; missed: %d seen with no blocker, %d with another, %d not seen; pg_wait_sampling before the holder'"'"'s COMMIT went out (after it nobody blocks: the granted waiter waits to run) %.1f %%, ratio %s;%s CPU: labsup %.2f %%, pg_wait_sampling %.2f %% of the %d CPUs]\n",
 			    L, iv, src, p, q, (q > 0 ? sprintf("%.2f", p / q) : "inf"), total[L], L, real[L] / total[L],
-			    noblk[L], other[L], unseen[L], q2, (q2 > 0 ? sprintf("%.2f", p / q2) : "inf"), share, wshare, n
+			    noblk[L], other[L], unseen[L], q2, (q2 > 0 ? sprintf("%.2f", p / q2) : "inf"),
+			    (iv >= 10 ? sprintf(" a labsup tick fell while it surely waited (the holder saw it blocked, its COMMIT not out) in %d waits, %d of them caught; from the statement to the COMMIT back in %d, %d caught; a pg_wait_sampling sample in %d (%d caught) and %d (%d);", sure[L], surehit[L], maybe[L], maybehit[L], psure[L], psurehit[L], pmaybe[L], pmaybehit[L]) : ""),
+			    share, wshare, n
 		}
 		printf "bench: capture_cpu_at_%dms_%s = %.2f %% (baseline pg_wait_sampling collector = %.2f %%, ratio %.2f) [share of the %d CPUs over %.0f s: %s, against the collector at 10 ms; %d deadline misses; looked %.1f times a second (pg_blocking points%s), pg_wait_sampling %.1f (its samples: a 10 ms sleep after each)]\n",
 		    iv, src, share, wshare, (c[4] > c[3] ? (c[2] - c[1]) / (c[4] - c[3]) : 0), n, secs,
@@ -198,7 +227,7 @@ capture() {
 		    nsum / secs, (iv < 10 ? ", one per 10 ms window" : ""), c[7] / secs
 		printf "bench: capture_duration_error_at_%dms_%s = %.1f ms mean absolute (mean %+.1f ms over %d episodes caught; bound: one interval, %d ms)\n",
 		    iv, src, (nerr ? aerr / nerr : 0), (nerr ? serr / nerr : 0), nerr, iv
-	}' "$LAB_DIR/waits.$tag" "$LAB_DIR/sampler.$tag" "$LAB_DIR/pgws.$tag"
+	}' "$LAB_DIR/waits.$tag" "$LAB_DIR/sampler.$tag" "$LAB_DIR/pgwsts.$tag" "$LAB_DIR/pgws.$tag"
 }
 
 for src in $SOURCES; do
@@ -206,5 +235,7 @@ for src in $SOURCES; do
 		capture "$src" "$iv" "$LENS"
 	done
 	# 1 kHz: the probe only (SQL keeps its 10 ms floor)
-	[ "$src" = probe ] && [ -n "$LENS_1MS" ] && capture probe 1 "$LENS_1MS"
+	if [ "$src" = probe ] && [ -n "$LENS_1MS" ]; then
+		capture probe 1 "$LENS_1MS"
+	fi
 done

@@ -15,8 +15,16 @@
 #     default 10 ms periods (profile and history), stopped and continued
 #     every second, only ever stopped while it sleeps (stopped holding
 #     ProcArrayLock it would stall every commit).
-# Each off second is compared with the on seconds either side of it (the
-# drift of a shared machine cancels out), as bench/sampler.sh does.  The
+#   sampler_overhead_null: the same, the probes' switches printed but
+#     nothing switched: what the method reads into no change at all (its
+#     bias, and the noise its interval says).
+# PROBE_RUNS says which, in which order (by default the 100 Hz probe run
+# once near the start and once at the end, and their pairs pooled); a
+# PROBE_WARMUP of hum first, not counted (a fresh server's climbing first
+# minute reads as a cost of whatever runs at its steep end).
+# Each off second (PROBE_PERIOD_MS) is compared with the on seconds either
+# side of it (the drift of a shared machine cancels out), as
+# bench/sampler.sh does.  The
 # CPU share is that of the probes' background workers plus the sampler
 # workers relaying their records (those run all the time: counted as if
 # only while on, an overestimate), of the SQL samplers and their backends,
@@ -35,7 +43,14 @@ done
 [ -f /usr/lib/postgresql/15/lib/pg_wait_sampling.so ] ||
 	{ echo "bench: probe: pg_wait_sampling is not installed (apt-get install postgresql-15-pg-wait-sampling)" >&2; exit 1; }
 SECS=${PROBE_SECS:-40}	# per run, half of it on
+PERIOD=${PROBE_PERIOD_MS:-1000}	# switched every PERIOD ms
+WARM=${PROBE_WARMUP:-30}	# s of hum before the first run, not counted
+# the runs, in this order (a name twice: run twice, then pooled)
+RUNS=${PROBE_RUNS:-null probe100 probe100_locks sql probe1k pgws probe100}
 C=${HUM_CLIENTS:-4}
+# the hum: tpcb (writes, replicated: what the lab runs) or select (reads
+# alone: CPU-bound, no WAL, no vacuum: far less noise per second)
+WORKLOAD=${PROBE_HUM_WORKLOAD:-tpcb}
 NODES="pub sub1 sub2"
 
 LAB_SCALE=${LAB_SCALE:-10} lab_setup benchprobe <<EOC
@@ -50,8 +65,8 @@ EOC
 trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 lab start >/dev/null || fail "labsup start failed"
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
-printf '%s\n[hum]\nclients = %d\nrate = 0\n\n[sampler]\nsource = sql\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
-    "$base" "$C" >"$LAB_DIR/bench.conf"
+printf '%s\n[hum]\nclients = %d\nrate = 0\nworkload = %s\n\n[sampler]\nsource = sql\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
+    "$base" "$C" "$WORKLOAD" >"$LAB_DIR/bench.conf"
 
 # every server loads pg_wait_sampling too (ALTER SYSTEM outranks the
 # labsup.conf labsup writes); a fast shutdown, and the container worker
@@ -114,7 +129,7 @@ sig_toggles() {
 	end=$(( $(date +%s) + SECS ))
 	while [ "$(date +%s)" -lt "$end" ]; do
 		echo "$(date +%s%N) $on" >>"$out"
-		sleep 1
+		sleep "$(awk -v p="$PERIOD" 'BEGIN { print p / 1000 }')"
 		if [ "$on" = 1 ]; then $stop "$@"; on=0; else kill -CONT "$@"; on=1; fi
 	done
 	echo "$(date +%s%N) $on" >>"$out"
@@ -159,74 +174,117 @@ hum_start() {
 }
 
 # -- the probes, toggled through their control words
-probe_run() {	# probe_run NAME INTERVAL_MS LOCKS_EVERY
-	local c0 c1 p0 p1 ticks
+declare -A TIMES CPU_SUM
+probe_run() {	# probe_run NAME INTERVAL_MS LOCKS_EVERY [-d]
+	local c0 c1 p0 p1 ticks name=$1 cpu what
+	TIMES[$1]=$(( ${TIMES[$1]:-0} + 1 ))
+	[ "${TIMES[$1]}" -gt 1 ] && name="$1_run${TIMES[$1]}"
 	hum_start
 	c0=$(cpu_us $PROBES $RELAYS); p0=$(cpu_us $PROBES); s0=$(cpu_us $STORE)
-	"$TOGGLE" -i "$2" -l "$3" -t "$SECS" $segs >"$LAB_DIR/toggles" 2>"$LAB_DIR/ticks"
+	"$TOGGLE" -i "$2" -l "$3" -t "$SECS" -p "$PERIOD" ${4:-} $segs >"$LAB_DIR/toggles" 2>"$LAB_DIR/ticks"
 	c1=$(cpu_us $PROBES $RELAYS); p1=$(cpu_us $PROBES); s1=$(cpu_us $STORE)
-	STORE_US[$1]=$(( s1 - s0 ))
+	STORE_US[$1]=$(( ${STORE_US[$1]:-0} + s1 - s0 ))
+	CPU_SUM[$1]=$(( ${CPU_SUM[$1]:-0} + c1 - c0 ))
 	"$TOGGLE" -o 0 -i "$2" -l "$3" $segs
 	wait "$HP"
 	ticks=$(cat "$LAB_DIR/ticks")
-	pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.$1"
-	# where it went: the probes' own share, and their ticks' counters
-	report "$1" "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.$1" \
-	    "the probes ($(share $(( p1 - p0 ))) % of it; $ticks) and the samplers relaying"
+	pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.$name"
+	cat "$LAB_DIR/pairs.$name" >>"$LAB_DIR/pairs.all.$1"
+	cpu=$(share $(( c1 - c0 )))
+	what="the probes ($(share $(( p1 - p0 ))) % of it; $ticks) and the samplers relaying"
+	if [ "${4:-}" = -d ]; then
+		# both halves alike: what the method reads into no change
+		cpu=$(share $(( c1 - c0 )) "$SECS")
+		what="nothing switched: the probes off, both halves alike, the method's own bias and noise; the probes and samplers relaying (over the whole run)"
+	fi
+	report "$name" "$cpu" "$LAB_DIR/pairs.$name" "$what"
 }
-stop_asleep $PGWS
-"$TOGGLE" -o 0 $segs
-# the probe at 100 Hz as configured by default (locks every 100 ms and on
-# the ticks where a backend waits on a lock), then with a lock-manager
-# snapshot every tick, as the SQL samplers below scan pg_locks
-probe_run sampler_overhead_100hz_probe 10 10
-probe_run sampler_overhead_100hz_probe_locks_every_tick 10 1
+# a run given twice or more: every pair of its runs together
+pooled() {	# pooled NAME
+	[ "${TIMES[$1]:-0}" -gt 1 ] || return 0
+	report "$1_pooled" "$(share "${CPU_SUM[$1]}" $(( SECS / 2 * ${TIMES[$1]} )))" \
+	    "$LAB_DIR/pairs.all.$1" "the pairs of its ${TIMES[$1]} runs together; the probes and the samplers relaying"
+}
 
 # -- the SQL samplers, stopped and continued.  Their backends are looked
 # up before the hum starts (psql is slow on a loaded machine); both run
 # until the switching is over, then stop
-"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 600 )) >"$LAB_DIR/sql.out" 2>&1 &
-SP=$!
-sql_up() { [ "$(pgrep -P "$SP" | wc -l)" = 3 ]; }
-wait_for 30 sql_up || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers did not start"; }
-sleep 2
-kids=$(pgrep -P "$SP")
-pids=$kids
-for n in $NODES; do	# the relays' connections are older
-	pids="$pids $(psql_node "$(port_of "$n")" "SELECT pid FROM pg_stat_activity
-	    WHERE application_name = 'labsup-sampler' AND backend_start >= now() - interval '10 s'" | tr '\n' ' ')"
-done
-"$HARNESS" -c "$LAB_DIR/bench.conf" -k hum -n "$C" -t $(( SECS + 600 )) >"$LAB_DIR/hum.out" &
-HP=$!
-sleep 1
-c0=$(cpu_us $pids)
-kill -0 $kids || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers exited"; }
-sig_toggles "$LAB_DIR/toggles" "kill -STOP" $kids
-c1=$(cpu_us $pids)
-kill -0 $kids || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers exited during the run"; }
-kill "$HP" "$SP"
-wait "$HP" "$SP" 2>/dev/null
-pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.sql"
-report sampler_overhead_100hz_sql "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.sql" \
-    "the SQL samplers and their backends"
-
-probe_run sampler_overhead_1khz 1 10
+sql_run() {
+	local kids pids n c0 c1
+	"$HARNESS" -c "$LAB_DIR/bench.conf" -k sampler -a pub,sub1,sub2 -n 3 -q -t $(( SECS + 600 )) >"$LAB_DIR/sql.out" 2>&1 &
+	SP=$!
+	sql_up() { [ "$(pgrep -P "$SP" | wc -l)" = 3 ]; }
+	wait_for 30 sql_up || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers did not start"; }
+	sleep 2
+	kids=$(pgrep -P "$SP")
+	pids=$kids
+	for n in $NODES; do	# the relays' connections are older
+		pids="$pids $(psql_node "$(port_of "$n")" "SELECT pid FROM pg_stat_activity
+		    WHERE application_name = 'labsup-sampler' AND backend_start >= now() - interval '10 s'" | tr '\n' ' ')"
+	done
+	"$HARNESS" -c "$LAB_DIR/bench.conf" -k hum -n "$C" -t $(( SECS + 600 )) >"$LAB_DIR/hum.out" &
+	HP=$!
+	sleep 1
+	c0=$(cpu_us $pids)
+	kill -0 $kids || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers exited"; }
+	sig_toggles "$LAB_DIR/toggles" "kill -STOP" $kids
+	c1=$(cpu_us $pids)
+	kill -0 $kids || { cat "$LAB_DIR/sql.out"; fail "the SQL samplers exited during the run"; }
+	kill "$HP" "$SP"
+	wait "$HP" "$SP" 2>/dev/null
+	pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.sql"
+	report sampler_overhead_100hz_sql "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.sql" \
+	    "the SQL samplers and their backends"
+}
 
 # -- pg_wait_sampling's collector, stopped and continued
-hum_start
-c0=$(cpu_us $PGWS); s0=$(cpu_us $STORE)
-kill -CONT $PGWS
-sig_toggles "$LAB_DIR/toggles" stop_asleep $PGWS
-c1=$(cpu_us $PGWS); s1=$(cpu_us $STORE)
-wait "$HP"
-pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.pgws"
-report pg_wait_sampling_overhead_10ms "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.pgws" \
-    "the pg_wait_sampling collectors"
+pgws_run() {
+	local c0 c1
+	hum_start
+	c0=$(cpu_us $PGWS); s0=$(cpu_us $STORE)
+	kill -CONT $PGWS
+	sig_toggles "$LAB_DIR/toggles" stop_asleep $PGWS
+	c1=$(cpu_us $PGWS); s1=$(cpu_us $STORE)
+	STORE_US[pgws]=$(( s1 - s0 ))
+	wait "$HP"
+	pairs "$LAB_DIR/toggles" "$LAB_DIR/hum.out" >"$LAB_DIR/pairs.pgws"
+	report pg_wait_sampling_overhead_10ms "$(share $(( c1 - c0 )))" "$LAB_DIR/pairs.pgws" \
+	    "the pg_wait_sampling collectors"
+}
+
+stop_asleep $PGWS
+"$TOGGLE" -o 0 $segs
+# a fresh server's first minute is not the rest: its caches fill, its
+# throughput climbs, and a climbing curve reads as a cost of whatever is
+# on at its steep end (on seconds against the off second between them)
+"$HARNESS" -c "$LAB_DIR/bench.conf" -k hum -n "$C" -t "$WARM" >/dev/null
+for r in $RUNS; do
+	case $r in
+	# the method alone: nothing switched
+	null) probe_run sampler_overhead_null 10 10 -d ;;
+	# the probe at 100 Hz as configured by default (locks every 100 ms
+	# and on the ticks where a backend waits on a lock), then with a
+	# lock-manager snapshot every tick, as the SQL samplers scan pg_locks
+	probe100) probe_run sampler_overhead_100hz_probe 10 10 ;;
+	probe100_locks) probe_run sampler_overhead_100hz_probe_locks_every_tick 10 1 ;;
+	probe1k) probe_run sampler_overhead_1khz 1 10 ;;
+	sql) sql_run ;;
+	pgws) pgws_run ;;
+	*) fail "PROBE_RUNS: no run $r (null probe100 probe100_locks probe1k sql pgws)" ;;
+	esac
+done
+for name in sampler_overhead_null sampler_overhead_100hz_probe \
+    sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
+	pooled "$name"
+done
 # what the probes' points cost to store, against the hum's own points (the
 # pg_wait_sampling run: the probes off), over whole runs
-base_store=$(share $(( s1 - s0 )) "$SECS")
-for name in sampler_overhead_100hz_probe sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
-	awk -v name="$name" -v a="$(share "${STORE_US[$name]}" "$SECS")" -v b="$base_store" \
-	    'BEGIN { printf "bench: %s_store_cpu = %.2f %% (baseline the hum alone = %.2f %%, ratio %.2f) [the writer and InfluxDB, share of the CPUs over the run, the probes on half of it]\n", name, a, b, (b > 0 ? a / b : 0) }'
-done
+if [ -n "${STORE_US[pgws]:-}" ]; then
+	base_store=$(share "${STORE_US[pgws]}" "$SECS")
+	for name in sampler_overhead_100hz_probe sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
+		[ -n "${STORE_US[$name]:-}" ] || continue
+		awk -v name="$name" -v a="$(share "${STORE_US[$name]}" $(( SECS * ${TIMES[$name]} )))" -v b="$base_store" \
+		    'BEGIN { printf "bench: %s_store_cpu = %.2f %% (baseline the hum alone = %.2f %%, ratio %.2f) [the writer and InfluxDB, share of the CPUs over the run, the probes on half of it]\n", name, a, b, (b > 0 ? a / b : 0) }'
+	done
+fi
 "$TOGGLE" -o 1 -i 10 -l 1 $segs

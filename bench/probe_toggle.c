@@ -8,7 +8,10 @@
  * counters say of the run (their ticks, the mean tick and lock-manager
  * snapshot, in us): where their CPU went.
  *
- * usage: probe_toggle -i INTERVAL_MS -l LOCKS_EVERY -t SECONDS [-o 0|1] SEG...
+ * usage: probe_toggle -i INTERVAL_MS -l LOCKS_EVERY -t SECONDS [-p PERIOD_MS]
+ *     [-d] [-o 0|1] SEG...
+ *   -p  switch every PERIOD_MS (1000), SECONDS * 1000 / PERIOD_MS times
+ *   -d  switch nothing, print the same switches: the method's null run
  *   -o  do not toggle: leave the probes off (0) or on (1) and exit
  */
 #include <fcntl.h>
@@ -56,19 +59,27 @@ main(int argc, char **argv)
 	struct probe_seg *p[TOGGLE_MAX];
 	struct toggle_sum t0, t1;
 	int c, n = 0, iv = 10, every = 1, secs = 10, only = -1, on = 1;
+	int period = 1000, dry = 0, switches;
 
-	while ((c = getopt(argc, argv, "i:l:t:o:")) != -1) {
+	while ((c = getopt(argc, argv, "i:l:t:o:p:d")) != -1) {
 		switch (c) {
 		case 'i': iv = atoi(optarg); break;
 		case 'l': every = atoi(optarg); break;
 		case 't': secs = atoi(optarg); break;
 		case 'o': only = atoi(optarg); break;
+		case 'p': period = atoi(optarg); break;
+		case 'd': dry = 1; break;
 		default:
 			fprintf(stderr, "usage: probe_toggle -i MS -l N -t SECS "
-			    "[-o 0|1] SEG...\n");
+			    "[-p PERIOD_MS] [-d] [-o 0|1] SEG...\n");
 			return 2;
 		}
 	}
+	if (period < 100 || period > 60000) {
+		fprintf(stderr, "probe_toggle: -p must be 100..60000 ms\n");
+		return 2;
+	}
+	switches = (int)((long long)secs * 1000 / period);
 	for (int i = optind; i < argc && n < TOGGLE_MAX; i++) {
 		int fd = open(argv[i], O_RDWR | O_NOFOLLOW);
 		void *m;
@@ -96,13 +107,16 @@ main(int argc, char **argv)
 		return 0;
 	}
 	toggle_sum(p, n, &t0);
-	for (int s = 0; s <= secs; s++) {
-		for (int i = 0; i < n; i++)
+	for (int s = 0; s <= switches; s++) {
+		struct timespec d = { period / 1000,
+		    (long)(period % 1000) * 1000000 };
+
+		for (int i = 0; i < n && !dry; i++)
 			atomic_store(&p[i]->ctl.run, (uint32_t)on);
 		printf("%lld %d\n", real_ns(), on);
 		fflush(stdout);
-		if (s < secs)
-			sleep(1);
+		if (s < switches)
+			nanosleep(&d, NULL);
 		on = !on;
 	}
 	toggle_sum(p, n, &t1);
@@ -119,7 +133,7 @@ main(int argc, char **argv)
 	    (unsigned long long)t1.walks, t1.ticks ? 100.0 * t1.walks /
 	    t1.ticks : 0, t1.walks ? (double)(t1.walk_ns - t0.walk_ns) /
 	    t1.walks / 1e3 : 0);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n && !dry; i++)
 		atomic_store(&p[i]->ctl.run, 1);
 	return 0;
 }

@@ -44,7 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access/transam.h"
 #include "access/twophase.h"
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -78,6 +80,95 @@ PGDLLEXPORT void labsup_probe_main(Datum arg);
 #define PAIR_WAITERS_MAX 256	/* waiters whose blockers a tick counts */
 
 static char *probe_segment = NULL;	/* GUC labsup.segment */
+
+/*
+ * Who ended a transaction.  Every backend, at the end of a transaction
+ * that had an xid (committed or aborted; and a subtransaction rolled
+ * back), writes (pid, xid) into this table's slot for the xid: one 64-bit
+ * store, no lock.  The xact callbacks run after ProcArrayEndTransaction
+ * and before the transaction's locks go (CommitTransaction,
+ * AbortTransaction).  A waiter a tick finds granted but not yet running
+ * (its lock wait still reported: the holder let go, the waiter waits to
+ * be scheduled) holds ShareLock on the transaction it waited for, and
+ * this names the backend that ended it: the blocker, which
+ * pg_blocking_pids() no longer shows and pg_wait_sampling counts as a
+ * lock wait all the same.  A slot is written again ENDED_SLOTS xids later.
+ */
+#define ENDED_SLOTS 4096	/* a power of two */
+static pg_atomic_uint64 *ended_xids;
+static shmem_request_hook_type prev_shmem_request;
+static shmem_startup_hook_type prev_shmem_startup;
+
+static void
+ended_request(void)
+{
+	if (prev_shmem_request != NULL)
+		prev_shmem_request();
+	RequestAddinShmemSpace(ENDED_SLOTS * sizeof(pg_atomic_uint64));
+}
+
+static void
+ended_startup(void)
+{
+	bool found;
+
+	if (prev_shmem_startup != NULL)
+		prev_shmem_startup();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ended_xids = ShmemInitStruct("labsup ended xids",
+	    ENDED_SLOTS * sizeof(pg_atomic_uint64), &found);
+	if (!found)
+		for (int i = 0; i < ENDED_SLOTS; i++)
+			pg_atomic_init_u64(&ended_xids[i], 0);
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+ended_note(TransactionId xid)
+{
+	if (ended_xids != NULL && TransactionIdIsNormal(xid))
+		pg_atomic_write_u64(&ended_xids[xid & (ENDED_SLOTS - 1)],
+		    (uint64)(uint32)MyProcPid << 32 | xid);
+}
+
+static void
+ended_xact(XactEvent ev, void *arg)
+{
+	TransactionId *kids;
+	int n;
+
+	(void)arg;
+	if ((ev != XACT_EVENT_COMMIT && ev != XACT_EVENT_ABORT) ||
+	    !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		return;
+	ended_note(GetTopTransactionIdIfAny());
+	n = xactGetCommittedChildren(&kids);
+	for (int i = 0; i < n; i++)
+		ended_note(kids[i]);
+}
+
+static void
+ended_subxact(SubXactEvent ev, SubTransactionId sub, SubTransactionId parent,
+    void *arg)
+{
+	(void)sub;
+	(void)parent;
+	(void)arg;
+	if (ev == SUBXACT_EVENT_ABORT_SUB)
+		ended_note(GetCurrentTransactionIdIfAny());
+}
+
+/* The backend that ended xid lately, 0 when the table does not know. */
+static int32
+ended_by(TransactionId xid)
+{
+	uint64 v;
+
+	if (ended_xids == NULL || !TransactionIdIsNormal(xid))
+		return 0;
+	v = pg_atomic_read_u64(&ended_xids[xid & (ENDED_SLOTS - 1)]);
+	return (TransactionId)(uint32)v == xid ? (int32)(v >> 32) : 0;
+}
 
 static volatile sig_atomic_t got_sigterm = 0;
 
@@ -443,6 +534,42 @@ leader_pid(const PGPROC *p)
  * (on a transactionid) the table of the tuple lock it holds meanwhile.
  * False when it no longer waits (granted since its wait event was read).
  */
+/*
+ * A waiter granted a transaction's lock, not yet running: XactLockTableWait
+ * asked ShareLock on the transaction it waits for (its own xid it holds
+ * ExclusiveLock on), and takes it back as soon as it runs.  Its blocker is
+ * who ended that transaction; the row's relation is its tuple lock's, as
+ * for a waiter still queued.  Under the partition locks (probe_waiters).
+ */
+static void
+granted_xact(PGPROC *wp, struct rec_probe_wait *pw)
+{
+	for (int part = 0; part < NUM_LOCK_PARTITIONS; part++) {
+		SHM_QUEUE *head = &wp->myProcLocks[part];
+		PROCLOCK *pl;
+
+		for (pl = (PROCLOCK *)SHMQueueNext(head, head,
+		    offsetof(PROCLOCK, procLink)); pl != NULL;
+		    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
+		    offsetof(PROCLOCK, procLink))) {
+			const LOCKTAG *t = &pl->tag.myLock->tag;
+
+			if (t->locktag_type == LOCKTAG_TUPLE &&
+			    pl->holdMask != 0) {
+				pw->dbid = t->locktag_field1;
+				pw->relid = t->locktag_field2;
+			} else if (t->locktag_type == LOCKTAG_TRANSACTION &&
+			    (pl->holdMask & LOCKBIT_ON(ShareLock)) != 0 &&
+			    (pl->holdMask & LOCKBIT_ON(ExclusiveLock)) == 0)
+				pw->xid = t->locktag_field1;
+		}
+	}
+	if ((pw->blocker = ended_by(pw->xid)) != 0) {
+		pw->nblockers = 1;	/* it waited on one */
+		pw->held = ExclusiveLock;
+	}
+}
+
 static bool
 walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
 {
@@ -459,17 +586,21 @@ walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
 
 		/*
 		 * Still reporting the lock wait, but out of the queue: granted
-		 * (or refused), not yet running.  The holder let go: a wait
-		 * with no blocker to name, as pg_blocking_pids() shows it.
+		 * (or refused), not yet running.  The holder let go, which
+		 * pg_blocking_pids() no longer shows; a transaction's end is
+		 * in the ended table (granted_xact).
 		 */
 		if ((wei & 0xFF000000) != PG_WAIT_LOCK)
 			return false;
 		pw->pid = wp->pid;
 		pw->nblockers = 0;
+		pw->granted = 1;
 		pw->vxid_backend = -1;
 		pw->locktype = (wei & 0xFFFF) <= LOCKTAG_LAST_TYPE ?
 		    (uint8)((wei & 0xFFFF) + 1) : 0;
 		pw->mode = (uint8)wp->waitLockMode;
+		if ((wei & 0xFFFF) == LOCKTAG_TRANSACTION)
+			granted_xact(wp, pw);
 		return true;
 	}
 	tag = &lk->tag;
@@ -598,7 +729,8 @@ probe_waiters(struct lane *l, int64 ts, const struct proc_view *pv, int npv,
 		const struct be_view *bk = be_find(bv, nbv, pw->blocker);
 		TimestampTz ws = pw->waitstart_ns;	/* the key, as it is */
 
-		pairs += pw->nblockers;
+		if (!pw->granted)	/* as pg_blocking_pids() counts */
+			pairs += pw->nblockers;
 		pw->query_id = wv != NULL ? (int64)wv->query_id : 0;
 		pw->blocker_query_id = bk != NULL ? (int64)bk->query_id : 0;
 		pw->blocker_idle_tx = bk == NULL ? 2 :
@@ -1213,6 +1345,12 @@ _PG_init(void)
 		    "state_dir)", BGW_MAXLEN - 1)));
 		return;
 	}
+	prev_shmem_request = shmem_request_hook;
+	shmem_request_hook = ended_request;
+	prev_shmem_startup = shmem_startup_hook;
+	shmem_startup_hook = ended_startup;
+	RegisterXactCallback(ended_xact, NULL);
+	RegisterSubXactCallback(ended_subxact, NULL);
 	memset(&w, 0, sizeof(w));
 	w.bgw_flags = BGWORKER_SHMEM_ACCESS;
 	w.bgw_start_time = BgWorkerStart_RecoveryFinished;

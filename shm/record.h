@@ -288,7 +288,13 @@ struct rec_probe_wait {
 	uint8_t locktype, mode, held; /* rec_lock*_code() numbering */
 	uint8_t blocker_idle_tx; /* 1, 0, or 2 when not known */
 	uint8_t texts;		 /* REC_PROBE_WAIT_TEXT records that follow */
-	uint8_t pad[5];
+	/*
+	 * 1: granted, not running yet (its lock wait still reported); the
+	 * blocker, if any, is who ended the transaction it waited for, and
+	 * no pair: pg_blocking_pids() shows none any more
+	 */
+	uint8_t granted;
+	uint8_t pad[4];
 };
 
 struct rec_probe_wait_text {

@@ -49,22 +49,8 @@ if [ "$SOURCE" = probe ]; then
 	wait_for 120 probe_on || fail "sampler pub does not sample with the probe: $(status_json | jq -r '.workers[].detail')"
 fi
 
-# pg NAME: psql on pub as a user would run it, the script on stdin, its
-# output in $LAB_DIR/NAME.out; application_name it80-NAME
-pg() {
-	PGAPPNAME="it80-$1" "$LABSUP" psql -c "$LAB_CONF" pub -X -q -A -t \
-	    -v ON_ERROR_STOP=1 >"$LAB_DIR/$1.out" 2>&1
-}
-# session NAME CONDITION: pub shows session NAME in that condition
-session() {
-	[ "$(psql_node "$PUB_PORT" "SELECT count(*) FROM pg_stat_activity
-	    WHERE application_name = 'it80-$1' AND $2")" = 1 ]
-}
-pid_of() {
-	psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE application_name = 'it80-$1'"
-}
-waiting() { session "$1" "wait_event_type = 'Lock'"; }
-lock() { echo "SELECT aid FROM accounts WHERE aid = $1 FOR UPDATE;"; }
+SESSION_APP=it80
+. "$ROOT/tests/tools/sessions.sh"
 
 note "a holder idle in transaction for 2 s, a session waiting for its row"
 # the holder lets go 2 s after `top` showed the wait (or failed to)

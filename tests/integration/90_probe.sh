@@ -10,11 +10,8 @@
 # and any sanitizer report of a server process fails the test.
 # tags: faults sanitize
 . "$(dirname "$0")/../lib.sh"
-command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
-command -v influxd >/dev/null || skip "influxd not installed"
-command -v jq >/dev/null || skip "jq not installed"
-SO="$(dirname "$LABSUP")/labsup_probe.so"
-[ -f "$SO" ] || skip "no $SO (make builds it with postgresql-server-dev-15)"
+. "$ROOT/tests/tools/probe.sh"
+probe_needs
 ASAN_LIB=""
 if grep -qa __asan_init "$SO"; then
 	ASAN_LIB=$(ldd "$SO" | awk '/libasan/ { print $3 }')
@@ -61,7 +58,6 @@ asan_reports() {
 }
 
 NODES="pub sub1 sub2"
-. "$ROOT/tests/tools/probe.sh"
 
 note "start with source = probe at 1 kHz"
 lab start || fail "labsup start failed"

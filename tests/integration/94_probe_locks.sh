@@ -11,11 +11,8 @@
 # pg_locks counts at the same time, on some tick within a minute (other
 # backends' short-lived locks come and go; a miscount never matches).
 . "$(dirname "$0")/../lib.sh"
-command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
-command -v influxd >/dev/null || skip "influxd not installed"
-command -v jq >/dev/null || skip "jq not installed"
-SO="$(dirname "$LABSUP")/labsup_probe.so"
-[ -f "$SO" ] || skip "no $SO (make builds it with postgresql-server-dev-15)"
+. "$ROOT/tests/tools/probe.sh"
+probe_needs
 
 lab_setup probelocks <<EOC
 [hum]
@@ -29,7 +26,6 @@ EOC
 node_conf pub "settings = max_prepared_transactions = 2" || fail "cannot edit the config"
 trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 NODES="pub sub1 sub2"
-. "$ROOT/tests/tools/probe.sh"
 
 lab start || fail "labsup start failed"
 wait_for 120 probe_sampling 10 || fail "the samplers do not report the probe sampling"

@@ -1,6 +1,16 @@
 # probe.sh: helpers the probe tests (tests/integration/9x_probe*.sh) share,
 # on top of tests/lib.sh.  NODES names the lab's nodes.
 
+# probe_needs: skip unless the servers, InfluxDB, jq and the probe's
+# library (SO, beside labsup) are here
+probe_needs() {
+	command -v initdb >/dev/null || skip "PostgreSQL 15 server binaries not installed"
+	command -v influxd >/dev/null || skip "influxd not installed"
+	command -v jq >/dev/null || skip "jq not installed"
+	SO="$(dirname "$LABSUP")/labsup_probe.so"
+	[ -f "$SO" ] || skip "no $SO (make builds it with postgresql-server-dev-15)"
+}
+
 # sampler_detail NODE: the sampler's status line
 sampler_detail() {
 	status_json | jq -r ".workers[] | select(.name == \"sampler $1\") | .detail"
