@@ -17,7 +17,14 @@
 # its segment once a second).  Prints
 #   capture_<L>ms_at_<I>ms_<SOURCE> = P % (baseline pg_wait_sampling = P %, ratio R)
 # for every length, interval and source, the CPU both cost (share of the
-# machine, also beside each figure) and the episodes' duration error.
+# machine, also beside each figure) and the episodes' duration error; and
+# per length in how many waits a labsup tick (its pg_blocking points) and
+# a pg_wait_sampling sample fell, while the waiter surely waited (the
+# holder saw it blocked, its COMMIT not yet out) and from its statement
+# to the COMMIT's return, and how many of those each caught: what tells a
+# miss of the sampler from a wait no look fell in.  CAPTURE_GAP_MS
+# (MIN,MAX; 30,130) spaces the waits; CAPTURE_1MS_LENGTHS empty: no 1 ms
+# run.
 # CAPTURE_BASE_HARNESS (see below) adds the tick cost where nobody waits,
 # against another build.
 . "$(dirname "$0")/harness-lab.bash" benchcapture
@@ -31,6 +38,7 @@ RATE=${CAPTURE_HUM_RATE:-200}
 INTERVALS=${CAPTURE_INTERVALS:-10 100}
 SOURCES=${CAPTURE_SOURCES:-sql probe}
 LENS_1MS=${CAPTURE_1MS_LENGTHS-2}	# empty: no 1 ms run
+GAP=${CAPTURE_GAP_MS:-30,130}	# between waits, ms: MIN,MAX
 SO=$ROOT/$BUILD/labsup_probe.so
 PUB_DIR="$LAB_DIR/state/pg/pub"
 CONNINFO="host=$PUB_DIR port=$PUB_PORT user=labsup dbname=labsup passfile=$LAB_DIR/state/pgpass"
@@ -117,7 +125,7 @@ capture() {
 	pids="$(pgrep -P "$sp") $(psql_node "$PUB_PORT" "SELECT pid FROM pg_stat_activity WHERE application_name = 'labsup-sampler'")"
 	[ "$src" = probe ] && pids="$pids $probe"
 	c0=$(cpu_us $pids); w0=$(cpu_us "$collector"); t0=$(date +%s%N)
-	"$DRIVER" -d "$CONNINFO" -n "$N" -l "$lens" -s "$iv" >"$LAB_DIR/waits.$tag" ||
+	"$DRIVER" -d "$CONNINFO" -n "$N" -l "$lens" -g "$GAP" -s "$iv" >"$LAB_DIR/waits.$tag" ||
 		fail "capture_driver failed"
 	c1=$(cpu_us $pids); w1=$(cpu_us "$collector"); t1=$(date +%s%N)
 	sleep 1	# the last episodes end and reach the lane

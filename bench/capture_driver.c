@@ -113,7 +113,13 @@ main(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	for (const char *p = lens; *p && nlen < CD_MAX_LENGTHS; ) {
+	for (const char *p = lens; *p; ) {
+		if (nlen == CD_MAX_LENGTHS) {
+			fprintf(stderr, "capture_driver: -l: at most %d "
+			    "lengths (more of one: a larger -n)\n",
+			    CD_MAX_LENGTHS);
+			return 2;
+		}
 		len[nlen++] = atoi(p);
 		p += strcspn(p, ",");
 		p += *p == ',';

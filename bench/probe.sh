@@ -15,6 +15,9 @@
 #     default 10 ms periods (profile and history), stopped and continued
 #     every second, only ever stopped while it sleeps (stopped holding
 #     ProcArrayLock it would stall every commit).
+#   sampler_overhead_100hz_probe_unstored (run probe100_unstored, not by
+#     default): the 100 Hz probe with the lab's writer stopped, so nothing
+#     is stored (the lanes fill and drop): the probes without the store;
 #   sampler_overhead_null: the same, the probes' switches printed but
 #     nothing switched: what the method reads into no change at all (its
 #     bias, and the noise its interval says).
@@ -62,7 +65,7 @@ source = probe
 interval_ms = 10
 locks_interval_ms = 10
 EOC
-trap 'rc=$?; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
+trap 'rc=$?; [ -n "${WRITER:-}" ] && kill -CONT $WRITER 2>/dev/null; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 lab start >/dev/null || fail "labsup start failed"
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 printf '%s\n[hum]\nclients = %d\nrate = 0\nworkload = %s\n\n[sampler]\nsource = sql\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
@@ -109,7 +112,8 @@ cpu_us() {	# cpu_us PID...: CPU time they (all their threads) used so far, us
 	echo "$t"
 }
 # what stores the points: the lab's writer and InfluxDB (its own threads)
-STORE="$(status_json | jq -r '.workers[] | select(.kind == "writer") | .pid') $(cat "$LAB_DIR/state/influxdb/influxd.pid")"
+WRITER=$(status_json | jq -r '.workers[] | select(.kind == "writer") | .pid')
+STORE="$WRITER $(cat "$LAB_DIR/state/influxdb/influxd.pid")"
 declare -A STORE_US
 stop_asleep() {	# stop_asleep PID...: SIGSTOP each while it sleeps (if it does within 50 looks)
 	local p i
@@ -267,13 +271,19 @@ for r in $RUNS; do
 	# lock-manager snapshot every tick, as the SQL samplers scan pg_locks
 	probe100) probe_run sampler_overhead_100hz_probe 10 10 ;;
 	probe100_locks) probe_run sampler_overhead_100hz_probe_locks_every_tick 10 1 ;;
+	# the same with the lab's writer stopped: nothing stored (the lanes
+	# fill and drop, counted), what the probes cost without the store
+	probe100_unstored)
+		kill -STOP $WRITER
+		probe_run sampler_overhead_100hz_probe_unstored 10 10
+		kill -CONT $WRITER ;;
 	probe1k) probe_run sampler_overhead_1khz 1 10 ;;
 	sql) sql_run ;;
 	pgws) pgws_run ;;
-	*) fail "PROBE_RUNS: no run $r (null probe100 probe100_locks probe1k sql pgws)" ;;
+	*) fail "PROBE_RUNS: no run $r (null probe100 probe100_unstored probe100_locks probe1k sql pgws)" ;;
 	esac
 done
-for name in sampler_overhead_null sampler_overhead_100hz_probe \
+for name in sampler_overhead_null sampler_overhead_100hz_probe sampler_overhead_100hz_probe_unstored \
     sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
 	pooled "$name"
 done
