@@ -526,15 +526,6 @@ leader_pid(const PGPROC *p)
 }
 
 /*
- * Waiter wp as pg_blocking_pids() sees it (GetSingleProcBlockerStatusData),
- * from the lock it waits on alone, every partition lock held (shared) by
- * the caller: its blockers in that lock's PROCLOCK order (holders of a
- * conflicting mode, and waiters for one queued ahead of it), the first
- * one's strongest mode held there, what it waits on, and for a row wait
- * (on a transactionid) the table of the tuple lock it holds meanwhile.
- * False when it no longer waits (granted since its wait event was read).
- */
-/*
  * A waiter granted a transaction's lock, not yet running: XactLockTableWait
  * asked ShareLock on the transaction it waits for (its own xid it holds
  * ExclusiveLock on), and takes it back as soon as it runs.  Its blocker is
@@ -570,6 +561,17 @@ granted_xact(PGPROC *wp, struct rec_probe_wait *pw)
 	}
 }
 
+/*
+ * Waiter wp as pg_blocking_pids() sees it (GetSingleProcBlockerStatusData),
+ * from the lock it waits on alone, every partition lock held (shared) by
+ * the caller: its blockers in that lock's PROCLOCK order (holders of a
+ * conflicting mode, and waiters for one queued ahead of it), the first
+ * one's strongest mode held there, what it waits on, and for a row wait
+ * (on a transactionid) the table of the tuple lock it holds meanwhile.
+ * A waiter granted but not yet running, still reporting its lock wait,
+ * is one too (granted, its blocker from granted_xact).  False when it no
+ * longer reports the wait (running again since its wait event was read).
+ */
 static bool
 walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
 {
