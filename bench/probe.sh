@@ -65,7 +65,7 @@ source = probe
 interval_ms = 10
 locks_interval_ms = 10
 EOC
-trap 'rc=$?; [ -n "${WRITER:-}" ] && kill -CONT $WRITER 2>/dev/null; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
+trap 'rc=$?; kill -CONT ${WRITER:-} ${PGWS:-} 2>/dev/null; lab_teardown $rc; rm -rf /dev/shm/labsup.$(id -u).$LAB_NAME.probe; exit $rc' EXIT
 lab start >/dev/null || fail "labsup start failed"
 base=$(sed '/^\[hum\]/,$d' "$LAB_CONF")
 printf '%s\n[hum]\nclients = %d\nrate = 0\nworkload = %s\n\n[sampler]\nsource = sql\ninterval_ms = 10\nlocks_interval_ms = 10\n' \
@@ -283,6 +283,9 @@ for r in $RUNS; do
 	*) fail "PROBE_RUNS: no run $r (null probe100 probe100_unstored probe100_locks probe1k sql pgws)" ;;
 	esac
 done
+# the collectors, stopped unless a pgws run continued them, would hold
+# up their servers' shutdown
+kill -CONT $PGWS
 for name in sampler_overhead_null sampler_overhead_100hz_probe sampler_overhead_100hz_probe_unstored \
     sampler_overhead_100hz_probe_locks_every_tick sampler_overhead_1khz; do
 	pooled "$name"

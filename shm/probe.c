@@ -170,8 +170,16 @@ probe_seg_detach(struct probe_seg *p)
 		munmap(p, p->total_size);
 }
 
+uint16_t
+probe_seg_id(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (uint16_t)sb.st_ino : 0;
+}
+
 uint64_t
-probe_relay_resume(struct lane *probe, const struct lane *own)
+probe_relay_resume(struct lane *probe, const struct lane *own, uint16_t seg)
 {
 	uint64_t head = atomic_load_explicit(&own->head, memory_order_relaxed);
 	uint64_t back = head < own->size ? head : own->size;
@@ -183,6 +191,9 @@ probe_relay_resume(struct lane *probe, const struct lane *own)
 
 		if (!r->relayed)
 			continue;
+		/* older segments' records are all older than this one's */
+		if (r->origin_seg != seg)
+			return 0;
 		/* the 32 bits back to 64, from the oldest unfreed record */
 		pos = tail + (uint32_t)(r->origin - (uint32_t)tail);
 		if (pos >= phead)	/* already freed: nothing to skip */

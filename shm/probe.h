@@ -125,12 +125,17 @@ void probe_seg_detach(struct probe_seg *p);
  * (lane_rewind) what it may already have put into its own lane: the same
  * points again under new seqs, which InfluxDB folds into one (same series
  * and time), leaving the first seqs missing.  Every record a sampler makes
- * of a probe record says which one (record.relayed, .origin): this finds
- * the newest such record in the sampler's own lane and, when it came from
- * the records probe still holds unfreed, frees them up to it.  Returns how
- * many records it skipped (0: none were relayed, or all were freed).
+ * of a probe record says which one (record.relayed, .origin) of which
+ * segment (.origin_seg: probe_seg_id()).  This finds the newest such
+ * record in the sampler's own lane and, when it came from this segment
+ * (seg) and from the records probe still holds unfreed, frees them up to
+ * it.  Returns how many records it skipped (0: none were relayed, all
+ * were freed, or the newest came from a segment this one replaced).
  */
-uint64_t probe_relay_resume(struct lane *probe, const struct lane *own);
+uint64_t probe_relay_resume(struct lane *probe, const struct lane *own,
+    uint16_t seg);
+/* What records relayed from the segment at path say of it (its inode). */
+uint16_t probe_seg_id(const char *path);
 #endif
 
 #endif

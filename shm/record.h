@@ -311,10 +311,11 @@ struct record {
 	/*
 	 * 1 on a record a sampler made of a probe's record (shm/probe.h):
 	 * origin is the low 32 bits of that one's position in the probe's
-	 * lane, where a restarted sampler goes on (probe_relay_resume).
+	 * lane, where a restarted sampler goes on (probe_relay_resume), and
+	 * origin_seg which segment's lane (the low 16 bits of its inode).
 	 */
 	uint8_t relayed;
-	uint8_t pad[2];
+	uint16_t origin_seg;
 	uint32_t origin;
 	union {
 		struct rec_locks locks;

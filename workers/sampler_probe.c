@@ -89,6 +89,7 @@ struct sprobe {
 	struct sp_name names[SP_NAMES];
 	int nnames, next_name;
 	uint64_t at;			/* the probe record being taken in */
+	uint16_t seg_id;		/* probe_seg_id() of the segment */
 };
 
 static void
@@ -219,6 +220,7 @@ sp_emit_episode(void *arg, const struct record *r)
 
 	copy.relayed = 1;	/* made of the records up to s->at */
 	copy.origin = (uint32_t)s->at;
+	copy.origin_seg = s->seg_id;
 	worker_emit(s->ctx, &copy);
 }
 
@@ -422,6 +424,7 @@ sp_relay(struct sprobe *s)
 		c.ts = c.ts != 0 ? c.ts : now_ns();
 		c.relayed = 1;		/* probe_relay_resume */
 		c.origin = (uint32_t)s->at;
+		c.origin_seg = s->seg_id;
 		switch (c.kind) {
 		case REC_LOCKS:
 			c.u.locks.locktype[sizeof(c.u.locks.locktype) - 1] = 0;
@@ -706,8 +709,10 @@ sampler_probe_main(struct worker_ctx *ctx, const struct node_cfg *node,
 	}
 	/* a previous sampler's unrelayed records are read again */
 	lane_rewind(probe_lane(s.p));
+	s.seg_id = probe_seg_id(s.segname);
 	if (reused) {
-		uint64_t n = probe_relay_resume(probe_lane(s.p), ctx->lane);
+		uint64_t n = probe_relay_resume(probe_lane(s.p), ctx->lane,
+		    s.seg_id);
 
 		if (n > 0)
 			log_info("%s: going on after the last probe record my "

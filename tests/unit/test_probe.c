@@ -180,7 +180,7 @@ lane_at(uint64_t nrecs, uint64_t pos)
 }
 
 static void
-relay(struct lane *probe, struct lane *own, int n)
+relay(struct lane *probe, struct lane *own, int n, uint16_t seg)
 {
 	for (int i = 0; i < n; i++) {
 		uint64_t pos = lane_read_pos(probe);
@@ -191,6 +191,7 @@ relay(struct lane *probe, struct lane *own, int n)
 		c = *r;
 		c.relayed = 1;
 		c.origin = (uint32_t)pos;
+		c.origin_seg = seg;
 		cr_assert_eq(lane_push(own, &c), 0);
 	}
 }
@@ -203,7 +204,7 @@ Test(probe, relay_resumes_after_the_last_relayed)
 	struct record rec;
 
 	/* nothing relayed yet: nothing skipped */
-	cr_assert_eq(probe_relay_resume(probe, own), 0);
+	cr_assert_eq(probe_relay_resume(probe, own, 7), 0);
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = REC_BLOCKING;
 	for (int i = 0; i < 10; i++) {
@@ -211,14 +212,14 @@ Test(probe, relay_resumes_after_the_last_relayed)
 		cr_assert_eq(lane_push(probe, &rec), 0);
 	}
 	/* the first sampler relays 5 (past 2^32), then a record of its own */
-	relay(probe, own, 5);
+	relay(probe, own, 5, 7);
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = REC_LABSUP;
 	cr_assert_eq(lane_push(own, &rec), 0);
 	/* ... and is killed before it frees them: its successor */
 	lane_rewind(probe);
 	cr_assert_eq(lane_read_pos(probe), base);
-	cr_assert_eq(probe_relay_resume(probe, own), 5);
+	cr_assert_eq(probe_relay_resume(probe, own, 7), 5);
 	cr_assert_eq(lane_committed(probe), base + 5);
 	r = lane_read(probe);
 	cr_assert_not_null(r);
@@ -226,19 +227,38 @@ Test(probe, relay_resumes_after_the_last_relayed)
 	    (long long)r->u.blocking.waiting);
 	/* it relays the rest and frees them: a third goes on from the head */
 	lane_rewind(probe);
-	relay(probe, own, 5);
+	relay(probe, own, 5, 7);
 	lane_commit(probe, lane_read_pos(probe));
 	lane_rewind(probe);
-	cr_assert_eq(probe_relay_resume(probe, own), 0);
+	cr_assert_eq(probe_relay_resume(probe, own, 7), 0);
 	cr_assert_eq(lane_read_pos(probe), base + 10);
 	cr_assert_null(lane_read(probe));
 	/* a record relayed long ago (freed since) moves nothing */
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = REC_BLOCKING;
 	cr_assert_eq(lane_push(probe, &rec), 0);
-	cr_assert_eq(probe_relay_resume(probe, own), 0);
+	cr_assert_eq(probe_relay_resume(probe, own, 7), 0);
 	cr_assert_eq(lane_committed(probe), base + 10);
 	cr_assert_not_null(lane_read(probe));
+	/*
+	 * The segment replaced (another inode): the newest relayed record is
+	 * of the old one, whose positions mean nothing here, even where they
+	 * fall among the new lane's unfreed ones.
+	 */
+	free(probe);
+	probe = lane_at(16, 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = REC_BLOCKING;
+	for (int i = 0; i < 12; i++)
+		cr_assert_eq(lane_push(probe, &rec), 0);
+	rec.relayed = 1;
+	rec.origin = 3;
+	rec.origin_seg = 7;
+	cr_assert_eq(lane_push(own, &rec), 0);
+	cr_assert_eq(probe_relay_resume(probe, own, 8), 0);
+	cr_assert_eq(lane_committed(probe), 0);
+	/* ... where the same position in the same segment skips 4 */
+	cr_assert_eq(probe_relay_resume(probe, own, 7), 4);
 	free(own);
 	free(probe);
 }
