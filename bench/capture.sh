@@ -155,19 +155,12 @@ capture() {
 		for (i = 2; i <= NF; i++) if ($i ~ /^deadline_misses=/) { sub("deadline_misses=", "", $i); dm = $i } next }
 	FILENAME ~ /pgwsts/ { sample[++ns] = $1 + 0; next }
 	FILENAME ~ /pgws/ { np++; pp[np] = $1; pt[np] = $2; next }
-	# the first tick at or after t (ticks in order), or +inf
-	function first_tick(t,   lo, hi, mid) {
-		lo = 1; hi = nt
-		if (nt == 0 || tick[nt] < t) return 9e18
-		while (lo < hi) { mid = int((lo + hi) / 2); if (tick[mid] < t) lo = mid + 1; else hi = mid }
-		return tick[lo]
-	}
-	# the same for pg_wait_sampling samples
-	function first_sample(t,   lo, hi, mid) {
-		lo = 1; hi = ns
-		if (ns == 0 || sample[ns] < t) return 9e18
-		while (lo < hi) { mid = int((lo + hi) / 2); if (sample[mid] < t) lo = mid + 1; else hi = mid }
-		return sample[lo]
+	# the first of the n looks a[1..n] (in order) at or after t, or +inf
+	function first_look(a, n, t,   lo, hi, mid) {
+		lo = 1; hi = n
+		if (n == 0 || a[n] < t) return 9e18
+		while (lo < hi) { mid = int((lo + hi) / 2); if (a[mid] < t) lo = mid + 1; else hi = mid }
+		return a[lo]
 	}
 	END {
 		secs = (c[6] - c[5]) / 1e9
@@ -198,8 +191,8 @@ capture() {
 			# its COMMIT not yet out), and while it may have (the
 			# statement of the waiter out, the COMMIT not yet back)
 			if (iv >= 10) {
-				if (first_tick(seen[i]) <= com[i]) { sure[L]++; surehit[L] += right }
-				if (first_tick(sent[i]) <= end[i]) { maybe[L]++; maybehit[L] += right }
+				if (first_look(tick, nt, seen[i]) <= com[i]) { sure[L]++; surehit[L] += right }
+				if (first_look(tick, nt, sent[i]) <= end[i]) { maybe[L]++; maybehit[L] += right }
 			}
 			# the true wait, for the record: (sent + seen) / 2 to end
 			real[L] += (end[i] - (sent[i] + seen[i]) / 2) / 1e6
@@ -213,8 +206,8 @@ capture() {
 					if (pt[k] < com[i]) bpre = 1
 				}
 			base[L] += bh; pre[L] += bpre
-			if (first_sample(seen[i]) <= com[i]) { psure[L]++; psurehit[L] += bh }
-			if (first_sample(sent[i]) <= end[i]) { pmaybe[L]++; pmaybehit[L] += bh }
+			if (first_look(sample, ns, seen[i]) <= com[i]) { psure[L]++; psurehit[L] += bh }
+			if (first_look(sample, ns, sent[i]) <= end[i]) { pmaybe[L]++; pmaybehit[L] += bh }
 		}
 		m = 0
 		for (L in lens) order[++m] = L + 0

@@ -134,14 +134,14 @@ ended_note(TransactionId xid)
 static void
 ended_xact(XactEvent ev, void *arg)
 {
-	TransactionId *kids;
+	TransactionId *kids, xid = GetTopTransactionIdIfAny();
 	int n;
 
 	(void)arg;
 	if ((ev != XACT_EVENT_COMMIT && ev != XACT_EVENT_ABORT) ||
-	    !TransactionIdIsValid(GetTopTransactionIdIfAny()))
+	    !TransactionIdIsValid(xid))
 		return;
-	ended_note(GetTopTransactionIdIfAny());
+	ended_note(xid);
 	n = xactGetCommittedChildren(&kids);
 	for (int i = 0; i < n; i++)
 		ended_note(kids[i]);
@@ -525,36 +525,53 @@ leader_pid(const PGPROC *p)
 	return p->lockGroupLeader != NULL ? p->lockGroupLeader->pid : p->pid;
 }
 
+/* Each PROCLOCK on a process's list head (one partition's), as pl. */
+#define FOREACH_PROCLOCK(pl, head)					\
+	for ((pl) = (PROCLOCK *)SHMQueueNext((head), (head),		\
+	    offsetof(PROCLOCK, procLink)); (pl) != NULL;		\
+	    (pl) = (PROCLOCK *)SHMQueueNext((head), &(pl)->procLink,	\
+	    offsetof(PROCLOCK, procLink)))
+
 /*
- * A waiter granted a transaction's lock, not yet running: XactLockTableWait
- * asked ShareLock on the transaction it waits for (its own xid it holds
- * ExclusiveLock on), and takes it back as soon as it runs.  Its blocker is
- * who ended that transaction; the row's relation is its tuple lock's, as
- * for a waiter still queued.  Under the partition locks (probe_waiters).
+ * What a row waiter holds, from its own lock lists, under the partition
+ * locks (probe_waiters): the relation of its tuple lock (it keeps that
+ * while it waits on the row's transaction), and with want_xid the
+ * transaction it was granted ShareLock on (XactLockTableWait's, taken
+ * back as soon as it runs; its own xid it holds ExclusiveLock on).
+ */
+static void
+held_locks(PGPROC *wp, struct rec_probe_wait *pw, bool want_xid)
+{
+	for (int part = 0; part < NUM_LOCK_PARTITIONS; part++) {
+		PROCLOCK *pl;
+
+		FOREACH_PROCLOCK(pl, &wp->myProcLocks[part]) {
+			const LOCKTAG *t = &pl->tag.myLock->tag;
+
+			if (t->locktag_type == LOCKTAG_TUPLE &&
+			    pl->holdMask != 0 && pw->relid == 0) {
+				pw->dbid = t->locktag_field1;
+				pw->relid = t->locktag_field2;
+			} else if (want_xid &&
+			    t->locktag_type == LOCKTAG_TRANSACTION &&
+			    (pl->holdMask & LOCKBIT_ON(ShareLock)) != 0 &&
+			    (pl->holdMask & LOCKBIT_ON(ExclusiveLock)) == 0)
+				pw->xid = t->locktag_field1;
+			if (pw->relid != 0 && (!want_xid || pw->xid != 0))
+				return;
+		}
+	}
+}
+
+/*
+ * A waiter granted a transaction's lock, not yet running: its blocker is
+ * who ended that transaction (the ended table); the row's relation is its
+ * tuple lock's, as for a waiter still queued.
  */
 static void
 granted_xact(PGPROC *wp, struct rec_probe_wait *pw)
 {
-	for (int part = 0; part < NUM_LOCK_PARTITIONS; part++) {
-		SHM_QUEUE *head = &wp->myProcLocks[part];
-		PROCLOCK *pl;
-
-		for (pl = (PROCLOCK *)SHMQueueNext(head, head,
-		    offsetof(PROCLOCK, procLink)); pl != NULL;
-		    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
-		    offsetof(PROCLOCK, procLink))) {
-			const LOCKTAG *t = &pl->tag.myLock->tag;
-
-			if (t->locktag_type == LOCKTAG_TUPLE &&
-			    pl->holdMask != 0) {
-				pw->dbid = t->locktag_field1;
-				pw->relid = t->locktag_field2;
-			} else if (t->locktag_type == LOCKTAG_TRANSACTION &&
-			    (pl->holdMask & LOCKBIT_ON(ShareLock)) != 0 &&
-			    (pl->holdMask & LOCKBIT_ON(ExclusiveLock)) == 0)
-				pw->xid = t->locktag_field1;
-		}
-	}
+	held_locks(wp, pw, true);
 	if ((pw->blocker = ended_by(pw->xid)) != 0) {
 		pw->nblockers = 1;	/* it waited on one */
 		pw->held = ExclusiveLock;
@@ -654,22 +671,7 @@ walk_waiter(PGPROC *wp, struct rec_probe_wait *pw)
 		break;
 	case LOCKTAG_TRANSACTION:
 		pw->xid = tag->locktag_field1;
-		for (int part = 0; part < NUM_LOCK_PARTITIONS &&
-		    pw->relid == 0; part++) {
-			head = &wp->myProcLocks[part];
-			for (pl = (PROCLOCK *)SHMQueueNext(head, head,
-			    offsetof(PROCLOCK, procLink)); pl != NULL;
-			    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
-			    offsetof(PROCLOCK, procLink)))
-				if (pl->holdMask != 0 && pl->tag.myLock->tag.
-				    locktag_type == LOCKTAG_TUPLE) {
-					pw->dbid = pl->tag.myLock->tag.
-					    locktag_field1;
-					pw->relid = pl->tag.myLock->tag.
-					    locktag_field2;
-					break;
-				}
-		}
+		held_locks(wp, pw, false);
 		break;
 	case LOCKTAG_VIRTUALTRANSACTION:
 		pw->vxid_backend = (int32)tag->locktag_field1;
@@ -848,13 +850,9 @@ probe_locks(struct lane *l, const char *node, int64 ts,
 		LWLockAcquire(LockHashPartitionLockByIndex(part), LW_SHARED);
 		for (int k = 0; k < np; k++) {
 			PGPROC *p = procs[k];
-			SHM_QUEUE *head = &p->myProcLocks[part];
 			PROCLOCK *pl;
 
-			for (pl = (PROCLOCK *)SHMQueueNext(head, head,
-			    offsetof(PROCLOCK, procLink)); pl != NULL;
-			    pl = (PROCLOCK *)SHMQueueNext(head, &pl->procLink,
-			    offsetof(PROCLOCK, procLink))) {
+			FOREACH_PROCLOCK(pl, &p->myProcLocks[part]) {
 				const LOCKTAG *tag = &pl->tag.myLock->tag;
 				LOCKMETHODID mid =
 				    (LOCKMETHODID)tag->locktag_lockmethodid;

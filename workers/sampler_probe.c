@@ -212,15 +212,22 @@ sp_connect(struct sprobe *s)
 	status_counter_set(s->ctx->slot, SC_UNREACHABLE, 0);
 }
 
+/* r is made of the probe's records up to s->at (probe_relay_resume). */
+static void
+sp_mark(const struct sprobe *s, struct record *r)
+{
+	r->relayed = 1;
+	r->origin = (uint32_t)s->at;
+	r->origin_seg = s->seg_id;
+}
+
 static void
 sp_emit_episode(void *arg, const struct record *r)
 {
 	struct sprobe *s = arg;
 	struct record copy = *r;
 
-	copy.relayed = 1;	/* made of the records up to s->at */
-	copy.origin = (uint32_t)s->at;
-	copy.origin_seg = s->seg_id;
+	sp_mark(s, &copy);
 	worker_emit(s->ctx, &copy);
 }
 
@@ -422,9 +429,7 @@ sp_relay(struct sprobe *s)
 		s->at = pos;
 		memcpy(&c, r, sizeof(c));
 		c.ts = c.ts != 0 ? c.ts : now_ns();
-		c.relayed = 1;		/* probe_relay_resume */
-		c.origin = (uint32_t)s->at;
-		c.origin_seg = s->seg_id;
+		sp_mark(s, &c);
 		switch (c.kind) {
 		case REC_LOCKS:
 			c.u.locks.locktype[sizeof(c.u.locks.locktype) - 1] = 0;
