@@ -88,11 +88,12 @@ field() {
 [ "$(field held)" = ExclusiveLock ] || fail "mode held $(field held), not ExclusiveLock: $ep"
 [ "$(field target)" = accounts ] || fail "target $(field target), not accounts: $ep"
 dur=$(field duration_ms)
-# from its start (waitStart, when the probe gets it; else its first tick)
-# to the first tick after it ran
-awk -v d="$dur" -v lo=$(( (t1 - t0) / 1000000 - 50 )) -v hi=$(( (t1 - tw) / 1000000 + 200 )) \
-    'BEGIN { exit !(d >= lo && d <= hi) }' ||
-	fail "duration $dur ms: not within [$(( (t1 - t0) / 1000000 - 50 )), $(( (t1 - tw) / 1000000 + 200 ))] ms (the second seen granted, up to the whole wait)"
+# from its start (waitStart, when the probe gets it; else its first tick,
+# up to IDLE_MS = 100 ms after it was switched on: idle, it looks at its
+# control word that often) to the first tick after it ran
+lo=$(( (t1 - t0) / 1000000 - 120 )) hi=$(( (t1 - tw) / 1000000 + 200 ))
+awk -v d="$dur" -v lo=$lo -v hi=$hi 'BEGIN { exit !(d >= lo && d <= hi) }' ||
+	fail "duration $dur ms: not within [$lo, $hi] ms (the second seen granted, up to the whole wait)"
 # nobody blocks it any more: waiting, but no pair
 pb=$(influx_query "SELECT max(waiting), max(pairs) FROM pg_blocking WHERE node = 'pub' AND time >= ${t0} + 100000000 AND time <= ${t1}")
 [ "$(jq -r '.results[0].series[0].values[0][1]' <<<"$pb")" = 1 ] || fail "pg_blocking did not count the granted waiter as waiting: $pb"
