@@ -119,6 +119,8 @@ note "q quits with 0 and the terminal is restored"
 tm send-keys -t 0 q
 wait_for 10 test -s "$LAB_DIR/top.rc" || fail "top did not quit on q"
 [ "$(cat "$LAB_DIR/top.rc")" = 0 ] || fail "top exited $(cat "$LAB_DIR/top.rc") on q"
+# stty runs after top.rc is written: its output may not be there yet
+wait_for 10 test -s "$LAB_DIR/stty.after" || fail "stty -a after top wrote nothing"
 grep -qE '(^| )icanon( |$)' "$LAB_DIR/stty.after" &&
 	grep -qE '(^| )echo( |$)' "$LAB_DIR/stty.after" ||
 	fail "top left the terminal in raw mode: $(cat "$LAB_DIR/stty.after")"
